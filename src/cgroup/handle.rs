@@ -1,0 +1,410 @@
+//! [`Cgroup`]: one logical cgroup spread over the hierarchies that hold its
+//! controllers, with typed setters and readers. The setters dispatch to the v1
+//! or v2 driver of the directory that serves the controller, so a probe never
+//! sees a version difference.
+
+use std::fmt;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde::Serialize;
+
+use super::stats::{CpuStat, IoStat, MemoryStat};
+use super::{read_procs, v1, v2, write_file, CgroupError, Controller, Version, CGROUP_PROCS};
+use crate::cpulist::CpuList;
+
+/// How long kill and freeze wait for the kernel before giving up.
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A CFS bandwidth limit: `quota` of CPU time every `period` (`None`: no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CpuMax {
+    pub quota: Option<Duration>,
+    pub period: Duration,
+}
+
+/// A block device number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct DevId {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl fmt::Display for DevId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.major, self.minor)
+    }
+}
+
+/// IO throttling for one device; `None` leaves that limit unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IoLimit {
+    pub device: DevId,
+    pub read_bps: Option<u64>,
+    pub write_bps: Option<u64>,
+    pub read_iops: Option<u64>,
+    pub write_iops: Option<u64>,
+}
+
+/// One directory of a cgroup in one hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dir {
+    pub version: Version,
+    pub path: PathBuf,
+    /// The controllers this directory serves for the cgroup. On a hybrid host the
+    /// cgroup2 directory serves none: it mirrors the cgroup for cgroup.kill and
+    /// cgroup.events (populated), which every cgroup2 directory has.
+    pub serves: Vec<Controller>,
+}
+
+/// A cgroup made by the harness. Cheap to clone; it does not remove itself
+/// (its [`super::Scope`] does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cgroup {
+    pub name: String,
+    pub dirs: Vec<Dir>,
+}
+
+impl Cgroup {
+    /// The directory serving `c`, or why there is none.
+    pub fn dir(&self, c: Controller) -> Result<&Dir, CgroupError> {
+        self.dirs
+            .iter()
+            .find(|d| d.serves.contains(&c))
+            .ok_or(CgroupError::NoController(c))
+    }
+
+    /// Whether the host gives this cgroup the controller.
+    pub fn has(&self, c: Controller) -> bool {
+        self.dir(c).is_ok()
+    }
+
+    /// The cgroup2 directory (the only one on a unified host, the mirror on a hybrid one).
+    pub fn v2_dir(&self) -> Option<&Dir> {
+        self.dirs.iter().find(|d| d.version == Version::V2)
+    }
+
+    // ---- placing processes ---------------------------------------------------
+
+    /// Moves process `pid` into every directory of the cgroup. A transient EINVAL
+    /// (the task is mid-fork or exiting) is retried; returns false when the process
+    /// is gone (ESRCH), which is harmless.
+    pub fn attach(&self, pid: i32) -> Result<bool, CgroupError> {
+        let value = pid.to_string();
+        for d in &self.dirs {
+            let path = d.path.join(CGROUP_PROCS);
+            let mut tries = 0;
+            loop {
+                match write_file(&path, &value) {
+                    Ok(()) => break,
+                    Err(e) if e.errno() == Some(Errno::ESRCH) => return Ok(false),
+                    Err(e) if e.errno() == Some(Errno::EINVAL) && tries < 10 => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Opens every cgroup.procs of the cgroup write-only, close-on-exec. A child
+    /// writes `0` to each (see [`enter_self`]) between fork and exec, so it runs
+    /// no instruction of its program outside its limits.
+    pub fn procs_fds(&self) -> Result<Vec<OwnedFd>, CgroupError> {
+        self.dirs
+            .iter()
+            .map(|d| {
+                let path = d.path.join(CGROUP_PROCS);
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map(OwnedFd::from)
+                    .map_err(|e| CgroupError::Write {
+                        path,
+                        value: "0".into(),
+                        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                    })
+            })
+            .collect()
+    }
+
+    /// The pids in the cgroup, over all its directories.
+    pub fn procs(&self) -> Result<Vec<i32>, CgroupError> {
+        let mut all = Vec::new();
+        for d in &self.dirs {
+            all.extend(read_procs(&d.path)?);
+        }
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
+    }
+
+    /// Whether any process is in the cgroup (cgroup.events where there is a
+    /// cgroup2 directory, otherwise the procs lists).
+    pub fn populated(&self) -> Result<bool, CgroupError> {
+        match self.v2_dir() {
+            Some(d) => Ok(v2::events(&d.path)?.1),
+            None => Ok(!self.procs()?.is_empty()),
+        }
+    }
+
+    // ---- limits ---------------------------------------------------------------
+
+    pub fn set_cpus(&self, cpus: &CpuList) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::Cpuset)?;
+        match d.version {
+            Version::V1 => v1::set_cpus(&d.path, v1::CPUSET_CPUS, cpus),
+            Version::V2 => v2::set_cpus(&d.path, v2::CPUSET_CPUS, cpus),
+        }
+    }
+
+    pub fn set_mems(&self, mems: &CpuList) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::Cpuset)?;
+        match d.version {
+            Version::V1 => v1::set_cpus(&d.path, v1::CPUSET_MEMS, mems),
+            Version::V2 => v2::set_cpus(&d.path, v2::CPUSET_MEMS, mems),
+        }
+    }
+
+    /// The CPUs the tasks may actually use (the configured set within the parent's).
+    pub fn effective_cpus(&self) -> Result<CpuList, CgroupError> {
+        let d = self.dir(Controller::Cpuset)?;
+        let file = match d.version {
+            Version::V1 => v1::CPUSET_EFFECTIVE_CPUS,
+            Version::V2 => v2::CPUSET_CPUS_EFFECTIVE,
+        };
+        let path = d.path.join(file);
+        let text = super::read_file(&path)?;
+        text.parse().map_err(|_| CgroupError::Parse { path, text })
+    }
+
+    /// CFS bandwidth: quota per period, burst 0.
+    pub fn set_cpu_max(&self, max: &CpuMax) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::Cpu)?;
+        match d.version {
+            Version::V1 => v1::set_cpu_max(&d.path, max),
+            Version::V2 => v2::set_cpu_max(&d.path, max),
+        }
+    }
+
+    /// CPU weight on v2's scale (1…10000, default 100); v1 gets the equivalent
+    /// cpu.shares ([`v1::weight_to_shares`]). Returns the value written to the kernel.
+    pub fn set_cpu_weight(&self, weight: u64) -> Result<u64, CgroupError> {
+        let d = self.dir(Controller::Cpu)?;
+        match d.version {
+            Version::V1 => v1::set_weight(&d.path, weight),
+            Version::V2 => v2::set_weight(&d.path, weight),
+        }
+    }
+
+    /// Hard memory limit; returns the limit the kernel kept (page-rounded).
+    pub fn set_memory_max(&self, bytes: u64) -> Result<u64, CgroupError> {
+        let d = self.dir(Controller::Memory)?;
+        match d.version {
+            Version::V1 => v1::set_memory_max(&d.path, bytes),
+            Version::V2 => v2::set_memory(&d.path, v2::MEMORY_MAX, bytes),
+        }
+    }
+
+    /// Memory throttling threshold; v2 only (v1's soft limit is not the same thing).
+    pub fn set_memory_high(&self, bytes: u64) -> Result<u64, CgroupError> {
+        let d = self.dir(Controller::Memory)?;
+        match d.version {
+            Version::V1 => Err(CgroupError::Unsupported {
+                what: "memory.high",
+                version: Version::V1,
+            }),
+            Version::V2 => v2::set_memory(&d.path, v2::MEMORY_HIGH, bytes),
+        }
+    }
+
+    /// Forbids swap for the group (set after the memory limit on v1, where the
+    /// memory+swap limit is set equal to it). False: no swap accounting here.
+    pub fn disable_swap(&self) -> Result<bool, CgroupError> {
+        let d = self.dir(Controller::Memory)?;
+        match d.version {
+            Version::V1 => v1::disable_swap(&d.path),
+            Version::V2 => v2::disable_swap(&d.path),
+        }
+    }
+
+    pub fn set_io_max(&self, limit: &IoLimit) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::Io)?;
+        match d.version {
+            Version::V1 => v1::set_io_max(&d.path, limit),
+            Version::V2 => v2::set_io_max(&d.path, limit),
+        }
+    }
+
+    pub fn set_pids_max(&self, max: u64) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::Pids)?;
+        match d.version {
+            Version::V1 => v1::set_pids_max(&d.path, max),
+            Version::V2 => v2::set_pids_max(&d.path, max),
+        }
+    }
+
+    /// Freezes (or thaws) every task and waits until the kernel reports it done.
+    pub fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::Freezer)?;
+        match d.version {
+            Version::V1 => v1::set_frozen(&d.path, frozen)?,
+            Version::V2 => v2::set_frozen(&d.path, frozen)?,
+        }
+        let what = if frozen { "freeze of" } else { "thaw of" };
+        wait_until(what, &d.path, || self.is_frozen().map(|f| f == frozen))
+    }
+
+    /// Whether the kernel reports the whole cgroup frozen.
+    pub fn is_frozen(&self) -> Result<bool, CgroupError> {
+        let d = self.dir(Controller::Freezer)?;
+        match d.version {
+            Version::V1 => v1::is_frozen(&d.path),
+            Version::V2 => Ok(v2::events(&d.path)?.0),
+        }
+    }
+
+    // ---- readers --------------------------------------------------------------
+
+    pub fn cpu_stat(&self) -> Result<CpuStat, CgroupError> {
+        let acct = self.dir(Controller::Cpuacct)?;
+        match acct.version {
+            Version::V1 => {
+                let cpu = self.dir(Controller::Cpu).ok().map(|d| d.path.as_path());
+                v1::cpu_stat(cpu, &acct.path)
+            }
+            Version::V2 => v2::cpu_stat(&acct.path),
+        }
+    }
+
+    pub fn memory_stat(&self) -> Result<MemoryStat, CgroupError> {
+        let d = self.dir(Controller::Memory)?;
+        match d.version {
+            Version::V1 => v1::memory_stat(&d.path),
+            Version::V2 => v2::memory_stat(&d.path),
+        }
+    }
+
+    pub fn io_stat(&self) -> Result<Vec<IoStat>, CgroupError> {
+        let d = self.dir(Controller::Io)?;
+        match d.version {
+            Version::V1 => v1::io_stat(&d.path),
+            Version::V2 => v2::io_stat(&d.path),
+        }
+    }
+
+    pub fn pids_current(&self) -> Result<u64, CgroupError> {
+        let d = self.dir(Controller::Pids)?;
+        let file = match d.version {
+            Version::V1 => v1::PIDS_CURRENT,
+            Version::V2 => v2::PIDS_CURRENT,
+        };
+        super::read_u64(&d.path.join(file))
+    }
+
+    // ---- teardown -------------------------------------------------------------
+
+    /// Kills every process in the cgroup and waits until it is empty: atomically
+    /// with cgroup.kill where a cgroup2 directory has it (also the mirror on a
+    /// hybrid host), otherwise freeze, SIGKILL each task, thaw, so a forking
+    /// workload cannot outrun the kill.
+    pub fn kill_all(&self) -> Result<(), CgroupError> {
+        if let Some(d) = self.v2_dir() {
+            let file = d.path.join(v2::CGROUP_KILL);
+            if file.exists() {
+                write_file(&file, "1")?;
+                return self.wait_empty();
+            }
+        }
+        let freezer = self
+            .dir(Controller::Freezer)
+            .ok()
+            .filter(|d| d.version == Version::V1);
+        if let Some(d) = freezer {
+            v1::set_frozen(&d.path, true)?;
+            // Best effort: a task stuck in the kernel may stay FREEZING; SIGKILL still lands.
+            let _ = wait_until("freeze of", &d.path, || v1::is_frozen(&d.path));
+        }
+        let start = Instant::now();
+        loop {
+            let pids = self.procs()?;
+            for &pid in &pids {
+                // ESRCH: already gone.
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            if pids.is_empty() || start.elapsed() > SETTLE_TIMEOUT {
+                break;
+            }
+            if freezer.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if let Some(d) = freezer {
+            v1::set_frozen(&d.path, false)?;
+        }
+        self.wait_empty()
+    }
+
+    /// Waits until no process is left (exited tasks leave at once; a killed task
+    /// needs a moment to run its exit path).
+    pub fn wait_empty(&self) -> Result<(), CgroupError> {
+        let path = self
+            .dirs
+            .first()
+            .map(|d| d.path.clone())
+            .unwrap_or_default();
+        wait_until("emptying of", &path, || Ok(!self.populated()?))
+    }
+}
+
+/// Polls `done` with a growing sleep (10 µs … 5 ms) until it is true or
+/// [`SETTLE_TIMEOUT`] passes.
+fn wait_until(
+    what: &'static str,
+    path: &Path,
+    mut done: impl FnMut() -> Result<bool, CgroupError>,
+) -> Result<(), CgroupError> {
+    let start = Instant::now();
+    let mut nap = Duration::from_micros(10);
+    loop {
+        if done()? {
+            return Ok(());
+        }
+        if start.elapsed() > SETTLE_TIMEOUT {
+            return Err(CgroupError::Timeout {
+                what,
+                path: path.to_path_buf(),
+                waited_ms: start.elapsed().as_millis() as u64,
+            });
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(5));
+    }
+}
+
+/// Moves the calling process into the cgroups whose cgroup.procs `fds` are open.
+///
+/// Async-signal-safe (one write(2) per fd, no allocation), so it may run in a
+/// child between fork and exec (`Command::pre_exec`).
+pub fn enter_self(fds: &[i32]) -> std::io::Result<()> {
+    for &fd in fds {
+        // SAFETY: writing a 1-byte static buffer to a caller-owned open fd.
+        let n = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
+        if n != 1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The raw numbers of open fds, for [`enter_self`] in a `pre_exec` closure.
+pub fn raw_fds(fds: &[OwnedFd]) -> Vec<i32> {
+    fds.iter().map(|f| f.as_raw_fd()).collect()
+}

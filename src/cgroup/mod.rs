@@ -1,0 +1,361 @@
+//! The cgroup layer: layout detection, a [`Cgroup`] handle with typed setters and
+//! readers over v1 and v2 drivers, and a [`Scope`] that creates cgroups under the
+//! harness's own cgroup and always removes them.
+//!
+//! Only this module (with `ns` and the workloads) touches the kernel's cgroup files.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use serde::Serialize;
+
+mod handle;
+pub mod layout;
+pub mod owner;
+mod scope;
+pub mod stats;
+pub mod v1;
+pub mod v2;
+
+pub use handle::{enter_self, raw_fds, Cgroup, CpuMax, DevId, Dir, IoLimit, SETTLE_TIMEOUT};
+pub use layout::{Layout, LayoutKind, Placement};
+pub use scope::{clean_stale, CleanReport, Scope, ScopeOptions};
+pub use stats::{CpuStat, IoStat, MemoryStat};
+
+/// The prefix of every cgroup the harness creates: `isobench-<pid>-<case>`.
+pub const NAME_PREFIX: &str = "isobench-";
+
+/// cgroup.procs exists in every cgroup of both versions.
+pub const CGROUP_PROCS: &str = "cgroup.procs";
+
+/// A cgroup hierarchy version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Version {
+    V1,
+    V2,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Version::V1 => "v1",
+            Version::V2 => "v2",
+        })
+    }
+}
+
+/// The controllers isobench drives. `Display` gives the v1 name, the one users
+/// see in /proc/self/cgroup on a v1 host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Controller {
+    Cpu,
+    Cpuacct,
+    Cpuset,
+    Memory,
+    Io,
+    Pids,
+    Freezer,
+}
+
+impl Controller {
+    pub const ALL: [Controller; 7] = [
+        Controller::Cpu,
+        Controller::Cpuacct,
+        Controller::Cpuset,
+        Controller::Memory,
+        Controller::Io,
+        Controller::Pids,
+        Controller::Freezer,
+    ];
+
+    /// The name of the v1 controller (as in mount options and /proc/self/cgroup).
+    pub fn v1_name(self) -> &'static str {
+        match self {
+            Controller::Cpu => "cpu",
+            Controller::Cpuacct => "cpuacct",
+            Controller::Cpuset => "cpuset",
+            Controller::Memory => "memory",
+            Controller::Io => "blkio",
+            Controller::Pids => "pids",
+            Controller::Freezer => "freezer",
+        }
+    }
+
+    /// The v2 controller to enable in subtree_control; `None` where v2 serves the
+    /// function with core files every cgroup has (cpu.stat usage, cgroup.freeze).
+    pub fn v2_name(self) -> Option<&'static str> {
+        match self {
+            Controller::Cpu => Some("cpu"),
+            Controller::Cpuacct => None,
+            Controller::Cpuset => Some("cpuset"),
+            Controller::Memory => Some("memory"),
+            Controller::Io => Some("io"),
+            Controller::Pids => Some("pids"),
+            Controller::Freezer => None,
+        }
+    }
+}
+
+impl fmt::Display for Controller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.v1_name())
+    }
+}
+
+/// An error of the cgroup layer. Every variant names the file or directory and,
+/// for writes, the value.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("write \"{value}\" to {}: {}{}", path.display(), errno_text(*errno), write_hint(*errno, path))]
+    Write {
+        path: PathBuf,
+        value: String,
+        errno: Errno,
+    },
+    #[error("read {}: {}", path.display(), errno_text(*errno))]
+    Read { path: PathBuf, errno: Errno },
+    #[error("create cgroup {}: {}{}", path.display(), errno_text(*errno), mkdir_hint(*errno))]
+    Mkdir { path: PathBuf, errno: Errno },
+    #[error("remove cgroup {}: {}", path.display(), errno_text(*errno))]
+    Rmdir { path: PathBuf, errno: Errno },
+    #[error("{}: cannot parse {text:?}", path.display())]
+    Parse { path: PathBuf, text: String },
+    #[error("wrote \"{wrote}\" to {} but it reads back \"{read}\" (the kernel adjusted the value)", path.display())]
+    ReadBack {
+        path: PathBuf,
+        wrote: String,
+        read: String,
+    },
+    #[error("{what} is not available on cgroup {version}")]
+    Unsupported {
+        what: &'static str,
+        version: Version,
+    },
+    #[error("the {0} controller is not available to this process; hint: run `isobench check` to see the layout")]
+    NoController(Controller),
+    #[error("invalid cgroup name {0:?}: use 1-200 characters of a-z A-Z 0-9 _ . - (no `/`, not `.` or `..`)")]
+    BadName(String),
+    #[error("cgroup parent {} does not exist; hint: --cgroup-parent takes a cgroup path such as /my.slice that exists in every hierarchy", path.display())]
+    NoParent { path: PathBuf },
+    #[error("{what} {} did not finish within {waited_ms} ms", path.display())]
+    Timeout {
+        what: &'static str,
+        path: PathBuf,
+        waited_ms: u64,
+    },
+    #[error("ownership record {}: {source}", path.display())]
+    Record {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl CgroupError {
+    /// The kernel's errno behind the error, if there was one.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            CgroupError::Write { errno, .. }
+            | CgroupError::Read { errno, .. }
+            | CgroupError::Mkdir { errno, .. }
+            | CgroupError::Rmdir { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+}
+
+/// The errno's description in lower case, as the house style wants messages.
+fn errno_text(e: Errno) -> String {
+    let desc = e.desc();
+    let mut chars = desc.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => format!("{e}"),
+    }
+}
+
+fn mkdir_hint(e: Errno) -> &'static str {
+    match e {
+        Errno::EACCES | Errno::EPERM | Errno::EROFS => {
+            "; hint: run as root, or pass --cgroup-parent to a delegated subtree"
+        }
+        _ => "",
+    }
+}
+
+fn write_hint(e: Errno, path: &Path) -> &'static str {
+    let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+    match (e, file) {
+        (Errno::ENOENT, _) => "; hint: the interface file does not exist on this kernel",
+        (Errno::EBUSY, "cgroup.subtree_control") => {
+            "; hint: the parent cgroup has other processes in it; run isobench in a delegated cgroup of its own"
+        }
+        (Errno::ENOSPC, CGROUP_PROCS) => "; hint: the cpuset has no cpus or mems",
+        _ => "",
+    }
+}
+
+fn errno_of(e: &std::io::Error) -> Errno {
+    e.raw_os_error().map(Errno::from_raw).unwrap_or(Errno::EIO)
+}
+
+/// Writes `value` to an interface file in a single write(2), opening it
+/// write-only *without* O_CREAT: `std::fs::write` would try to create a missing
+/// file and turn ENOENT into a misleading EACCES.
+pub fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
+    let fail = |errno| CgroupError::Write {
+        path: path.to_path_buf(),
+        value: value.to_string(),
+        errno,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| fail(errno_of(&e)))?;
+    match f.write(value.as_bytes()) {
+        Ok(n) if n == value.len() => Ok(()),
+        Ok(_) => Err(fail(Errno::EIO)),
+        Err(e) => Err(fail(errno_of(&e))),
+    }
+}
+
+/// Reads an interface file whole.
+pub fn read_file(path: &Path) -> Result<String, CgroupError> {
+    let mut s = String::new();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut s))
+        .map_err(|e| CgroupError::Read {
+            path: path.to_path_buf(),
+            errno: errno_of(&e),
+        })?;
+    Ok(s)
+}
+
+/// Reads a file holding one unsigned number (`max` reads as `u64::MAX`).
+pub fn read_u64(path: &Path) -> Result<u64, CgroupError> {
+    let text = read_file(path)?;
+    let t = text.trim();
+    if t == "max" {
+        return Ok(u64::MAX);
+    }
+    t.parse().map_err(|_| CgroupError::Parse {
+        path: path.to_path_buf(),
+        text: t.to_string(),
+    })
+}
+
+/// Writes `value`, reads the file back and fails when the kernel kept another
+/// value (v1 cpu.shares clamps silently, for example). `same` compares the
+/// trimmed read-back text with what was written.
+pub fn write_checked(
+    path: &Path,
+    value: &str,
+    same: impl Fn(&str) -> bool,
+) -> Result<String, CgroupError> {
+    write_file(path, value)?;
+    let read = read_file(path)?;
+    let read = read.trim().to_string();
+    if same(&read) {
+        Ok(read)
+    } else {
+        Err(CgroupError::ReadBack {
+            path: path.to_path_buf(),
+            wrote: value.to_string(),
+            read,
+        })
+    }
+}
+
+/// Checks a name for a cgroup made by the harness: a strict character set so a
+/// scenario can never reach outside the harness's subtree or collide with an
+/// interface file.
+pub fn validate_name(name: &str) -> Result<(), CgroupError> {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CgroupError::BadName(name.to_string()))
+    }
+}
+
+/// The pids listed in a cgroup.procs file.
+pub fn read_procs(dir: &Path) -> Result<Vec<i32>, CgroupError> {
+    let path = dir.join(CGROUP_PROCS);
+    let text = read_file(&path)?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.trim().parse().map_err(|_| CgroupError::Parse {
+                path: path.clone(),
+                text: l.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_strict() {
+        for ok in ["a", "cpu-quota_1.5", "X9"] {
+            validate_name(ok).unwrap();
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../x",
+            "a b",
+            "a\nb",
+            &"x".repeat(201),
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn write_does_not_create_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cpu.max");
+        let err = write_file(&path, "max 100000").unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::ENOENT));
+        assert!(!path.exists());
+        let msg = err.to_string();
+        assert!(msg.starts_with("write \"max 100000\" to "), "{msg}");
+        assert!(msg.contains("no such file or directory"), "{msg}");
+    }
+
+    #[test]
+    fn write_checked_reports_a_clamped_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cpu.shares");
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(write_checked(&path, "100", |r| r == "100").unwrap(), "100");
+        let err = write_checked(&path, "1", |r| r == "2").unwrap_err();
+        assert!(matches!(err, CgroupError::ReadBack { .. }), "{err}");
+    }
+
+    #[test]
+    fn read_u64_understands_max() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pids.max");
+        std::fs::write(&path, "max\n").unwrap();
+        assert_eq!(read_u64(&path).unwrap(), u64::MAX);
+        std::fs::write(&path, "12\n").unwrap();
+        assert_eq!(read_u64(&path).unwrap(), 12);
+        std::fs::write(&path, "x\n").unwrap();
+        assert!(read_u64(&path).is_err());
+    }
+}

@@ -1,0 +1,389 @@
+//! [`Scope`]: creates the harness's cgroups under its own cgroup in each
+//! hierarchy and guarantees their removal — on success, error, panic (`Drop`)
+//! and, through the ownership record, after the harness was killed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::handle::{Cgroup, Dir};
+use super::layout::Layout;
+use super::{
+    owner, read_procs, v1, v2, validate_name, write_file, CgroupError, Controller, Version,
+    NAME_PREFIX,
+};
+
+/// How a scope chooses where to create cgroups.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeOptions {
+    /// A cgroup path (as in /proc/self/cgroup, e.g. `/isobench.slice`) to create
+    /// under in every hierarchy, instead of the harness's own cgroup.
+    pub parent: Option<String>,
+    /// Recorded in the ownership record.
+    pub run_id: String,
+}
+
+/// The parent directory in one hierarchy and what it serves.
+#[derive(Debug, Clone)]
+struct Parent {
+    version: Version,
+    path: PathBuf,
+    mount_point: PathBuf,
+    serves: Vec<Controller>,
+}
+
+/// Where the harness moved itself on v2 so it could enable controllers.
+#[derive(Debug)]
+struct Leaf {
+    parent: PathBuf,
+    leaf: PathBuf,
+    enabled: Vec<String>,
+}
+
+/// The owner of every cgroup the harness creates in one run.
+#[derive(Debug)]
+pub struct Scope {
+    prefix: String,
+    parents: Vec<Parent>,
+    live: Vec<Cgroup>,
+    record: PathBuf,
+    leaf: Option<Leaf>,
+}
+
+/// The parents in each usable hierarchy, and which controllers each serves.
+fn parents(layout: &Layout, parent: Option<&str>) -> Result<Vec<Parent>, CgroupError> {
+    let placements = layout.placements();
+    let mut out = Vec::new();
+    for (i, h) in layout.hierarchies.iter().enumerate() {
+        let serves: Vec<Controller> = placements
+            .iter()
+            .filter(|p| p.hierarchy == Some(i))
+            .map(|p| p.controller)
+            .collect();
+        // The cgroup2 tree is always used: on a hybrid host it mirrors the cgroup for
+        // cgroup.kill and populated; named v1 hierarchies (name=systemd) never are.
+        if serves.is_empty() && h.version == Version::V1 {
+            continue;
+        }
+        let path = match parent {
+            Some(p) => {
+                let path = h.mount_point.join(p.trim_start_matches('/'));
+                if !path.is_dir() {
+                    return Err(CgroupError::NoParent { path });
+                }
+                path
+            }
+            None => match &h.own_dir {
+                Some(d) => d.clone(),
+                None => continue,
+            },
+        };
+        out.push(Parent {
+            version: h.version,
+            path,
+            mount_point: h.mount_point.clone(),
+            serves,
+        });
+    }
+    Ok(out)
+}
+
+impl Scope {
+    /// Prepares to create cgroups: writes the ownership record and, on v2, makes
+    /// the needed controllers available to children (moving the harness into a
+    /// leaf first when its own cgroup is not the root: the no-internal-process rule).
+    pub fn new(layout: &Layout, opts: &ScopeOptions) -> Result<Scope, CgroupError> {
+        let parents = parents(layout, opts.parent.as_deref())?;
+        let paths: Vec<PathBuf> = parents.iter().map(|p| p.path.clone()).collect();
+        let record = owner::write(&opts.run_id, &paths)?;
+        let mut scope = Scope {
+            prefix: format!("{NAME_PREFIX}{}", std::process::id()),
+            parents,
+            live: Vec::new(),
+            record,
+            leaf: None,
+        };
+        // On error the Drop of `scope` removes the record and any leaf.
+        scope.prepare_v2()?;
+        Ok(scope)
+    }
+
+    fn prepare_v2(&mut self) -> Result<(), CgroupError> {
+        let Some(p) = self
+            .parents
+            .iter()
+            .find(|p| p.version == Version::V2)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let available = super::read_file(&p.path.join(v2::CGROUP_CONTROLLERS))?;
+        let enabled = v2::subtree_control(&p.path)?;
+        let missing: Vec<&str> = p
+            .serves
+            .iter()
+            .filter_map(|c| c.v2_name())
+            .filter(|n| available.split_whitespace().any(|a| a == *n))
+            .filter(|n| !enabled.iter().any(|e| e == n))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        // The root cgroup is exempt from the no-internal-process rule.
+        if p.path != p.mount_point && !read_procs(&p.path)?.is_empty() {
+            let leaf = p.path.join(format!("{}-leaf", self.prefix));
+            mkdir(&leaf)?;
+            self.leaf = Some(Leaf {
+                parent: p.path.clone(),
+                leaf: leaf.clone(),
+                enabled: Vec::new(),
+            });
+            write_file(&leaf.join(super::CGROUP_PROCS), "0")?;
+        }
+        for name in missing {
+            v2::enable_controllers(&p.path, &[name])?;
+            if let Some(l) = &mut self.leaf {
+                l.enabled.push(name.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Where this scope creates cgroups, one directory per hierarchy.
+    pub fn parent_dirs(&self) -> Vec<PathBuf> {
+        self.parents.iter().map(|p| p.path.clone()).collect()
+    }
+
+    /// Creates `isobench-<pid>-<case>` in every hierarchy. On v1 cpuset the parent's
+    /// cpus and mems are copied down so tasks can be attached. On failure nothing is
+    /// left half-created.
+    pub fn create(&mut self, case: &str) -> Result<Cgroup, CgroupError> {
+        validate_name(case)?;
+        let name = format!("{}-{case}", self.prefix);
+        let mut cg = Cgroup {
+            name: name.clone(),
+            dirs: Vec::new(),
+        };
+        for p in &self.parents {
+            let path = p.path.join(&name);
+            let made = mkdir(&path).and_then(|()| {
+                if p.version == Version::V1 && p.serves.contains(&Controller::Cpuset) {
+                    v1::copy_cpuset_down(&p.path, &path)?;
+                }
+                Ok(())
+            });
+            if made.is_ok() || path.is_dir() {
+                cg.dirs.push(Dir {
+                    version: p.version,
+                    path,
+                    serves: p.serves.clone(),
+                });
+            }
+            if let Err(e) = made {
+                let _ = remove_cgroup(&cg);
+                return Err(e);
+            }
+        }
+        self.live.push(cg.clone());
+        Ok(cg)
+    }
+
+    /// Kills what is left in `cg` and removes its directories.
+    pub fn remove(&mut self, cg: &Cgroup) -> Result<(), CgroupError> {
+        remove_cgroup(cg)?;
+        self.live.retain(|c| c.name != cg.name);
+        Ok(())
+    }
+
+    /// Cgroups created and not yet removed.
+    pub fn live(&self) -> &[Cgroup] {
+        &self.live
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let mut clean = true;
+        for cg in std::mem::take(&mut self.live).iter().rev() {
+            if let Err(e) = remove_cgroup(cg) {
+                eprintln!("isobench: cleanup: {e} (left for `isobench clean`)");
+                clean = false;
+            }
+        }
+        if let Some(l) = self.leaf.take() {
+            // Give back what we enabled, step out of the leaf, remove it. If another
+            // child of the parent now uses a controller this fails: leave it then.
+            let names: Vec<&str> = l.enabled.iter().map(String::as_str).collect();
+            let back = v2::disable_controllers(&l.parent, &names)
+                .and_then(|()| write_file(&l.parent.join(super::CGROUP_PROCS), "0"))
+                .and_then(|()| rmdir_retry(&l.leaf));
+            if back.is_err() {
+                clean = false;
+            }
+        }
+        if clean {
+            owner::remove(&self.record);
+        }
+    }
+}
+
+fn mkdir(path: &Path) -> Result<(), CgroupError> {
+    std::fs::create_dir(path).map_err(|e| CgroupError::Mkdir {
+        path: path.to_path_buf(),
+        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })
+}
+
+/// rmdir, retrying EBUSY for up to a second: tasks that were just killed may
+/// still be running their exit path.
+fn rmdir_retry(path: &Path) -> Result<(), CgroupError> {
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir(path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => {
+                return Err(CgroupError::Rmdir {
+                    path: path.to_path_buf(),
+                    errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                })
+            }
+        }
+    }
+}
+
+/// Removes a directory tree of cgroups, deepest first.
+fn remove_tree(path: &Path) -> Result<(), CgroupError> {
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&e.path())?;
+            }
+        }
+    }
+    rmdir_retry(path)
+}
+
+/// Kill, wait for empty, remove every directory.
+fn remove_cgroup(cg: &Cgroup) -> Result<(), CgroupError> {
+    let live: Vec<Dir> = cg
+        .dirs
+        .iter()
+        .filter(|d| d.path.is_dir())
+        .cloned()
+        .collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    let cg = Cgroup {
+        name: cg.name.clone(),
+        dirs: live,
+    };
+    cg.kill_all()?;
+    for d in &cg.dirs {
+        remove_tree(&d.path)?;
+    }
+    Ok(())
+}
+
+/// What `isobench clean` did.
+#[derive(Debug, Default, Serialize)]
+pub struct CleanReport {
+    /// Directories removed (owners gone).
+    pub removed: Vec<PathBuf>,
+    /// Directories left alone because their owner is running.
+    pub live: Vec<PathBuf>,
+    /// Directories that could not be removed, with the reason.
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// The owner pid in a harness cgroup name (`isobench-<pid>-...`).
+pub fn owner_of(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix(NAME_PREFIX)?;
+    let (pid, case) = rest.split_once('-')?;
+    if case.is_empty() {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Removes leftovers of harness runs whose owner is gone, found under this
+/// process's cgroups (or `parent`) and under every parent named in an ownership
+/// record; cgroups of a live run are never touched.
+pub fn clean_stale(layout: &Layout, parent: Option<&str>) -> Result<CleanReport, CgroupError> {
+    let records = owner::read_all();
+    let mine = parents(layout, parent)?;
+    let mut report = CleanReport::default();
+    // name → its directories across hierarchies, so the whole cgroup is killed at once.
+    let mut groups: BTreeMap<String, Vec<Dir>> = BTreeMap::new();
+    let mut scanned: Vec<PathBuf> = Vec::new();
+    let recorded = records.iter().flat_map(|(_, r)| r.parents.iter().cloned());
+    for dir in mine.iter().map(|p| p.path.clone()).chain(recorded) {
+        if scanned.contains(&dir) {
+            continue;
+        }
+        scanned.push(dir.clone());
+        // The directory serves what the hierarchy it lies in serves.
+        let hier = mine
+            .iter()
+            .filter(|p| dir.starts_with(&p.mount_point))
+            .max_by_key(|p| p.mount_point.as_os_str().len());
+        let Some(hier) = hier else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if owner_of(&name).is_none() || !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            groups.entry(name).or_default().push(Dir {
+                version: hier.version,
+                path: e.path(),
+                serves: hier.serves.clone(),
+            });
+        }
+    }
+    for (name, dirs) in groups {
+        let pid = owner_of(&name).unwrap_or(0);
+        if owner::owner_alive(pid, &records) {
+            report.live.extend(dirs.into_iter().map(|d| d.path));
+            continue;
+        }
+        let cg = Cgroup { name, dirs };
+        match remove_cgroup(&cg) {
+            Ok(()) => report.removed.extend(cg.dirs.into_iter().map(|d| d.path)),
+            Err(e) => report
+                .failed
+                .extend(cg.dirs.into_iter().map(|d| (d.path, e.to_string()))),
+        }
+    }
+    if report.failed.is_empty() {
+        for (path, rec) in &records {
+            if !owner::owner_alive(rec.owner_pid, &records) {
+                owner::remove(path);
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_pid_from_names() {
+        assert_eq!(owner_of("isobench-123-cpu"), Some(123));
+        assert_eq!(owner_of("isobench-123-leaf"), Some(123));
+        assert_eq!(owner_of("isobench-123-"), None);
+        assert_eq!(owner_of("isobench-x-cpu"), None);
+        assert_eq!(owner_of("other-123-cpu"), None);
+    }
+}

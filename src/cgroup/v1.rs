@@ -1,0 +1,216 @@
+//! The cgroup v1 driver: interface file names and how each typed setting maps onto them.
+
+use std::path::Path;
+
+use super::handle::{CpuMax, IoLimit};
+use super::stats::{self, CpuStat, IoStat, MemoryStat};
+use super::{read_file, read_u64, write_checked, write_file, CgroupError};
+use crate::cpulist::CpuList;
+
+pub const CPUSET_CPUS: &str = "cpuset.cpus";
+pub const CPUSET_MEMS: &str = "cpuset.mems";
+pub const CPUSET_EFFECTIVE_CPUS: &str = "cpuset.effective_cpus";
+pub const CPUSET_EFFECTIVE_MEMS: &str = "cpuset.effective_mems";
+pub const CPU_CFS_QUOTA_US: &str = "cpu.cfs_quota_us";
+pub const CPU_CFS_PERIOD_US: &str = "cpu.cfs_period_us";
+pub const CPU_CFS_BURST_US: &str = "cpu.cfs_burst_us";
+pub const CPU_SHARES: &str = "cpu.shares";
+pub const CPU_STAT: &str = "cpu.stat";
+pub const CPUACCT_USAGE: &str = "cpuacct.usage";
+pub const MEMORY_LIMIT: &str = "memory.limit_in_bytes";
+pub const MEMORY_MEMSW_LIMIT: &str = "memory.memsw.limit_in_bytes";
+pub const MEMORY_USAGE: &str = "memory.usage_in_bytes";
+pub const MEMORY_MAX_USAGE: &str = "memory.max_usage_in_bytes";
+pub const MEMORY_FAILCNT: &str = "memory.failcnt";
+pub const MEMORY_OOM_CONTROL: &str = "memory.oom_control";
+pub const BLKIO_READ_BPS: &str = "blkio.throttle.read_bps_device";
+pub const BLKIO_WRITE_BPS: &str = "blkio.throttle.write_bps_device";
+pub const BLKIO_READ_IOPS: &str = "blkio.throttle.read_iops_device";
+pub const BLKIO_WRITE_IOPS: &str = "blkio.throttle.write_iops_device";
+pub const BLKIO_SERVICE_BYTES: &str = "blkio.throttle.io_service_bytes";
+pub const BLKIO_SERVICED: &str = "blkio.throttle.io_serviced";
+pub const PIDS_MAX: &str = "pids.max";
+pub const PIDS_CURRENT: &str = "pids.current";
+pub const FREEZER_STATE: &str = "freezer.state";
+
+/// v2's cpu.weight (1…10000, default 100) expressed as v1 cpu.shares (default
+/// 1024): linear through the two defaults, at least the kernel's minimum 2.
+pub fn weight_to_shares(weight: u64) -> u64 {
+    (weight * 1024 / 100).max(2)
+}
+
+pub fn set_cpus(dir: &Path, file: &str, cpus: &CpuList) -> Result<(), CgroupError> {
+    let value = cpus.to_string();
+    write_checked(&dir.join(file), &value, |r| {
+        r.parse::<CpuList>().is_ok_and(|l| &l == cpus)
+    })?;
+    Ok(())
+}
+
+/// Copies the parent's cpus and mems into a new v1 cpuset: a v1 cpuset starts
+/// empty and attaching a task to it fails with ENOSPC until both are set.
+pub fn copy_cpuset_down(parent: &Path, child: &Path) -> Result<(), CgroupError> {
+    for (file, effective) in [
+        (CPUSET_CPUS, CPUSET_EFFECTIVE_CPUS),
+        (CPUSET_MEMS, CPUSET_EFFECTIVE_MEMS),
+    ] {
+        let mut value = read_file(&parent.join(file))?.trim().to_string();
+        if value.is_empty() {
+            value = read_file(&parent.join(effective))?.trim().to_string();
+        }
+        write_file(&child.join(file), &value)?;
+    }
+    Ok(())
+}
+
+pub fn set_cpu_max(dir: &Path, max: &CpuMax) -> Result<(), CgroupError> {
+    // Lift the quota first: a new period is checked against the old quota.
+    write_file(&dir.join(CPU_CFS_QUOTA_US), "-1")?;
+    let period = max.period.as_micros().to_string();
+    write_checked(&dir.join(CPU_CFS_PERIOD_US), &period, |r| r == period)?;
+    let quota = match max.quota {
+        Some(q) => q.as_micros().to_string(),
+        None => "-1".to_string(),
+    };
+    write_checked(&dir.join(CPU_CFS_QUOTA_US), &quota, |r| r == quota)?;
+    let burst = dir.join(CPU_CFS_BURST_US);
+    if burst.exists() {
+        write_checked(&burst, "0", |r| r == "0")?;
+    }
+    Ok(())
+}
+
+/// Sets cpu.shares from a v2-style weight; returns the shares written.
+pub fn set_weight(dir: &Path, weight: u64) -> Result<u64, CgroupError> {
+    let shares = weight_to_shares(weight);
+    let v = shares.to_string();
+    write_checked(&dir.join(CPU_SHARES), &v, |r| r == v)?;
+    Ok(shares)
+}
+
+/// Sets memory.limit_in_bytes; returns the limit the kernel kept (rounded down to a page).
+pub fn set_memory_max(dir: &Path, bytes: u64) -> Result<u64, CgroupError> {
+    let memsw = dir.join(MEMORY_MEMSW_LIMIT);
+    // memsw must never be below the memory limit: raise it first when needed.
+    if memsw.exists() && read_u64(&memsw)? < bytes {
+        write_file(&memsw, &bytes.to_string())?;
+    }
+    let path = dir.join(MEMORY_LIMIT);
+    let read = write_checked(&path, &bytes.to_string(), |r| {
+        r.parse::<u64>().is_ok_and(|v| page_rounded(bytes, v))
+    })?;
+    Ok(read.parse().unwrap_or(bytes))
+}
+
+/// No swap for the group: memory+swap limit equal to the memory limit. Returns
+/// false where the kernel has no swap accounting (the file is absent).
+pub fn disable_swap(dir: &Path) -> Result<bool, CgroupError> {
+    let memsw = dir.join(MEMORY_MEMSW_LIMIT);
+    if !memsw.exists() {
+        return Ok(false);
+    }
+    let limit = read_u64(&dir.join(MEMORY_LIMIT))?;
+    let v = limit.to_string();
+    write_checked(&memsw, &v, |r| r == v)?;
+    Ok(true)
+}
+
+pub fn set_io_max(dir: &Path, limit: &IoLimit) -> Result<(), CgroupError> {
+    let dev = limit.device.to_string();
+    for (file, value) in [
+        (BLKIO_READ_BPS, limit.read_bps),
+        (BLKIO_WRITE_BPS, limit.write_bps),
+        (BLKIO_READ_IOPS, limit.read_iops),
+        (BLKIO_WRITE_IOPS, limit.write_iops),
+    ] {
+        let Some(v) = value else { continue };
+        let line = format!("{dev} {v}");
+        write_checked(&dir.join(file), &line, |r| {
+            r.lines().any(|l| l.trim() == line)
+        })?;
+    }
+    Ok(())
+}
+
+pub fn set_pids_max(dir: &Path, max: u64) -> Result<(), CgroupError> {
+    let v = max.to_string();
+    write_checked(&dir.join(PIDS_MAX), &v, |r| r == v)?;
+    Ok(())
+}
+
+pub fn set_frozen(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
+    write_file(
+        &dir.join(FREEZER_STATE),
+        if frozen { "FROZEN" } else { "THAWED" },
+    )
+}
+
+/// True once every task is frozen (FREEZING while some are still running).
+pub fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
+    Ok(read_file(&dir.join(FREEZER_STATE))?.trim() == "FROZEN")
+}
+
+pub fn is_thawed(dir: &Path) -> Result<bool, CgroupError> {
+    Ok(read_file(&dir.join(FREEZER_STATE))?.trim() == "THAWED")
+}
+
+/// Throttling from the cpu hierarchy, usage from cpuacct (which may be another mount).
+pub fn cpu_stat(cpu_dir: Option<&Path>, cpuacct_dir: &Path) -> Result<CpuStat, CgroupError> {
+    let usage = read_u64(&cpuacct_dir.join(CPUACCT_USAGE))?;
+    let text = match cpu_dir {
+        Some(d) => read_file(&d.join(CPU_STAT))?,
+        None => String::new(),
+    };
+    Ok(stats::cpu_stat_v1(&text, usage))
+}
+
+pub fn memory_stat(dir: &Path) -> Result<MemoryStat, CgroupError> {
+    let oom = stats::flat_keyed(&read_file(&dir.join(MEMORY_OOM_CONTROL))?);
+    Ok(MemoryStat {
+        current_bytes: read_u64(&dir.join(MEMORY_USAGE))?,
+        peak_bytes: Some(read_u64(&dir.join(MEMORY_MAX_USAGE))?),
+        oom_kill: oom.get("oom_kill").copied().unwrap_or(0),
+        max_events: read_u64(&dir.join(MEMORY_FAILCNT))?,
+    })
+}
+
+pub fn io_stat(dir: &Path) -> Result<Vec<IoStat>, CgroupError> {
+    Ok(stats::io_stat_v1(
+        &read_file(&dir.join(BLKIO_SERVICE_BYTES))?,
+        &read_file(&dir.join(BLKIO_SERVICED))?,
+    ))
+}
+
+/// The kernel keeps memory limits in pages: accept a read-back rounded down by less than a page.
+pub(crate) fn page_rounded(wrote: u64, read: u64) -> bool {
+    read <= wrote && wrote - read < page_size()
+}
+
+pub(crate) fn page_size() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map(|v| v as u64)
+        .unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weight_maps_through_the_defaults() {
+        assert_eq!(weight_to_shares(100), 1024);
+        assert_eq!(weight_to_shares(200), 2048);
+        assert_eq!(weight_to_shares(1), 10);
+        assert_eq!(weight_to_shares(10_000), 102_400);
+    }
+
+    #[test]
+    fn memory_limits_round_to_pages() {
+        assert!(page_rounded(1_000_000, 999_424));
+        assert!(page_rounded(4096, 4096));
+        assert!(!page_rounded(4096, 8192));
+        assert!(!page_rounded(1 << 20, 0));
+    }
+}

@@ -1,0 +1,283 @@
+//! The host fingerprint: everything about the machine that changes what the
+//! numbers mean — kernel, CONFIG_HZ, CPUs, cgroup layout, scheduler knobs,
+//! virtualisation, swap, pressure and load. Stored in every run, so a result
+//! folder can be compared across kernels without asking where it came from.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cgroup::{Controller, Layout};
+use crate::cpulist::CpuList;
+
+/// Where each controller lives, as recorded in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerPlace {
+    pub controller: String,
+    /// `v1`, `v2`, or `none`.
+    pub version: String,
+    /// The harness's own cgroup directory in that hierarchy.
+    pub own_dir: Option<String>,
+}
+
+/// Pressure stall averages (%, over 10 s) where the kernel has PSI.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Pressure {
+    pub cpu_some_avg10_pct: Option<f64>,
+    pub memory_some_avg10_pct: Option<f64>,
+    pub io_some_avg10_pct: Option<f64>,
+}
+
+/// A description of the host, taken once per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    pub hostname: String,
+    pub kernel_release: String,
+    pub kernel_version: String,
+    pub kernel_cmdline: String,
+    /// CONFIG_HZ from the kernel config, where one can be found.
+    pub config_hz: Option<u32>,
+    /// Preemption model as the kernel version string or config says (`PREEMPT_DYNAMIC`, `PREEMPT_RT`, ...).
+    pub preemption: Option<String>,
+    pub arch: String,
+    pub cpu_model: String,
+    pub cpus_online: String,
+    pub cpus_online_count: usize,
+    pub memory_total_bytes: u64,
+    pub swap_total_bytes: u64,
+    /// e.g. `kvm`, `qemu (tcg)`, `none`, from the hypervisor CPU flag and DMI.
+    pub virtualization: String,
+    pub cgroup_layout: String,
+    pub controllers: Vec<ControllerPlace>,
+    /// Scheduler knobs that shape results (sched_cfs_bandwidth_slice_us, ...).
+    pub sched: BTreeMap<String, String>,
+    pub pressure: Pressure,
+    pub load_avg_1m: f64,
+    /// Load above half the online CPUs: results on a busy host are noisier.
+    pub busy: bool,
+    pub is_root: bool,
+}
+
+fn read(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// The value of `key: value` lines such as /proc/cpuinfo and /proc/meminfo.
+fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == key).then(|| v.trim())
+    })
+}
+
+/// `some avg10=1.23 ...` of a /proc/pressure file.
+pub fn parse_psi_some_avg10(text: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.starts_with("some "))?;
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix("avg10="))?
+        .parse()
+        .ok()
+}
+
+/// CONFIG_HZ in a kernel config text.
+pub fn parse_config_hz(config: &str) -> Option<u32> {
+    config
+        .lines()
+        .find_map(|l| l.strip_prefix("CONFIG_HZ="))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The kernel's build configuration: /boot/config-<release>, else /proc/config.gz.
+fn kernel_config(release: &str) -> Option<String> {
+    use std::io::Read;
+    if let Some(c) = read(&format!("/boot/config-{release}")) {
+        return Some(c);
+    }
+    let gz = std::fs::File::open("/proc/config.gz").ok()?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(gz)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+fn kb_field(text: &str, key: &str) -> u64 {
+    field(text, key)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// The online CPUs of this host.
+pub fn online_cpus() -> CpuList {
+    read("/sys/devices/system/cpu/online")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+            CpuList::new(0..n as u32)
+        })
+}
+
+/// The online memory nodes (a host without NUMA has node 0).
+pub fn online_mems() -> CpuList {
+    read("/sys/devices/system/node/online")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| CpuList::new([0]))
+}
+
+fn virtualization(cpuinfo: &str) -> String {
+    let hypervisor =
+        field(cpuinfo, "flags").is_some_and(|f| f.split_whitespace().any(|x| x == "hypervisor"));
+    let vendor = read("/sys/class/dmi/id/sys_vendor").unwrap_or_default();
+    let product = read("/sys/class/dmi/id/product_name").unwrap_or_default();
+    let dmi = format!("{vendor} {product}").trim().to_string();
+    match (hypervisor, dmi.is_empty()) {
+        (false, true) if Path::new("/sys/hypervisor/type").exists() => {
+            read("/sys/hypervisor/type").unwrap_or_else(|| "unknown".into())
+        }
+        (false, _) if dmi.to_lowercase().contains("qemu") => format!("tcg ({dmi})"),
+        (false, _) => "none".into(),
+        (true, true) => "hypervisor (unknown)".into(),
+        (true, false) => format!("hypervisor ({dmi})"),
+    }
+}
+
+impl Host {
+    /// Reads the fingerprint of the running host; missing files give empty fields.
+    pub fn probe(layout: Option<&Layout>) -> Host {
+        let uts = nix::sys::utsname::uname().ok();
+        let s = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
+            uts.as_ref()
+                .map(|u| f(u).to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let release = s(|u| u.release());
+        let version = s(|u| u.version());
+        let cpuinfo = read("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = read("/proc/meminfo").unwrap_or_default();
+        let config = kernel_config(&release);
+        let preemption = config
+            .as_deref()
+            .and_then(|c| {
+                [
+                    "CONFIG_PREEMPT_RT=y",
+                    "CONFIG_PREEMPT_DYNAMIC=y",
+                    "CONFIG_PREEMPT=y",
+                    "CONFIG_PREEMPT_VOLUNTARY=y",
+                    "CONFIG_PREEMPT_NONE=y",
+                ]
+                .into_iter()
+                .find(|k| c.lines().any(|l| l == *k))
+                .map(|k| {
+                    k.trim_start_matches("CONFIG_")
+                        .trim_end_matches("=y")
+                        .to_string()
+                })
+            })
+            .or_else(|| {
+                ["PREEMPT_RT", "PREEMPT_DYNAMIC", "PREEMPT"]
+                    .into_iter()
+                    .find(|k| version.contains(k))
+                    .map(str::to_string)
+            });
+        let online = online_cpus();
+        let mut sched = BTreeMap::new();
+        for knob in [
+            "sched_cfs_bandwidth_slice_us",
+            "sched_autogroup_enabled",
+            "sched_rt_runtime_us",
+            "sched_rt_period_us",
+        ] {
+            if let Some(v) = read(&format!("/proc/sys/kernel/{knob}")) {
+                sched.insert(knob.to_string(), v);
+            }
+        }
+        if let Some(v) = read("/sys/kernel/debug/sched/preempt") {
+            sched.insert("debug_sched_preempt".into(), v);
+        }
+        let load_avg_1m = read("/proc/loadavg")
+            .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+            .unwrap_or(0.0);
+        let psi =
+            |f: &str| read(&format!("/proc/pressure/{f}")).and_then(|t| parse_psi_some_avg10(&t));
+        let controllers = match layout {
+            Some(l) => Controller::ALL
+                .iter()
+                .map(|&c| {
+                    let p = l.placement(c);
+                    ControllerPlace {
+                        controller: c.to_string(),
+                        version: p.version.map_or("none".into(), |v| v.to_string()),
+                        own_dir: p
+                            .hierarchy
+                            .and_then(|i| l.hierarchies[i].own_dir.as_ref())
+                            .map(|d| d.display().to_string()),
+                    }
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Host {
+            hostname: nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kernel_cmdline: read("/proc/cmdline").unwrap_or_default(),
+            config_hz: config.as_deref().and_then(parse_config_hz),
+            preemption,
+            arch: s(|u| u.machine()),
+            cpu_model: field(&cpuinfo, "model name")
+                .unwrap_or("unknown")
+                .to_string(),
+            cpus_online: online.to_string(),
+            cpus_online_count: online.len(),
+            memory_total_bytes: kb_field(&meminfo, "MemTotal"),
+            swap_total_bytes: kb_field(&meminfo, "SwapTotal"),
+            virtualization: virtualization(&cpuinfo),
+            cgroup_layout: layout.map_or("none".into(), |l| format!("{:?}", l.kind).to_lowercase()),
+            controllers,
+            sched,
+            pressure: Pressure {
+                cpu_some_avg10_pct: psi("cpu"),
+                memory_some_avg10_pct: psi("memory"),
+                io_some_avg10_pct: psi("io"),
+            },
+            busy: load_avg_1m > online.len() as f64 * 0.5,
+            load_avg_1m,
+            is_root: nix::unistd::geteuid().is_root(),
+            kernel_release: release,
+            kernel_version: version,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psi_and_config_parsers() {
+        let psi = "some avg10=1.50 avg60=0.20 avg300=0.00 total=123\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+        assert_eq!(parse_psi_some_avg10(psi), Some(1.5));
+        assert_eq!(parse_psi_some_avg10(""), None);
+        assert_eq!(
+            parse_config_hz("# c\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n"),
+            Some(250)
+        );
+        assert_eq!(parse_config_hz("CONFIG_HZ_1000=y\n"), None);
+    }
+
+    #[test]
+    fn fields_of_proc_files() {
+        let meminfo = "MemTotal:       24683652 kB\nSwapTotal:             0 kB\n";
+        assert_eq!(kb_field(meminfo, "MemTotal"), 24_683_652 * 1024);
+        assert_eq!(kb_field(meminfo, "SwapTotal"), 0);
+        assert_eq!(
+            field("model name\t: AMD EPYC\n", "model name"),
+            Some("AMD EPYC")
+        );
+    }
+}

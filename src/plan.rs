@@ -1,0 +1,229 @@
+//! A validated scenario expanded into concrete cases: every sweep becomes one
+//! case per combination, with typed values (durations, device numbers) and a
+//! stable case id.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cgroup::{CpuMax, IoLimit};
+use crate::cpulist::CpuList;
+use crate::scenario::{resolve_device, LifecycleCaseSpec, Scenario, Sweep};
+
+/// One life-cycle case, ready to run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LifecycleCase {
+    /// `<name>` plus `-<key><value>` for each swept key.
+    pub id: String,
+    pub cpus: Option<CpuList>,
+    pub mems: Option<CpuList>,
+    pub cpu_max: Option<CpuMax>,
+    pub cpu_weight: Option<u64>,
+    pub memory_max_bytes: Option<u64>,
+    pub memory_high_bytes: Option<u64>,
+    pub swap_off: bool,
+    pub pids_max: Option<u64>,
+    pub io: Option<IoLimit>,
+    pub freeze: bool,
+    pub repeat: u32,
+    pub hold: Duration,
+}
+
+/// Everything one run will do, in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub lifecycle: Vec<LifecycleCase>,
+}
+
+/// The default CFS period when only a quota is given.
+pub const DEFAULT_PERIOD_US: u64 = 100_000;
+
+/// One point of a sweep: the value chosen for every sweepable key, and its case id.
+#[derive(Debug, Clone, Default)]
+struct Point {
+    id: String,
+    cpus: Option<String>,
+    quota_us: Option<u64>,
+    period_us: Option<u64>,
+    weight: Option<u64>,
+    memory_max: Option<u64>,
+    memory_high: Option<u64>,
+    pids_max: Option<u64>,
+}
+
+/// Multiplies `points` by the values of one key. A swept key (a list) appends
+/// `-<tag><value>` to the case id; a single value does not.
+fn sweep<T: Clone + ToString>(
+    points: Vec<Point>,
+    tag: &str,
+    values: Option<Sweep<T>>,
+    set: impl Fn(&mut Point, T),
+) -> Vec<Point> {
+    let Some(values) = values else { return points };
+    let swept = matches!(values, Sweep::Many(_));
+    let mut out = Vec::new();
+    for p in points {
+        for v in values.values() {
+            let mut q = p.clone();
+            if swept {
+                q.id.push_str(&format!("-{tag}{}", v.to_string().replace(',', "_")));
+            }
+            set(&mut q, v);
+            out.push(q);
+        }
+    }
+    out
+}
+
+fn bytes(s: &Option<Sweep<crate::scenario::Bytes>>) -> Option<Sweep<u64>> {
+    s.as_ref().map(|s| match s {
+        Sweep::One(b) => Sweep::One(b.0),
+        Sweep::Many(v) => Sweep::Many(v.iter().map(|b| b.0).collect()),
+    })
+}
+
+fn expand(
+    spec: &LifecycleCaseSpec,
+    repeat: u32,
+    hold: Duration,
+    quick: bool,
+) -> Vec<LifecycleCase> {
+    let io = spec.io.as_ref().and_then(|io| {
+        Some(IoLimit {
+            device: resolve_device(&io.device).ok()?,
+            read_bps: io.read_bps,
+            write_bps: io.write_bps,
+            read_iops: io.read_iops,
+            write_iops: io.write_iops,
+        })
+    });
+    let mut points = vec![Point {
+        id: spec.name.clone(),
+        ..Point::default()
+    }];
+    points = sweep(points, "cpus", spec.cpus.clone(), |p, v| p.cpus = Some(v));
+    points = sweep(points, "q", spec.cpu_quota_us.clone(), |p, v| {
+        p.quota_us = Some(v)
+    });
+    points = sweep(points, "p", spec.cpu_period_us.clone(), |p, v| {
+        p.period_us = Some(v)
+    });
+    points = sweep(points, "w", spec.cpu_weight.clone(), |p, v| {
+        p.weight = Some(v)
+    });
+    points = sweep(points, "mem", bytes(&spec.memory_max), |p, v| {
+        p.memory_max = Some(v)
+    });
+    points = sweep(points, "high", bytes(&spec.memory_high), |p, v| {
+        p.memory_high = Some(v)
+    });
+    points = sweep(points, "pids", spec.pids_max.clone(), |p, v| {
+        p.pids_max = Some(v)
+    });
+    points
+        .into_iter()
+        .map(|p| LifecycleCase {
+            cpu_max: match (p.quota_us, p.period_us) {
+                (None, None) => None,
+                (q, per) => Some(CpuMax {
+                    quota: q.map(Duration::from_micros),
+                    period: Duration::from_micros(per.unwrap_or(DEFAULT_PERIOD_US)),
+                }),
+            },
+            id: p.id,
+            cpus: p.cpus.and_then(|c| c.parse().ok()),
+            mems: spec.mems.as_ref().and_then(|m| m.parse().ok()),
+            cpu_weight: p.weight,
+            memory_max_bytes: p.memory_max,
+            memory_high_bytes: p.memory_high,
+            swap_off: !spec.swap,
+            pids_max: p.pids_max,
+            io,
+            freeze: spec.freeze,
+            repeat: if quick { 1 } else { repeat },
+            hold: if quick {
+                hold.min(Duration::from_millis(10))
+            } else {
+                hold
+            },
+        })
+        .collect()
+}
+
+impl Plan {
+    /// Expands validated scenarios; `quick` runs one repetition with a short hold.
+    pub fn build(scenarios: &[Scenario], quick: bool) -> Plan {
+        let mut plan = Plan::default();
+        for s in scenarios {
+            if let Some(lc) = &s.cgroup_lifecycle {
+                let hold = Duration::from_millis(lc.hold_ms);
+                for c in &lc.cases {
+                    plan.lifecycle.extend(expand(c, lc.repeat, hold, quick));
+                }
+            }
+        }
+        plan
+    }
+
+    /// Number of cases.
+    pub fn len(&self) -> usize {
+        self.lifecycle.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lifecycle.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(body: &str) -> Plan {
+        let text = format!("schema = 1\nname = \"t\"\n[cgroup_lifecycle]\nrepeat = 3\n[[cgroup_lifecycle.case]]\nname = \"c\"\n{body}\n");
+        Plan::build(&[Scenario::parse(&text, "t").unwrap()], false)
+    }
+
+    #[test]
+    fn sweeps_expand_to_the_cartesian_product() {
+        let p = plan("cpu_quota_us = [10000, 50000]\ncpu_period_us = [10000, 100000]\nmemory_max = \"64MiB\"");
+        let ids: Vec<&str> = p.lifecycle.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "c-q10000-p10000",
+                "c-q10000-p100000",
+                "c-q50000-p10000",
+                "c-q50000-p100000"
+            ]
+        );
+        assert_eq!(
+            p.lifecycle[1].cpu_max.unwrap().quota,
+            Some(Duration::from_millis(10))
+        );
+        assert_eq!(p.lifecycle[1].memory_max_bytes, Some(64 << 20));
+        assert!(p.lifecycle[0].swap_off);
+        assert_eq!(p.lifecycle[0].repeat, 3);
+    }
+
+    #[test]
+    fn quota_alone_gets_the_default_period_and_cpus_ids_stay_valid() {
+        let p = plan("cpu_quota_us = 20000\ncpus = [\"0\", \"0,1\"]");
+        assert_eq!(
+            p.lifecycle[0].cpu_max.unwrap().period,
+            Duration::from_micros(DEFAULT_PERIOD_US)
+        );
+        assert_eq!(p.lifecycle[1].id, "c-cpus0_1");
+        for c in &p.lifecycle {
+            crate::cgroup::validate_name(&c.id).unwrap();
+        }
+    }
+
+    #[test]
+    fn quick_shortens_the_run() {
+        let text = "schema = 1\nname = \"t\"\n[cgroup_lifecycle]\nrepeat = 9\nhold_ms = 500\n[[cgroup_lifecycle.case]]\nname = \"c\"\n";
+        let p = Plan::build(&[Scenario::parse(text, "t").unwrap()], true);
+        assert_eq!(p.lifecycle[0].repeat, 1);
+        assert_eq!(p.lifecycle[0].hold, Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,328 @@
+//! `cgroup_lifecycle`: the full life of a limited cgroup, timed step by step —
+//! create, attach a worker, set each limit and read it back, let the worker run,
+//! read the counters, freeze and thaw, kill and remove. The verdict states the
+//! facts that must hold (values kept as written, the worker counted, frozen,
+//! killed, the directories gone).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::cgroup::{Cgroup, CgroupError, Controller, Scope, Version};
+use crate::cpulist::CpuList;
+use crate::interrupt;
+use crate::plan::LifecycleCase;
+use crate::record::{CaseResult, Series, Summary, Verdict};
+use crate::workload::Worker;
+
+use super::ProbeError;
+
+pub const PROBE: &str = "cgroup_lifecycle";
+
+/// Raw samples of a case, one value per repetition for each metric.
+#[derive(Default)]
+struct Samples(Vec<Series>);
+
+impl Samples {
+    fn push(&mut self, metric: &str, unit: &str, value: u64) {
+        match self.0.iter_mut().find(|s| s.metric == metric) {
+            Some(s) => s.values.push(value),
+            None => self.0.push(Series {
+                metric: metric.into(),
+                unit: unit.into(),
+                values: vec![value],
+            }),
+        }
+    }
+    fn time<T>(&mut self, metric: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let r = f();
+        self.push(metric, "ns", t.elapsed().as_nanos() as u64);
+        r
+    }
+}
+
+/// What the case needs that this host lacks, if anything.
+fn missing(case: &LifecycleCase, cg_has: impl Fn(Controller) -> Option<Version>) -> Option<String> {
+    let needs = [
+        (
+            case.cpus.is_some() || case.mems.is_some(),
+            Controller::Cpuset,
+        ),
+        (
+            case.cpu_max.is_some() || case.cpu_weight.is_some(),
+            Controller::Cpu,
+        ),
+        (
+            case.memory_max_bytes.is_some() || case.memory_high_bytes.is_some(),
+            Controller::Memory,
+        ),
+        (case.pids_max.is_some(), Controller::Pids),
+        (case.io.is_some(), Controller::Io),
+        (case.freeze, Controller::Freezer),
+    ];
+    for (wanted, c) in needs {
+        if wanted && cg_has(c).is_none() {
+            return Some(format!("the {c} controller is not available on this host"));
+        }
+    }
+    if case.memory_high_bytes.is_some() && cg_has(Controller::Memory) == Some(Version::V1) {
+        return Some(
+            "memory.high exists only on cgroup v2; this host's memory controller is v1".into(),
+        );
+    }
+    None
+}
+
+/// Runs one case. `exe` is the harness binary (re-executed as the worker).
+pub fn run(
+    scope: &mut Scope,
+    layout: &crate::cgroup::Layout,
+    case: &LifecycleCase,
+    exe: &Path,
+) -> Result<CaseResult, ProbeError> {
+    let config = serde_json::to_value(case).unwrap_or_default();
+    let mut result = CaseResult {
+        probe: PROBE.into(),
+        case: case.id.clone(),
+        config,
+        summaries: Vec::new(),
+        verdict: Verdict::pass(""),
+        samples_file: None,
+        series: Vec::new(),
+    };
+    if let Some(why) = missing(case, |c| layout.placement(c).version) {
+        result.verdict = Verdict::skip(why);
+        return Ok(result);
+    }
+    let mut samples = Samples::default();
+    let mut failures: Vec<String> = Vec::new();
+    for _ in 0..case.repeat {
+        interrupt::check()?;
+        cycle(scope, case, exe, &mut samples, &mut failures)?;
+        if !failures.is_empty() {
+            break;
+        }
+    }
+    result.summaries = samples.0.iter().filter_map(Summary::of).collect();
+    result.series = samples.0;
+    result.verdict = if failures.is_empty() {
+        Verdict::pass(format!(
+            "{} cycle(s): every limit read back as written, the worker was counted in the cgroup, {}killed and the directories removed",
+            case.repeat,
+            if case.freeze { "froze without progress, " } else { "" }
+        ))
+    } else {
+        Verdict::fail(failures.join("; "))
+    };
+    Ok(result)
+}
+
+/// One create → … → remove cycle. Kernel refusals become `failures`; only
+/// environment errors (cannot create a cgroup at all) and interrupts are `Err`.
+fn cycle(
+    scope: &mut Scope,
+    case: &LifecycleCase,
+    exe: &Path,
+    s: &mut Samples,
+    failures: &mut Vec<String>,
+) -> Result<(), ProbeError> {
+    let cg = s.time("create", || scope.create(&case.id))?;
+    let worker_max = case.hold + Duration::from_secs(60);
+    let mut worker = Worker::spawn(exe, worker_max).map_err(|source| ProbeError::Spawn {
+        path: exe.to_path_buf(),
+        source,
+    })?;
+    let pid = worker.pid();
+    let mut fail = |what: &str, e: CgroupError| failures.push(format!("{what}: {e}"));
+    match s.time("attach", || cg.attach(pid)) {
+        Ok(true) => {}
+        Ok(false) => fail(
+            "attach",
+            CgroupError::Parse {
+                path: "cgroup.procs".into(),
+                text: format!("worker {pid} vanished"),
+            },
+        ),
+        Err(e) => fail("attach", e),
+    }
+    if let Some(cpus) = &case.cpus {
+        if let Err(e) = s.time("set_cpus", || cg.set_cpus(cpus)) {
+            fail("set cpus", e);
+        }
+    }
+    if let Some(mems) = &case.mems {
+        if let Err(e) = s.time("set_mems", || cg.set_mems(mems)) {
+            fail("set mems", e);
+        }
+    }
+    if let Some(m) = &case.cpu_max {
+        if let Err(e) = s.time("set_cpu_max", || cg.set_cpu_max(m)) {
+            fail("set cpu max", e);
+        }
+    }
+    if let Some(w) = case.cpu_weight {
+        if let Err(e) = s.time("set_cpu_weight", || cg.set_cpu_weight(w)) {
+            fail("set cpu weight", e);
+        }
+    }
+    if let Some(b) = case.memory_max_bytes {
+        match s.time("set_memory_max", || cg.set_memory_max(b)) {
+            Ok(kept) => s.push("memory_max_kept", "bytes", kept),
+            Err(e) => fail("set memory max", e),
+        }
+        if case.swap_off {
+            if let Err(e) = s.time("disable_swap", || cg.disable_swap()) {
+                fail("disable swap", e);
+            }
+        }
+    }
+    if let Some(b) = case.memory_high_bytes {
+        if let Err(e) = s.time("set_memory_high", || cg.set_memory_high(b)) {
+            fail("set memory high", e);
+        }
+    }
+    if let Some(p) = case.pids_max {
+        if let Err(e) = s.time("set_pids_max", || cg.set_pids_max(p)) {
+            fail("set pids max", e);
+        }
+    }
+    if let Some(io) = &case.io {
+        if let Err(e) = s.time("set_io_max", || cg.set_io_max(io)) {
+            fail("set io max", e);
+        }
+    }
+    let before = cg.cpu_stat().ok();
+    let go = worker.go();
+    let slept = interrupt::sleep(case.hold);
+    if let Err(e) = go {
+        failures.push(format!("worker {pid} did not start: {e}"));
+    }
+    check_counters(&cg, case, pid, before, s, failures);
+    if slept.is_ok() && case.freeze {
+        check_freezer(&cg, s, failures);
+    }
+    let removed = s.time("remove", || scope.remove(&cg));
+    if let Err(e) = removed {
+        failures.push(format!("remove: {e}"));
+    }
+    match worker.try_wait() {
+        Ok(Some(st))
+            if std::os::unix::process::ExitStatusExt::signal(&st) == Some(libc::SIGKILL) => {}
+        Ok(Some(st)) => failures.push(format!(
+            "worker {pid} ended with {st}, not killed by the cgroup kill"
+        )),
+        Ok(None) => match worker.wait() {
+            Ok(st) if std::os::unix::process::ExitStatusExt::signal(&st) == Some(libc::SIGKILL) => {
+            }
+            Ok(st) => failures.push(format!(
+                "worker {pid} ended with {st}, not killed by the cgroup kill"
+            )),
+            Err(e) => failures.push(format!("reap worker {pid}: {e}")),
+        },
+        Err(e) => failures.push(format!("reap worker {pid}: {e}")),
+    }
+    if let Some(d) = cg.dirs.iter().find(|d| d.path.exists()) {
+        failures.push(format!("{} still exists after remove", d.path.display()));
+    }
+    slept?;
+    Ok(())
+}
+
+/// Reads the counters after the worker ran and checks the facts behind them.
+fn check_counters(
+    cg: &Cgroup,
+    case: &LifecycleCase,
+    pid: i32,
+    before: Option<crate::cgroup::CpuStat>,
+    s: &mut Samples,
+    failures: &mut Vec<String>,
+) {
+    match cg.procs() {
+        Ok(p) if p.contains(&pid) => {}
+        Ok(p) => failures.push(format!(
+            "worker {pid} is not in the cgroup (cgroup.procs: {p:?})"
+        )),
+        Err(e) => failures.push(format!("read procs: {e}")),
+    }
+    if let (Ok(after), Some(before)) = (cg.cpu_stat(), before) {
+        let used = after.usage.saturating_sub(before.usage);
+        s.push("cpu_usage", "ns", used.as_nanos() as u64);
+        if case.hold >= Duration::from_millis(10) && used.is_zero() {
+            failures.push(format!(
+                "cpu usage did not move while the worker spun for {:?}",
+                case.hold
+            ));
+        }
+    }
+    if cg.has(Controller::Memory) {
+        match cg.memory_stat() {
+            Ok(m) => {
+                s.push("memory_current", "bytes", m.current_bytes);
+                if m.current_bytes == 0 {
+                    failures.push("memory usage is 0 with the worker attached".into());
+                }
+                if let Some(limit) = case.memory_max_bytes {
+                    if m.current_bytes > limit {
+                        failures.push(format!(
+                            "memory usage {} bytes is above memory.max {limit}",
+                            m.current_bytes
+                        ));
+                    }
+                }
+            }
+            Err(e) => failures.push(format!("read memory stats: {e}")),
+        }
+    }
+    if cg.has(Controller::Pids) {
+        match cg.pids_current() {
+            Ok(n) => {
+                s.push("pids_current", "count", n);
+                if n == 0 {
+                    failures.push("pids.current is 0 with the worker attached".into());
+                }
+            }
+            Err(e) => failures.push(format!("read pids.current: {e}")),
+        }
+    }
+    if let Some(cpus) = &case.cpus {
+        match allowed_cpus(pid) {
+            Some(allowed) if &allowed == cpus => {}
+            Some(allowed) => failures.push(format!(
+                "worker {pid} may run on CPUs {allowed}, cpuset.cpus is {cpus}"
+            )),
+            None => failures.push(format!("cannot read Cpus_allowed_list of worker {pid}")),
+        }
+    }
+}
+
+/// Freeze (timed until the kernel reports frozen), check the worker made no
+/// progress, thaw (timed until thawed).
+fn check_freezer(cg: &Cgroup, s: &mut Samples, failures: &mut Vec<String>) {
+    if let Err(e) = s.time("freeze", || cg.set_frozen(true)) {
+        failures.push(format!("freeze: {e}"));
+        return;
+    }
+    let a = cg.cpu_stat().map(|c| c.usage);
+    std::thread::sleep(Duration::from_millis(20));
+    let b = cg.cpu_stat().map(|c| c.usage);
+    if let (Ok(a), Ok(b)) = (a, b) {
+        if b > a {
+            failures.push(format!(
+                "the frozen worker used {:?} of CPU in 20 ms",
+                b - a
+            ));
+        }
+    }
+    if let Err(e) = s.time("thaw", || cg.set_frozen(false)) {
+        failures.push(format!("thaw: {e}"));
+    }
+}
+
+/// The CPUs a task may run on, from /proc/<pid>/status.
+pub fn allowed_cpus(pid: i32) -> Option<CpuList> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .and_then(|v| v.trim().parse().ok())
+}

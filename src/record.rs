@@ -1,0 +1,212 @@
+//! Records: the in-memory results every sink reads. A probe fills them, analysis
+//! sets verdicts, sinks only format. `run.json` is these types serialized.
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::Host;
+
+/// The version of the run.json / summary.csv schema. Renaming a probe, case or
+/// metric id, or a column, is a schema change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The host could not give a clean measurement (busy, contended); not the kernel's fault.
+    Inconclusive,
+    /// Not applicable here (missing controller, v2-only feature on v1, ...).
+    Skip,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Inconclusive => "inconclusive",
+            Status::Skip => "skip",
+        })
+    }
+}
+
+/// A verdict always carries its reason, with the numbers behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub status: Status,
+    pub reason: String,
+}
+
+impl Verdict {
+    pub fn pass(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Pass,
+            reason: reason.into(),
+        }
+    }
+    pub fn fail(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Fail,
+            reason: reason.into(),
+        }
+    }
+    pub fn skip(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Skip,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Raw values of one metric, in the order measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Series {
+    /// Stable snake_case id, e.g. `create`, `set_cpu_max`.
+    pub metric: String,
+    /// `ns`, `bytes`, `count`.
+    pub unit: String,
+    pub values: Vec<u64>,
+}
+
+/// Distribution of one metric (from an HDR histogram at 3 significant digits;
+/// mean, min and max exact).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub metric: String,
+    pub unit: String,
+    pub n: u64,
+    pub mean: f64,
+    pub min: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl Summary {
+    /// Summarises a series; `None` when it is empty.
+    pub fn of(series: &Series) -> Option<Summary> {
+        let v = &series.values;
+        let max = *v.iter().max()?;
+        let min = *v.iter().min()?;
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, max.max(2), 3).ok()?;
+        for &x in v {
+            h.saturating_record(x);
+        }
+        let q = |p: f64| h.value_at_quantile(p).clamp(min, max);
+        Some(Summary {
+            metric: series.metric.clone(),
+            unit: series.unit.clone(),
+            n: v.len() as u64,
+            mean: v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64,
+            min,
+            p50: q(0.50),
+            p90: q(0.90),
+            p99: q(0.99),
+            p999: q(0.999),
+            max,
+        })
+    }
+}
+
+/// One case of one probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub probe: String,
+    pub case: String,
+    /// The case's settings as run (free-form, for readers).
+    pub config: serde_json::Value,
+    pub summaries: Vec<Summary>,
+    pub verdict: Verdict,
+    /// Relative path of the raw samples in the run folder.
+    pub samples_file: Option<String>,
+    /// Raw samples; written to `samples_file`, not into run.json.
+    #[serde(skip)]
+    pub series: Vec<Series>,
+}
+
+/// A whole run: the one machine-readable source of a result folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub schema_version: u32,
+    pub isobench_version: String,
+    pub run_id: String,
+    pub started_utc: String,
+    pub finished_utc: Option<String>,
+    /// Scenario files (or `<default scenario>`) and their parsed content.
+    pub scenarios: Vec<(String, serde_json::Value)>,
+    pub quick: bool,
+    pub host: Host,
+    pub cases: Vec<CaseResult>,
+    /// Leftovers of earlier runs removed before this one started.
+    pub stale_removed: Vec<String>,
+    /// Set when the run was stopped by a signal before it finished.
+    pub interrupted: bool,
+}
+
+impl Run {
+    /// Counts of each status.
+    pub fn counts(&self) -> [(Status, usize); 4] {
+        [
+            Status::Pass,
+            Status::Fail,
+            Status::Inconclusive,
+            Status::Skip,
+        ]
+        .map(|s| {
+            (
+                s,
+                self.cases.iter().filter(|c| c.verdict.status == s).count(),
+            )
+        })
+    }
+
+    pub fn failed(&self) -> bool {
+        self.cases.iter().any(|c| c.verdict.status == Status::Fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_a_series() {
+        let s = Series {
+            metric: "create".into(),
+            unit: "ns".into(),
+            values: (1..=100).collect(),
+        };
+        let sum = Summary::of(&s).unwrap();
+        assert_eq!(sum.n, 100);
+        assert_eq!(sum.min, 1);
+        assert_eq!(sum.max, 100);
+        assert_eq!(sum.p50, 50);
+        assert_eq!(sum.p90, 90);
+        assert_eq!(sum.p99, 99);
+        assert!((sum.mean - 50.5).abs() < 1e-9);
+        let empty = Series {
+            metric: "x".into(),
+            unit: "ns".into(),
+            values: vec![],
+        };
+        assert!(Summary::of(&empty).is_none());
+    }
+
+    #[test]
+    fn large_values_keep_three_digits() {
+        let s = Series {
+            metric: "remove".into(),
+            unit: "ns".into(),
+            values: vec![0, 1_234_567, 9_876_543_210],
+        };
+        let sum = Summary::of(&s).unwrap();
+        assert_eq!(sum.min, 0);
+        assert_eq!(sum.max, 9_876_543_210);
+        let rel = (sum.p50 as f64 - 1_234_567.0).abs() / 1_234_567.0;
+        assert!(rel < 0.001, "{}", sum.p50);
+    }
+}

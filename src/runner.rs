@@ -1,0 +1,180 @@
+//! The runner: turns a plan into a result folder. It owns the cgroup [`Scope`]
+//! (whose guard removes everything on any exit path), calls the probes, and
+//! rewrites the sinks after every case.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::cgroup::{clean_stale, CleanReport, Layout, Scope, ScopeOptions};
+use crate::host::Host;
+use crate::interrupt::Interrupted;
+use crate::plan::Plan;
+use crate::probe::{lifecycle, ProbeError};
+use crate::record::{CaseResult, Run, SCHEMA_VERSION};
+use crate::scenario::Scenario;
+use crate::sink;
+
+/// What to run and where to put it.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// (file name or `<default scenario>`, validated scenario)
+    pub scenarios: Vec<(String, Scenario)>,
+    pub out: Option<PathBuf>,
+    pub quick: bool,
+    pub cgroup_parent: Option<String>,
+}
+
+/// Progress, for the CLI to show; the runner itself never prints.
+pub enum Event<'a> {
+    Stale(&'a CleanReport),
+    Folder(&'a Path),
+    CaseStart {
+        index: usize,
+        total: usize,
+        probe: &'a str,
+        case: &'a str,
+    },
+    CaseDone {
+        index: usize,
+        total: usize,
+        result: &'a CaseResult,
+        elapsed: Duration,
+    },
+}
+
+/// A finished (or interrupted) run and its folder.
+pub struct Outcome {
+    pub run: Run,
+    pub dir: PathBuf,
+}
+
+/// UTC now as `20261129T043000Z` (file names) and RFC 3339 (records).
+pub fn utc_now() -> (String, String) {
+    let now = time::OffsetDateTime::now_utc();
+    let compact = now
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    let rfc = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    (compact, rfc)
+}
+
+/// `results/<UTC timestamp>-<kernel release>/`, made unique if it exists.
+fn default_dir(stamp: &str, release: &str) -> PathBuf {
+    let base = PathBuf::from("results").join(format!("{stamp}-{release}"));
+    if !base.exists() {
+        return base;
+    }
+    PathBuf::from("results").join(format!("{stamp}-{release}-{}", std::process::id()))
+}
+
+/// Runs every case of `opts`. Returns the run even when verdicts failed; `Err`
+/// means the run could not be done (environment) or was interrupted.
+pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outcome> {
+    let layout = Layout::detect().context("detect the cgroup layout")?;
+    let host = Host::probe(Some(&layout));
+    let plan = Plan::build(
+        &opts
+            .scenarios
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect::<Vec<_>>(),
+        opts.quick,
+    );
+    let stale = clean_stale(&layout, opts.cgroup_parent.as_deref())
+        .context("remove leftovers of earlier runs")?;
+    on(Event::Stale(&stale));
+    let (stamp, started) = utc_now();
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| default_dir(&stamp, &host.kernel_release));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("create result folder {}", dir.display()))?;
+    on(Event::Folder(&dir));
+    let run_id = format!("{stamp}-{}", std::process::id());
+    let mut run = Run {
+        schema_version: SCHEMA_VERSION,
+        isobench_version: env!("CARGO_PKG_VERSION").into(),
+        run_id: run_id.clone(),
+        started_utc: started,
+        finished_utc: None,
+        scenarios: opts
+            .scenarios
+            .iter()
+            .map(|(f, s)| (f.clone(), serde_json::to_value(s).unwrap_or_default()))
+            .collect(),
+        quick: opts.quick,
+        host,
+        cases: Vec::new(),
+        stale_removed: stale
+            .removed
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        interrupted: false,
+    };
+    sink::write_all(&run, &dir)?;
+    let exe = crate::workload::self_exe();
+    let mut scope = Scope::new(
+        &layout,
+        &ScopeOptions {
+            parent: opts.cgroup_parent.clone(),
+            run_id,
+        },
+    )
+    .context("prepare the harness's cgroups")?;
+    let total = plan.len();
+    for (index, case) in plan.lifecycle.iter().enumerate() {
+        on(Event::CaseStart {
+            index,
+            total,
+            probe: lifecycle::PROBE,
+            case: &case.id,
+        });
+        let t = Instant::now();
+        match lifecycle::run(&mut scope, &layout, case, &exe) {
+            Ok(mut result) => {
+                if !result.series.is_empty() {
+                    result.samples_file =
+                        Some(format!("samples/{}--{}.csv", result.probe, result.case));
+                }
+                on(Event::CaseDone {
+                    index,
+                    total,
+                    result: &result,
+                    elapsed: t.elapsed(),
+                });
+                run.cases.push(result);
+                sink::write_all(&run, &dir)?;
+            }
+            Err(ProbeError::Interrupted(i)) => {
+                drop(scope);
+                run.interrupted = true;
+                sink::write_all(&run, &dir)?;
+                return Err(i.into());
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "case {}/{}",
+                    lifecycle::PROBE,
+                    case.id
+                )))
+            }
+        }
+    }
+    drop(scope);
+    run.finished_utc = Some(utc_now().1);
+    sink::write_all(&run, &dir)?;
+    Ok(Outcome { run, dir })
+}
+
+/// Whether an error chain is an interruption (exit 130) rather than an environment error.
+pub fn is_interrupted(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<Interrupted>())
+}

@@ -1,0 +1,684 @@
+//! Scenario files: the TOML a user writes, its defaults, and validation.
+//!
+//! Validation happens before anything touches a cgroup: an unknown key, a wrong
+//! type or an impossible value is a [`ScenarioError`] naming the file, the key
+//! and the value. A default scenario is compiled into the binary.
+
+use std::fmt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cgroup::{validate_name, DevId};
+use crate::cpulist::CpuList;
+
+/// The scenario schema this build reads.
+pub const SCHEMA: u32 = 1;
+
+/// The default scenario, compiled in so `isobench run` works with no file.
+pub const DEFAULT_TOML: &str = include_str!("../scenarios/default.toml");
+
+/// A value or a list of values to sweep over.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Sweep<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+/// By hand rather than `#[serde(untagged)]`, whose error ("data did not match any
+/// variant") would hide what is wrong with the value.
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Sweep<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let one = |v: toml::Value| v.try_into::<T>().map_err(|e| D::Error::custom(e.message()));
+        match toml::Value::deserialize(d)? {
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(one)
+                .collect::<Result<_, _>>()
+                .map(Sweep::Many),
+            v => one(v).map(Sweep::One),
+        }
+    }
+}
+
+impl<T: Clone> Sweep<T> {
+    pub fn values(&self) -> Vec<T> {
+        match self {
+            Sweep::One(v) => vec![v.clone()],
+            Sweep::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A byte count: an integer, or a string with a binary suffix (`64MiB`, `1G`, `512k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "u64")]
+pub struct Bytes(pub u64);
+
+impl From<Bytes> for u64 {
+    fn from(b: Bytes) -> u64 {
+        b.0
+    }
+}
+
+/// Parses `64MiB`, `64M`, `64m`, `1G`, `4096`: suffixes are binary (×1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (use bytes or a suffix: 64MiB, 1G)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        "t" | "tib" | "tb" => 1 << 40,
+        _ => return Err(format!("`{s}` has an unknown unit (use K, M, G, T)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match toml::Value::deserialize(d)? {
+            toml::Value::Integer(n) if n >= 0 => Ok(Bytes(n as u64)),
+            toml::Value::String(s) => parse_bytes(&s).map(Bytes).map_err(D::Error::custom),
+            v => Err(D::Error::custom(format!(
+                "expected a size in bytes or a string such as \"64MiB\", found {v}"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        if b >= 1 << 30 && b.is_multiple_of(1 << 30) {
+            write!(f, "{}GiB", b >> 30)
+        } else if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+            write!(f, "{}MiB", b >> 20)
+        } else if b >= 1 << 10 && b.is_multiple_of(1 << 10) {
+            write!(f, "{}KiB", b >> 10)
+        } else {
+            write!(f, "{b}")
+        }
+    }
+}
+
+/// IO throttling of one block device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IoSpec {
+    /// `/dev/NAME`, `MAJ:MIN`, or `auto` (the first block device in /sys/block,
+    /// loop devices first, so a test never throttles a disk anyone uses).
+    pub device: String,
+    pub read_bps: Option<u64>,
+    pub write_bps: Option<u64>,
+    pub read_iops: Option<u64>,
+    pub write_iops: Option<u64>,
+}
+
+/// One case of the cgroup life-cycle check: the limits to set on a fresh cgroup
+/// holding a worker. Any numeric limit or `cpus` may be a list to sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleCaseSpec {
+    /// Case id: a-z A-Z 0-9 _ . - (sweeps append the swept values).
+    pub name: String,
+    pub cpus: Option<Sweep<String>>,
+    pub mems: Option<String>,
+    /// CFS quota per period, µs (≥ 1000).
+    pub cpu_quota_us: Option<Sweep<u64>>,
+    /// CFS period, µs (1000 … 1000000); default 100000.
+    pub cpu_period_us: Option<Sweep<u64>>,
+    /// v2 scale, 1 … 10000 (v1: cpu.shares = weight × 1024 / 100).
+    pub cpu_weight: Option<Sweep<u64>>,
+    pub memory_max: Option<Sweep<Bytes>>,
+    /// v2 only; the case is skipped on v1.
+    pub memory_high: Option<Sweep<Bytes>>,
+    /// Allow swap for the group (default: swap off, so memory limits mean what they say).
+    #[serde(default)]
+    pub swap: bool,
+    pub pids_max: Option<Sweep<u64>>,
+    pub io: Option<IoSpec>,
+    /// Freeze and thaw the worker (latency of both is recorded).
+    #[serde(default)]
+    pub freeze: bool,
+}
+
+/// The `cgroup_lifecycle` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSpec {
+    /// Repetitions of create → attach → set → read back → remove per case.
+    #[serde(default = "default_repeat")]
+    pub repeat: u32,
+    /// How long the attached worker spins under the limits before counters are read, ms.
+    #[serde(default = "default_hold_ms")]
+    pub hold_ms: u64,
+    #[serde(default, rename = "case")]
+    pub cases: Vec<LifecycleCaseSpec>,
+}
+
+fn default_repeat() -> u32 {
+    5
+}
+fn default_hold_ms() -> u64 {
+    50
+}
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub schema: u32,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub cgroup_lifecycle: Option<LifecycleSpec>,
+}
+
+/// A scenario that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {key} = {value}: {reason}{}", hint.as_ref().map(|h| format!("; hint: {h}")).unwrap_or_default())]
+pub struct ScenarioError {
+    pub file: String,
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+    pub hint: Option<String>,
+}
+
+/// What validation needs to know about the host.
+#[derive(Debug, Clone)]
+pub struct HostLimits {
+    pub online_cpus: CpuList,
+    pub online_mems: CpuList,
+    pub page_size_bytes: u64,
+}
+
+impl HostLimits {
+    pub fn probe() -> HostLimits {
+        HostLimits {
+            online_cpus: crate::host::online_cpus(),
+            online_mems: crate::host::online_mems(),
+            page_size_bytes: nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+                .ok()
+                .flatten()
+                .map_or(4096, |v| v as u64),
+        }
+    }
+}
+
+/// Where a scenario came from, for messages.
+pub const EMBEDDED: &str = "<default scenario>";
+
+impl Scenario {
+    /// Reads and parses a scenario file (not yet validated against the host).
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let err = |reason: String, hint: Option<&str>| ScenarioError {
+            file: file.clone(),
+            key: "(file)".into(),
+            value: format!("{file:?}"),
+            reason,
+            hint: hint.map(str::to_string),
+        };
+        if path.is_dir() {
+            return Err(err("is a directory".into(), Some("pass a .toml file")));
+        }
+        let bytes = std::fs::read(path).map_err(|e| {
+            err(
+                e.to_string().to_lowercase(),
+                Some("scenarios/ holds the shipped scenarios"),
+            )
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            err(
+                format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+                None,
+            )
+        })?;
+        Scenario::parse(&text, &file)
+    }
+
+    /// The compiled-in default scenario.
+    pub fn embedded() -> Scenario {
+        Scenario::parse(DEFAULT_TOML, EMBEDDED).expect("the embedded default scenario parses")
+    }
+
+    /// Parses TOML text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        toml::from_str(text).map_err(|e| toml_error(&e, text, file))
+    }
+
+    /// Checks every value against the rules and the host. Returns the first problem.
+    pub fn validate(&self, file: &str, host: &HostLimits) -> Result<(), ScenarioError> {
+        let err =
+            |key: String, value: String, reason: String, hint: Option<String>| ScenarioError {
+                file: file.to_string(),
+                key,
+                value,
+                reason,
+                hint,
+            };
+        if self.schema != SCHEMA {
+            return Err(err(
+                "schema".into(),
+                self.schema.to_string(),
+                format!("this isobench reads schema {SCHEMA}"),
+                None,
+            ));
+        }
+        let Some(lc) = &self.cgroup_lifecycle else {
+            return Ok(());
+        };
+        if !(1..=10_000).contains(&lc.repeat) {
+            return Err(err(
+                "cgroup_lifecycle.repeat".into(),
+                lc.repeat.to_string(),
+                "must be 1 … 10000".into(),
+                None,
+            ));
+        }
+        if lc.hold_ms > 600_000 {
+            return Err(err(
+                "cgroup_lifecycle.hold_ms".into(),
+                lc.hold_ms.to_string(),
+                "must be at most 600000 (10 min)".into(),
+                None,
+            ));
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, c) in lc.cases.iter().enumerate() {
+            let key = |k: &str| format!("cgroup_lifecycle.case[{i}].{k}");
+            if validate_name(&c.name).is_err() {
+                return Err(err(
+                    key("name"),
+                    format!("{:?}", c.name),
+                    "not a valid case id".into(),
+                    Some(
+                        "use 1-200 characters of a-z A-Z 0-9 _ . - (no `/`, not `.` or `..`)"
+                            .into(),
+                    ),
+                ));
+            }
+            if seen.contains(&c.name.as_str()) {
+                return Err(err(
+                    key("name"),
+                    format!("{:?}", c.name),
+                    "duplicate case id".into(),
+                    None,
+                ));
+            }
+            seen.push(&c.name);
+            let empty = |k: &str| {
+                err(
+                    key(k),
+                    "[]".into(),
+                    "an empty list sweeps nothing".into(),
+                    None,
+                )
+            };
+            for_each(
+                &c.cpus,
+                || empty("cpus"),
+                |v| {
+                    check_list(v, &host.online_cpus, "CPU")
+                        .map(|_| ())
+                        .map_err(|(r, h)| err(key("cpus"), format!("{v:?}"), r, h))
+                },
+            )?;
+            if let Some(m) = &c.mems {
+                check_list(m, &host.online_mems, "memory node")
+                    .map_err(|(r, h)| err(key("mems"), format!("{m:?}"), r, h))?;
+            }
+            for_each(
+                &c.cpu_quota_us,
+                || empty("cpu_quota_us"),
+                |&q| {
+                    if q < 1000 {
+                        return Err(err(
+                            key("cpu_quota_us"),
+                            q.to_string(),
+                            "a CFS quota must be at least 1000 µs (1 ms)".into(),
+                            None,
+                        ));
+                    }
+                    Ok(())
+                },
+            )?;
+            for_each(
+                &c.cpu_period_us,
+                || empty("cpu_period_us"),
+                |&p| {
+                    if !(1000..=1_000_000).contains(&p) {
+                        return Err(err(
+                            key("cpu_period_us"),
+                            p.to_string(),
+                            "a CFS period must be 1000 … 1000000 µs (1 ms … 1 s)".into(),
+                            None,
+                        ));
+                    }
+                    Ok(())
+                },
+            )?;
+            for_each(
+                &c.cpu_weight,
+                || empty("cpu_weight"),
+                |&w| {
+                    if !(1..=10_000).contains(&w) {
+                        return Err(err(
+                            key("cpu_weight"),
+                            w.to_string(),
+                            "a CPU weight must be 1 … 10000".into(),
+                            None,
+                        ));
+                    }
+                    Ok(())
+                },
+            )?;
+            for (k, sweep) in [
+                ("memory_max", &c.memory_max),
+                ("memory_high", &c.memory_high),
+            ] {
+                for_each(
+                    sweep,
+                    || empty(k),
+                    |b| {
+                        if b.0 < host.page_size_bytes {
+                            return Err(err(
+                                key(k),
+                                b.to_string(),
+                                format!(
+                                    "a memory limit must be at least one page ({} bytes)",
+                                    host.page_size_bytes
+                                ),
+                                None,
+                            ));
+                        }
+                        Ok(())
+                    },
+                )?;
+            }
+            for_each(
+                &c.pids_max,
+                || empty("pids_max"),
+                |&p| {
+                    if p == 0 {
+                        return Err(err(
+                            key("pids_max"),
+                            "0".into(),
+                            "pids.max must be at least 1 (the worker itself is a task)".into(),
+                            None,
+                        ));
+                    }
+                    Ok(())
+                },
+            )?;
+            if let Some(io) = &c.io {
+                resolve_device(&io.device)
+                    .map_err(|(r, h)| err(key("io.device"), format!("{:?}", io.device), r, h))?;
+                let limits = [
+                    ("read_bps", io.read_bps),
+                    ("write_bps", io.write_bps),
+                    ("read_iops", io.read_iops),
+                    ("write_iops", io.write_iops),
+                ];
+                if limits.iter().all(|(_, v)| v.is_none()) {
+                    return Err(err(
+                        key("io"),
+                        format!("{{ device = {:?} }}", io.device),
+                        "names no limit".into(),
+                        Some("set read_bps, write_bps, read_iops or write_iops".into()),
+                    ));
+                }
+                for (k, v) in limits {
+                    if v == Some(0) {
+                        return Err(err(
+                            key(&format!("io.{k}")),
+                            "0".into(),
+                            "an IO limit must be at least 1".into(),
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` on every value of a sweep; an empty list is an error of its own
+/// (it would silently drop the case).
+fn for_each<T: Clone>(
+    s: &Option<Sweep<T>>,
+    empty: impl FnOnce() -> ScenarioError,
+    mut f: impl FnMut(&T) -> Result<(), ScenarioError>,
+) -> Result<(), ScenarioError> {
+    match s {
+        Some(Sweep::Many(v)) if v.is_empty() => Err(empty()),
+        Some(s) => s.values().iter().try_for_each(&mut f),
+        None => Ok(()),
+    }
+}
+
+/// A cpus/mems value must parse, be non-empty and name only online ids.
+fn check_list(v: &str, online: &CpuList, what: &str) -> Result<CpuList, (String, Option<String>)> {
+    let list: CpuList = v.parse().map_err(|e| {
+        (
+            format!("{e}"),
+            Some("use the kernel list format, e.g. \"0-1,3\"".into()),
+        )
+    })?;
+    if list.is_empty() {
+        return Err((format!("the {what} list is empty"), None));
+    }
+    let off = list.difference(online);
+    if !off.is_empty() {
+        return Err((
+            format!("{what} {off} is not online (online: {online})"),
+            None,
+        ));
+    }
+    Ok(list)
+}
+
+/// `/dev/NAME`, `MAJ:MIN` or `auto` → the device number, checked to exist.
+pub fn resolve_device(spec: &str) -> Result<DevId, (String, Option<String>)> {
+    let hint = Some("name a block device: /dev/loop0, 7:0, or auto".to_string());
+    if spec == "auto" {
+        return auto_device().ok_or_else(|| ("no block device found in /sys/block".into(), None));
+    }
+    if let Some((a, b)) = crate::cgroup::stats::parse_dev(spec) {
+        if Path::new(&format!("/sys/dev/block/{a}:{b}")).exists() {
+            return Ok(DevId { major: a, minor: b });
+        }
+        return Err((format!("no block device {a}:{b} on this host"), hint));
+    }
+    let meta = std::fs::metadata(spec).map_err(|e| (e.to_string().to_lowercase(), hint.clone()))?;
+    if !meta.file_type().is_block_device() {
+        return Err(("not a block device".into(), hint));
+    }
+    let rdev = meta.rdev();
+    Ok(DevId {
+        major: libc::major(rdev),
+        minor: libc::minor(rdev),
+    })
+}
+
+/// The first whole disk in /sys/block, preferring loop devices.
+fn auto_device() -> Option<DevId> {
+    let mut names: Vec<(bool, String, PathBuf)> = std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            (!n.starts_with("loop"), n, e.path())
+        })
+        .collect();
+    names.sort();
+    names.into_iter().find_map(|(_, _, p)| {
+        let dev = std::fs::read_to_string(p.join("dev")).ok()?;
+        let (major, minor) = crate::cgroup::stats::parse_dev(dev.trim())?;
+        Some(DevId { major, minor })
+    })
+}
+
+/// A TOML or serde error as one line: file, line, the key on that line, and the message.
+fn toml_error(e: &toml::de::Error, text: &str, file: &str) -> ScenarioError {
+    let (line_no, key) = match e.span() {
+        Some(span) => {
+            let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or("");
+            let key = line
+                .split_once('=')
+                .map(|(k, _)| k.trim().to_string())
+                .unwrap_or_else(|| line.trim().to_string());
+            (line_no, key)
+        }
+        None => (0, String::new()),
+    };
+    let value = e
+        .span()
+        .and_then(|s| text.get(s))
+        .map(|v| v.lines().next().unwrap_or("").trim().to_string())
+        .unwrap_or_default();
+    ScenarioError {
+        file: if line_no > 0 {
+            format!("{file}:{line_no}")
+        } else {
+            file.to_string()
+        },
+        key: if key.is_empty() {
+            "(document)".into()
+        } else {
+            key
+        },
+        value: if value.is_empty() {
+            "…".into()
+        } else {
+            value
+        },
+        reason: e.message().trim().replace('\n', " "),
+        hint: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> HostLimits {
+        HostLimits {
+            online_cpus: "0-1".parse().unwrap(),
+            online_mems: "0".parse().unwrap(),
+            page_size_bytes: 4096,
+        }
+    }
+
+    fn check(body: &str) -> Result<Scenario, ScenarioError> {
+        let text = format!("schema = 1\nname = \"t\"\n[cgroup_lifecycle]\n[[cgroup_lifecycle.case]]\nname = \"c\"\n{body}\n");
+        let s = Scenario::parse(&text, "t.toml")?;
+        s.validate("t.toml", &host())?;
+        Ok(s)
+    }
+
+    fn msg(body: &str) -> String {
+        check(body).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let s = Scenario::embedded();
+        s.validate(EMBEDDED, &HostLimits::probe()).unwrap();
+        assert!(!s.cgroup_lifecycle.unwrap().cases.is_empty());
+    }
+
+    #[test]
+    fn good_values_pass() {
+        check("cpus = [\"0\", \"0-1\"]\ncpu_quota_us = 50000\ncpu_period_us = [10000, 100000]\nmemory_max = \"64MiB\"\npids_max = 10").unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_key_and_value() {
+        let m = msg("cpus = \"5\"");
+        assert_eq!(
+            m,
+            "t.toml: cgroup_lifecycle.case[0].cpus = \"5\": CPU 5 is not online (online: 0-1)"
+        );
+        assert!(msg("cpus = \"\"").contains("list is empty"));
+        assert!(msg("cpus = \"1-0\"").contains("runs backwards"));
+        assert!(msg("cpu_quota_us = 999")
+            .contains("cpu_quota_us = 999: a CFS quota must be at least 1000"));
+        assert!(msg("cpu_period_us = 2000000").contains("cpu_period_us = 2000000"));
+        assert!(msg("cpu_period_us = [100000, 500]").contains("cpu_period_us = 500"));
+        assert!(msg("memory_max = 0")
+            .contains("memory_max = 0: a memory limit must be at least one page"));
+        assert!(msg("pids_max = 0").contains("pids_max = 0"));
+        assert!(msg("cpu_weight = 0").contains("cpu_weight = 0"));
+        assert!(
+            msg("io = { device = \"/dev/does-not-exist\", read_bps = 1 }")
+                .contains("io.device = \"/dev/does-not-exist\": no such file")
+        );
+        assert!(
+            msg("io = { device = \"999:999\", read_bps = 1 }").contains("no block device 999:999")
+        );
+        assert!(msg("io = { device = \"/dev/null\", read_bps = 1 }").contains("not a block device"));
+        assert!(msg("cpus = []").contains("cpus = []: an empty list sweeps nothing"));
+        check("").unwrap();
+    }
+
+    #[test]
+    fn names_cannot_escape() {
+        let text = "schema = 1\nname = \"t\"\n[cgroup_lifecycle]\n[[cgroup_lifecycle.case]]\nname = \"../x\"\n";
+        let e = Scenario::parse(text, "t.toml")
+            .unwrap()
+            .validate("t.toml", &host())
+            .unwrap_err();
+        assert_eq!(e.key, "cgroup_lifecycle.case[0].name");
+        assert!(e.to_string().contains("\"../x\""));
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_parse_errors() {
+        let e = check("cpu_qouta_us = 5").unwrap_err();
+        assert_eq!(e.file, "t.toml:6");
+        assert!(e.reason.contains("unknown field `cpu_qouta_us`"), "{e}");
+        let e = check("pids_max = \"many\"").unwrap_err();
+        assert_eq!(e.key, "pids_max");
+        assert!(!e.to_string().contains('\n'));
+        let e = check("memory_max = \"12XB\"").unwrap_err();
+        assert!(e.reason.contains("unknown unit"), "{e}");
+        let e = Scenario::parse("schema = 1\nname = \"x\"\nname = \"y\"\n", "d.toml").unwrap_err();
+        assert!(e.file.starts_with("d.toml:"), "{e}");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("4096").unwrap(), 4096);
+        assert!(parse_bytes("x").is_err());
+        assert!(parse_bytes("99999999999T").is_err());
+        assert_eq!(Bytes(64 << 20).to_string(), "64MiB");
+        assert_eq!(Bytes(1000).to_string(), "1000");
+    }
+
+    #[test]
+    fn schema_version_is_checked() {
+        let s = Scenario::parse("schema = 2\nname = \"x\"\n", "s.toml").unwrap();
+        assert!(s
+            .validate("s.toml", &host())
+            .unwrap_err()
+            .to_string()
+            .contains("schema = 2"));
+    }
+}

@@ -1,0 +1,135 @@
+//! Workloads run in child processes: the harness re-executes itself
+//! (`/proc/self/exe worker ...`) so a workload is a separate single-threaded
+//! process that can be placed in cgroups before it does any work.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cgroup::{enter_self, raw_fds, Cgroup, CgroupError};
+
+pub mod spawn;
+
+/// The harness binary, for re-executing itself as a worker.
+pub fn self_exe() -> PathBuf {
+    std::fs::read_link("/proc/self/exe").unwrap_or_else(|_| PathBuf::from("/proc/self/exe"))
+}
+
+/// A busy-loop worker process. It blocks on its stdin until [`Worker::go`], so it
+/// does no work before the harness has placed and limited it; it exits by itself
+/// after `max` of spinning (or at once if the harness dies before `go`).
+#[derive(Debug)]
+pub struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    fn command(exe: &Path, max: Duration) -> Command {
+        let mut cmd = Command::new(exe);
+        cmd.args([
+            "worker",
+            "spin",
+            "--max-ms",
+            &max.as_millis().to_string(),
+            "--touch-bytes",
+            &TOUCH_BYTES.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null());
+        cmd
+    }
+
+    /// Starts a worker in the harness's own cgroups (to be attached later).
+    pub fn spawn(exe: &Path, max: Duration) -> std::io::Result<Worker> {
+        Ok(Worker {
+            child: Worker::command(exe, max).spawn()?,
+        })
+    }
+
+    /// Starts a worker that enters `cg` between fork and exec, so not one
+    /// instruction of it runs outside the cgroup.
+    pub fn spawn_in(exe: &Path, max: Duration, cg: &Cgroup) -> Result<Worker, CgroupError> {
+        let fds = cg.procs_fds()?;
+        let raw = raw_fds(&fds);
+        let mut cmd = Worker::command(exe, max);
+        // SAFETY: the closure only makes write(2) calls (async-signal-safe).
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || enter_self(&raw));
+        }
+        let child = cmd.spawn().map_err(|e| CgroupError::Write {
+            path: cg
+                .dirs
+                .first()
+                .map(|d| d.path.join(crate::cgroup::CGROUP_PROCS))
+                .unwrap_or_default(),
+            value: "0".into(),
+            errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        })?;
+        drop(fds);
+        Ok(Worker { child })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Lets the worker start spinning.
+    pub fn go(&mut self) -> std::io::Result<()> {
+        match self.child.stdin.as_mut() {
+            Some(s) => s.write_all(b"g"),
+            None => Ok(()),
+        }
+    }
+
+    /// Reaps the worker (it must be exiting or killed).
+    pub fn wait(mut self) -> std::io::Result<ExitStatus> {
+        drop(self.child.stdin.take());
+        self.child.wait()
+    }
+
+    /// Reaps the worker if it has exited.
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
+    }
+}
+
+impl Drop for Worker {
+    /// A worker never outlives its handle: a still-running one is killed and reaped.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// What a spin worker touches after `go`: memory charged to its cgroup *after*
+/// the move (v1 leaves earlier charges behind), so memory counters must show it.
+pub const TOUCH_BYTES: usize = 1 << 20;
+
+/// The worker side of `isobench worker spin`: waits for the go byte on stdin,
+/// touches `touch_bytes` of fresh memory, then spins until `max` has passed.
+/// EOF before go (the harness died) exits at once.
+pub fn spin_main(max: Duration, touch_bytes: usize) -> u64 {
+    let mut b = [0u8; 1];
+    match std::io::stdin().read(&mut b) {
+        Ok(1) => {}
+        _ => return 0,
+    }
+    // One write per page makes the kernel allocate (and charge) every page.
+    let mut buf = vec![0u8; touch_bytes];
+    for i in (0..buf.len()).step_by(4096) {
+        buf[i] = 1;
+    }
+    std::hint::black_box(&buf);
+    let start = Instant::now();
+    let mut loops: u64 = 0;
+    while start.elapsed() < max {
+        // Check the clock every 4096 iterations: the loop is the load, not clock reads.
+        for _ in 0..4096 {
+            loops = std::hint::black_box(loops.wrapping_add(1));
+        }
+    }
+    loops
+}
