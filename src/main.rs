@@ -143,7 +143,8 @@ fn cmd_run(
     if let Err(e) = isobench::interrupt::install() {
         return env_error(&anyhow::Error::new(e).context("install signal handlers"));
     }
-    let tty = std::io::stderr().is_terminal();
+    // A serial console (the test VM) is a terminal but shows escapes raw.
+    let tty = std::io::stderr().is_terminal() && std::env::var("TERM").is_ok_and(|t| t != "dumb");
     let opts = RunOptions {
         scenarios,
         out,

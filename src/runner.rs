@@ -90,6 +90,16 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         .context("remove leftovers of earlier runs")?;
     on(Event::Stale(&stale));
     let (stamp, started) = utc_now();
+    let run_id = format!("{stamp}-{}", std::process::id());
+    // The scope first: if the harness cannot make cgroups here, nothing is created.
+    let mut scope = Scope::new(
+        &layout,
+        &ScopeOptions {
+            parent: opts.cgroup_parent.clone(),
+            run_id: run_id.clone(),
+        },
+    )
+    .context("prepare the harness's cgroups")?;
     let dir = opts
         .out
         .clone()
@@ -97,7 +107,6 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("create result folder {}", dir.display()))?;
     on(Event::Folder(&dir));
-    let run_id = format!("{stamp}-{}", std::process::id());
     let mut run = Run {
         schema_version: SCHEMA_VERSION,
         isobench_version: env!("CARGO_PKG_VERSION").into(),
@@ -121,14 +130,6 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
     };
     sink::write_all(&run, &dir)?;
     let exe = crate::workload::self_exe();
-    let mut scope = Scope::new(
-        &layout,
-        &ScopeOptions {
-            parent: opts.cgroup_parent.clone(),
-            run_id,
-        },
-    )
-    .context("prepare the harness's cgroups")?;
     let total = plan.len();
     for (index, case) in plan.lifecycle.iter().enumerate() {
         on(Event::CaseStart {

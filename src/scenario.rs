@@ -187,13 +187,22 @@ pub struct Scenario {
 
 /// A scenario that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {key} = {value}: {reason}{}", hint.as_ref().map(|h| format!("; hint: {h}")).unwrap_or_default())]
+#[error("{file}: {}{reason}{}", subject(key, value), hint.as_ref().map(|h| format!("; hint: {h}")).unwrap_or_default())]
 pub struct ScenarioError {
     pub file: String,
     pub key: String,
     pub value: String,
     pub reason: String,
     pub hint: Option<String>,
+}
+
+/// `key = value: `, `key: ` or nothing, for the one-line message.
+fn subject(key: &str, value: &str) -> String {
+    match (key.is_empty(), value.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!("{key}: "),
+        (false, false) => format!("{key} = {value}: "),
+    }
 }
 
 /// What validation needs to know about the host.
@@ -226,8 +235,8 @@ impl Scenario {
         let file = path.display().to_string();
         let err = |reason: String, hint: Option<&str>| ScenarioError {
             file: file.clone(),
-            key: "(file)".into(),
-            value: format!("{file:?}"),
+            key: String::new(),
+            value: String::new(),
             reason,
             hint: hint.map(str::to_string),
         };
@@ -236,7 +245,7 @@ impl Scenario {
         }
         let bytes = std::fs::read(path).map_err(|e| {
             err(
-                e.to_string().to_lowercase(),
+                format!("cannot read the scenario: {}", io_text(&e)),
                 Some("scenarios/ holds the shipped scenarios"),
             )
         })?;
@@ -503,7 +512,7 @@ pub fn resolve_device(spec: &str) -> Result<DevId, (String, Option<String>)> {
         }
         return Err((format!("no block device {a}:{b} on this host"), hint));
     }
-    let meta = std::fs::metadata(spec).map_err(|e| (e.to_string().to_lowercase(), hint.clone()))?;
+    let meta = std::fs::metadata(spec).map_err(|e| (io_text(&e), hint.clone()))?;
     if !meta.file_type().is_block_device() {
         return Err(("not a block device".into(), hint));
     }
@@ -532,41 +541,43 @@ fn auto_device() -> Option<DevId> {
     })
 }
 
+/// An IO error as the kernel's lower-case errno text, without Rust's "(os error N)".
+fn io_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => {
+            let d = nix::errno::Errno::from_raw(n).desc();
+            let mut c = d.chars();
+            c.next()
+                .map(|f| f.to_lowercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+        None => e.to_string(),
+    }
+}
+
 /// A TOML or serde error as one line: file, line, the key on that line, and the message.
 fn toml_error(e: &toml::de::Error, text: &str, file: &str) -> ScenarioError {
-    let (line_no, key) = match e.span() {
+    // The key and value come from the line the error points at, so an unknown key
+    // shows what was written there rather than the key twice.
+    let (line_no, key, value) = match e.span() {
         Some(span) => {
             let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
             let line = text.lines().nth(line_no - 1).unwrap_or("");
-            let key = line
-                .split_once('=')
-                .map(|(k, _)| k.trim().to_string())
-                .unwrap_or_else(|| line.trim().to_string());
-            (line_no, key)
+            match line.split_once('=') {
+                Some((k, v)) => (line_no, k.trim().to_string(), v.trim().to_string()),
+                None => (line_no, line.trim().to_string(), String::new()),
+            }
         }
-        None => (0, String::new()),
+        None => (0, String::new(), String::new()),
     };
-    let value = e
-        .span()
-        .and_then(|s| text.get(s))
-        .map(|v| v.lines().next().unwrap_or("").trim().to_string())
-        .unwrap_or_default();
     ScenarioError {
         file: if line_no > 0 {
             format!("{file}:{line_no}")
         } else {
             file.to_string()
         },
-        key: if key.is_empty() {
-            "(document)".into()
-        } else {
-            key
-        },
-        value: if value.is_empty() {
-            "…".into()
-        } else {
-            value
-        },
+        key,
+        value,
         reason: e.message().trim().replace('\n', " "),
         hint: None,
     }

@@ -147,6 +147,8 @@ pub enum CgroupError {
         path: PathBuf,
         waited_ms: u64,
     },
+    #[error("cannot enable controllers in {}: it holds other processes ({pids:?}) besides isobench; hint: run isobench as the only process of a delegated cgroup (e.g. systemd-run --scope -p Delegate=yes isobench run), or pass --cgroup-parent", path.display())]
+    BusyParent { path: PathBuf, pids: Vec<i32> },
     #[error("ownership record {}: {source}", path.display())]
     Record {
         path: PathBuf,

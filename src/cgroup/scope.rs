@@ -131,8 +131,18 @@ impl Scope {
         if missing.is_empty() {
             return Ok(());
         }
-        // The root cgroup is exempt from the no-internal-process rule.
-        if p.path != p.mount_point && !read_procs(&p.path)?.is_empty() {
+        // The root cgroup is exempt from the no-internal-process rule. Elsewhere the
+        // harness must be the parent's only process, and then steps into a leaf.
+        let me = std::process::id() as i32;
+        let procs = read_procs(&p.path)?;
+        let others: Vec<i32> = procs.iter().copied().filter(|&q| q != me).collect();
+        if p.path != p.mount_point && !others.is_empty() {
+            return Err(CgroupError::BusyParent {
+                path: p.path.clone(),
+                pids: others,
+            });
+        }
+        if p.path != p.mount_point && !procs.is_empty() {
             let leaf = p.path.join(format!("{}-leaf", self.prefix));
             mkdir(&leaf)?;
             self.leaf = Some(Leaf {

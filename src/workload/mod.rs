@@ -104,6 +104,13 @@ impl Drop for Worker {
     }
 }
 
+/// CPU time a task has run, ns: the first field of /proc/<pid>/schedstat
+/// (exact, where /proc/<pid>/stat's utime is tick-coarse).
+pub fn run_time_ns(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 /// What a spin worker touches after `go`: memory charged to its cgroup *after*
 /// the move (v1 leaves earlier charges behind), so memory counters must show it.
 pub const TOUCH_BYTES: usize = 1 << 20;

@@ -1,0 +1,215 @@
+//! The command line end to end: bad input exits 2 with one line naming the file,
+//! key and value, and creates nothing; help and check work.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{bin, dirs_of, scenario};
+
+const HEAD: &str = "schema = 1\nname = \"t\"\n[cgroup_lifecycle]\nrepeat = 1\n[[cgroup_lifecycle.case]]\nname = \"c\"\n";
+
+/// Runs `isobench run <file>` and returns its output; asserts it made no cgroup
+/// and left no ownership record.
+fn run_scenario(path: &Path) -> Output {
+    let child = Command::new(bin())
+        .arg("run")
+        .arg(path)
+        .arg("--out")
+        .arg(path.with_extension("out"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        dirs_of(pid).is_empty(),
+        "a rejected scenario created cgroups: {:?}",
+        dirs_of(pid)
+    );
+    assert!(
+        !path.with_extension("out").exists(),
+        "a rejected scenario created its result folder"
+    );
+    let records = std::fs::read_dir(isobench::cgroup::owner::state_dir())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(&format!("{pid}-"))
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(records, 0, "a rejected scenario wrote an ownership record");
+    out
+}
+
+/// Asserts exit 2 and a single stderr line containing every `needle`.
+fn rejected(body: &str, needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "bad.toml", &format!("{HEAD}{body}\n"));
+    let out = run_scenario(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "body {body:?}: stderr {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(err.starts_with("isobench: error: "), "{err}");
+    assert!(err.contains("bad.toml"), "names the file: {err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+}
+
+#[test]
+fn unknown_key() {
+    rejected("cpu_qouta_us = 5000", &["cpu_qouta_us", "unknown field"]);
+}
+
+#[test]
+fn wrong_type() {
+    rejected(
+        "pids_max = \"many\"",
+        &["pids_max", "\"many\"", "invalid type"],
+    );
+}
+
+#[test]
+fn cpuset_out_of_range_or_empty() {
+    rejected(
+        "cpus = \"4096\"",
+        &["cgroup_lifecycle.case[0].cpus", "\"4096\"", "not online"],
+    );
+    rejected("cpus = \"\"", &["cpus", "empty"]);
+    rejected("cpus = \"abc\"", &["cpus", "\"abc\"", "not a number"]);
+}
+
+#[test]
+fn quota_and_period_bounds() {
+    rejected(
+        "cpu_quota_us = 999",
+        &["cpu_quota_us = 999", "at least 1000"],
+    );
+    rejected("cpu_period_us = 999", &["cpu_period_us = 999"]);
+    rejected("cpu_period_us = 1000001", &["cpu_period_us = 1000001"]);
+}
+
+#[test]
+fn memory_limit_of_zero() {
+    rejected("memory_max = 0", &["memory_max = 0", "at least one page"]);
+    rejected(
+        "memory_max = \"12 parsecs\"",
+        &["memory_max", "unknown unit"],
+    );
+}
+
+#[test]
+fn missing_block_device() {
+    rejected(
+        "io = { device = \"/dev/isobench-no-such-disk\", read_bps = 1048576 }",
+        &["io.device", "/dev/isobench-no-such-disk", "no such file"],
+    );
+    rejected(
+        "io = { device = \"4095:4095\", read_iops = 10 }",
+        &["no block device 4095:4095"],
+    );
+}
+
+#[test]
+fn names_that_would_escape() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["../../etc", "a/b", ".."] {
+        let body = format!("schema = 1\nname = \"t\"\n[cgroup_lifecycle]\n[[cgroup_lifecycle.case]]\nname = {name:?}\n");
+        let path = scenario(dir.path(), "bad.toml", &body);
+        let out = run_scenario(&path);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("cgroup_lifecycle.case[0].name") && err.contains(name),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn unusable_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(std::path::PathBuf, &str)> = vec![
+        (dir.path().join("missing.toml"), "no such file"),
+        (dir.path().to_path_buf(), "is a directory"),
+        (
+            scenario(dir.path(), "latin1.toml", "name = \"caf\u{e9}\""),
+            "",
+        ),
+        (
+            scenario(dir.path(), "syntax.toml", "schema = 1\nname = \n"),
+            "syntax.toml:2",
+        ),
+    ];
+    std::fs::write(
+        dir.path().join("latin1.toml"),
+        b"schema = 1\nname = \"caf\xe9\"\n",
+    )
+    .unwrap();
+    for (path, needle) in cases {
+        let out = run_scenario(&path);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", path.display());
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{}: {err}", path.display());
+    }
+    let out = run_scenario(&dir.path().join("latin1.toml"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid UTF-8"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exists_for_every_command() {
+    let out = Command::new(bin()).arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for cmd in ["check", "run", "clean"] {
+        let out = Command::new(bin()).args([cmd, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{cmd} --help");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage: isobench"),
+            "{cmd}"
+        );
+    }
+    let out = Command::new(bin())
+        .args(["run", "--cgroup-parent", "/../x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_reports_the_layout() {
+    let out = Command::new(bin())
+        .args(["check", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kind = v["layout"]["kind"].as_str().expect("a layout");
+    // The detected kind must agree with what statfs says about /sys/fs/cgroup.
+    let root = isobench::cgroup::layout::root_fs(Path::new("/sys/fs/cgroup"));
+    match root {
+        isobench::cgroup::layout::RootFs::Cgroup2 => assert_eq!(kind, "unified"),
+        _ => assert!(kind == "hybrid" || kind == "legacy", "{kind}"),
+    }
+    if let Ok(expected) = std::env::var("ISOBENCH_EXPECT_LAYOUT") {
+        assert_eq!(kind, expected);
+    }
+    assert!(v["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "cgroup_lifecycle"));
+    let text = Command::new(bin()).arg("check").output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("probe families"));
+}

@@ -1,0 +1,117 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// The isobench binary (`ISOBENCH_BIN` overrides, e.g. inside the v2 test VM).
+pub fn bin() -> PathBuf {
+    std::env::var_os("ISOBENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_isobench")))
+}
+
+/// Whether privileged tests must run (CI): an unmet requirement then fails.
+pub fn strict() -> bool {
+    std::env::var("ISOBENCH_STRICT").is_ok_and(|v| v == "1")
+}
+
+/// Tests that create cgroups or move processes run one at a time.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// True when the test may touch the kernel's cgroups; otherwise says why, and
+/// fails under ISOBENCH_STRICT=1.
+pub fn privileged(test: &str) -> bool {
+    let why = if !nix::unistd::geteuid().is_root() {
+        Some("not root")
+    } else if isobench::cgroup::Layout::detect().is_err() {
+        Some("no cgroup file system")
+    } else {
+        None
+    };
+    match why {
+        None => true,
+        Some(why) if strict() => {
+            panic!("{test}: requirement not met under ISOBENCH_STRICT=1: {why}")
+        }
+        Some(why) => {
+            eprintln!("{test}: skipped: {why} (set ISOBENCH_STRICT=1 to make this a failure)");
+            false
+        }
+    }
+}
+
+/// Every directory named `isobench-<pid>-*` under /sys/fs/cgroup.
+pub fn dirs_of(pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("isobench-{pid}-");
+    let mut out = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), 0, &mut |p| {
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+        {
+            out.push(p.to_path_buf());
+        }
+    });
+    out
+}
+
+/// Every harness cgroup on the machine.
+pub fn all_harness_dirs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), 0, &mut |p| {
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("isobench-"))
+        {
+            out.push(p.to_path_buf());
+        }
+    });
+    out
+}
+
+fn walk(dir: &Path, depth: usize, f: &mut dyn FnMut(&Path)) {
+    if depth > 8 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            let p = e.path();
+            f(&p);
+            walk(&p, depth + 1, f);
+        }
+    }
+}
+
+/// Whether process `pid` is gone (or a zombie waiting for its reaper).
+pub fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Polls `f` every 10 ms for up to `secs` seconds.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    f()
+}
+
+/// Writes a scenario file into `dir` and returns its path.
+pub fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
