@@ -693,3 +693,25 @@ mod tests {
             .contains("schema = 2"));
     }
 }
+
+#[cfg(test)]
+mod shipped {
+    use super::*;
+
+    /// Every scenario under scenarios/ parses and validates on this host.
+    #[test]
+    fn shipped_scenarios_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let s = Scenario::load(&p).unwrap();
+                s.validate(&p.display().to_string(), &HostLimits::probe())
+                    .unwrap();
+                n += 1;
+            }
+        }
+        assert!(n >= 2);
+    }
+}

@@ -487,3 +487,31 @@ fn a_quick_run_writes_the_result_folder() {
     assert!(out_dir.join("samples/cgroup_lifecycle--cpu.csv").exists());
     assert!(dirs_of(pid).is_empty(), "the run left {:?}", dirs_of(pid));
 }
+
+/// Runs last when tests run one at a time (names sort): the suite's own check that
+/// no harness cgroup of this process, or of any dead owner, is left anywhere.
+#[test]
+fn zz_nothing_left_behind() {
+    if !privileged("zz_nothing_left_behind") {
+        return;
+    }
+    let _g = serial();
+    let mine = dirs_of(std::process::id());
+    assert!(
+        mine.is_empty(),
+        "left behind by this test process: {mine:?}"
+    );
+    let records = isobench::cgroup::owner::read_all();
+    let orphans: Vec<_> = common::all_harness_dirs()
+        .into_iter()
+        .filter(|d| {
+            let name = d.file_name().unwrap().to_string_lossy().into_owned();
+            isobench::cgroup::owner_of(&name)
+                .is_some_and(|pid| !isobench::cgroup::owner::owner_alive(pid, &records))
+        })
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "harness cgroups whose owner is gone: {orphans:?}"
+    );
+}

@@ -21,7 +21,7 @@ pub mod v2;
 
 pub use handle::{enter_self, raw_fds, Cgroup, CpuMax, DevId, Dir, IoLimit, SETTLE_TIMEOUT};
 pub use layout::{Layout, LayoutKind, Placement};
-pub use scope::{clean_stale, CleanReport, Scope, ScopeOptions};
+pub use scope::{clean_stale, owner_of, CleanReport, Scope, ScopeOptions};
 pub use stats::{CpuStat, IoStat, MemoryStat};
 
 /// The prefix of every cgroup the harness creates: `isobench-<pid>-<case>`.

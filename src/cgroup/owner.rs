@@ -28,13 +28,13 @@ pub fn state_dir() -> PathBuf {
 pub struct OwnerRecord {
     pub run_id: String,
     pub owner_pid: i32,
-    /// Field 22 of /proc/<pid>/stat: clock ticks after boot when the owner started.
+    /// Field 22 of `/proc/<pid>/stat`: clock ticks after boot when the owner started.
     pub owner_start_ticks: u64,
     /// The directories under which the run creates `isobench-<pid>-*` cgroups.
     pub parents: Vec<PathBuf>,
 }
 
-/// The start time of a live process, from /proc/<pid>/stat; `None` if it is gone.
+/// The start time of a live process, from `/proc/<pid>/stat`; `None` if it is gone.
 pub fn start_ticks(pid: i32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_start_ticks(&text)

@@ -348,7 +348,7 @@ fn run_time_ns(cg: &Cgroup) -> Option<u64> {
         .sum()
 }
 
-/// The CPUs a task may run on, from /proc/<pid>/status.
+/// The CPUs a task may run on, from `/proc/<pid>/status`.
 pub fn allowed_cpus(pid: i32) -> Option<CpuList> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status

@@ -104,8 +104,8 @@ impl Drop for Worker {
     }
 }
 
-/// CPU time a task has run, ns: the first field of /proc/<pid>/schedstat
-/// (exact, where /proc/<pid>/stat's utime is tick-coarse).
+/// CPU time a task has run, ns: the first field of `/proc/<pid>/schedstat`
+/// (exact, where `/proc/<pid>/stat`'s utime is tick-coarse).
 pub fn run_time_ns(pid: i32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
     text.split_whitespace().next()?.parse().ok()
