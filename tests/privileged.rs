@@ -155,7 +155,7 @@ fn every_limit_set_read_back_and_removed() {
     .unwrap();
 
     // Run it: the counters must move.
-    w.go().unwrap();
+    w.go(Duration::from_secs(5)).unwrap();
     let before = cg.cpu_stat().unwrap();
     assert!(
         eventually(5, || cg.cpu_stat().unwrap().usage > before.usage),

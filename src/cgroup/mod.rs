@@ -213,6 +213,13 @@ pub fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
         value: value.to_string(),
         errno,
     };
+    // These run a program as root on the host when a cgroup empties: never ours to write.
+    if path
+        .file_name()
+        .is_some_and(|f| f == "release_agent" || f == "notify_on_release")
+    {
+        return Err(fail(Errno::EPERM));
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
@@ -337,6 +344,17 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with("write \"max 100000\" to "), "{msg}");
         assert!(msg.contains("no such file or directory"), "{msg}");
+    }
+
+    #[test]
+    fn release_agent_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["release_agent", "notify_on_release"] {
+            let path = dir.path().join(f);
+            std::fs::write(&path, "").unwrap();
+            assert!(write_file(&path, "1").is_err());
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        }
     }
 
     #[test]

@@ -192,10 +192,10 @@ fn cycle(
         }
     }
     let before = cg.cpu_stat().ok();
-    let go = worker.go();
+    let go = worker.go(WORKER_START_TIMEOUT);
     let slept = interrupt::sleep(case.hold);
     if let Err(e) = go {
-        failures.push(format!("worker {pid} did not start: {e}"));
+        failures.push(format!("worker {pid}: {e}"));
     }
     check_counters(&cg, case, pid, before, s, failures);
     if slept.is_ok() && case.freeze {
@@ -335,6 +335,9 @@ fn check_freezer(cg: &Cgroup, s: &mut Samples, failures: &mut Vec<String>) {
         failures.push(format!("thaw: {e}"));
     }
 }
+
+/// How long a worker may take to start spinning after `go` before the case fails.
+const WORKER_START_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a frozen cgroup is watched for progress.
 const FROZEN_WATCH: Duration = Duration::from_millis(20);

@@ -36,7 +36,7 @@ impl Worker {
             &TOUCH_BYTES.to_string(),
         ])
         .stdin(Stdio::piped())
-        .stdout(Stdio::null());
+        .stdout(Stdio::piped());
         cmd
     }
 
@@ -74,11 +74,35 @@ impl Worker {
         self.child.id() as i32
     }
 
-    /// Lets the worker start spinning.
-    pub fn go(&mut self) -> std::io::Result<()> {
-        match self.child.stdin.as_mut() {
-            Some(s) => s.write_all(b"g"),
-            None => Ok(()),
+    /// Lets the worker start, and waits (up to `timeout`) until it has touched its
+    /// memory and is spinning, so a hold measures time under the limits, not start-up.
+    pub fn go(&mut self, timeout: Duration) -> std::io::Result<()> {
+        if let Some(s) = self.child.stdin.as_mut() {
+            s.write_all(b"g")?;
+        }
+        let Some(out) = self.child.stdout.as_ref() else {
+            return Ok(());
+        };
+        let fd = std::os::fd::AsFd::as_fd(out);
+        let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        let ready = nix::poll::poll(&mut fds, ms).map_err(std::io::Error::from)?;
+        if ready == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "the worker did not start within {} ms (is the host overloaded?)",
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        let mut b = [0u8; 1];
+        match self.child.stdout.as_mut().map(|o| o.read(&mut b)) {
+            Some(Ok(1)) => Ok(()),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the worker exited before it started",
+            )),
         }
     }
 
@@ -130,6 +154,9 @@ pub fn spin_main(max: Duration, touch_bytes: usize) -> u64 {
         buf[i] = 1;
     }
     std::hint::black_box(&buf);
+    // Tell the harness the worker is running (it measures from here).
+    let mut out = std::io::stdout();
+    let _ = out.write_all(b"r").and_then(|()| out.flush());
     let start = Instant::now();
     let mut loops: u64 = 0;
     while start.elapsed() < max {
