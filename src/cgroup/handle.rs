@@ -159,16 +159,16 @@ impl Cgroup {
     pub fn set_cpus(&self, cpus: &CpuList) -> Result<(), CgroupError> {
         let d = self.dir(Controller::Cpuset)?;
         match d.version {
-            Version::V1 => v1::set_cpus(&d.path, v1::CPUSET_CPUS, cpus),
-            Version::V2 => v2::set_cpus(&d.path, v2::CPUSET_CPUS, cpus),
+            Version::V1 => super::write_list(&d.path.join(v1::CPUSET_CPUS), cpus),
+            Version::V2 => super::write_list(&d.path.join(v2::CPUSET_CPUS), cpus),
         }
     }
 
     pub fn set_mems(&self, mems: &CpuList) -> Result<(), CgroupError> {
         let d = self.dir(Controller::Cpuset)?;
         match d.version {
-            Version::V1 => v1::set_cpus(&d.path, v1::CPUSET_MEMS, mems),
-            Version::V2 => v2::set_cpus(&d.path, v2::CPUSET_MEMS, mems),
+            Version::V1 => super::write_list(&d.path.join(v1::CPUSET_MEMS), mems),
+            Version::V2 => super::write_list(&d.path.join(v2::CPUSET_MEMS), mems),
         }
     }
 
@@ -245,8 +245,8 @@ impl Cgroup {
     pub fn set_pids_max(&self, max: u64) -> Result<(), CgroupError> {
         let d = self.dir(Controller::Pids)?;
         match d.version {
-            Version::V1 => v1::set_pids_max(&d.path, max),
-            Version::V2 => v2::set_pids_max(&d.path, max),
+            Version::V1 => super::write_number(&d.path.join(v1::PIDS_MAX), max),
+            Version::V2 => super::write_number(&d.path.join(v2::PIDS_MAX), max),
         }
     }
 

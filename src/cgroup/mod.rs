@@ -278,6 +278,22 @@ pub fn write_checked(
     }
 }
 
+/// Writes a number and requires it to read back unchanged.
+pub fn write_number(path: &Path, n: u64) -> Result<(), CgroupError> {
+    let v = n.to_string();
+    write_checked(path, &v, |r| r == v).map(|_| ())
+}
+
+/// Writes a CPU/node list and requires the same set to read back (the kernel
+/// prints it in its own canonical form).
+pub fn write_list(path: &Path, list: &crate::cpulist::CpuList) -> Result<(), CgroupError> {
+    write_checked(path, &list.to_string(), |r| {
+        r.parse::<crate::cpulist::CpuList>()
+            .is_ok_and(|l| &l == list)
+    })
+    .map(|_| ())
+}
+
 /// Checks a name for a cgroup made by the harness: a strict character set so a
 /// scenario can never reach outside the harness's subtree or collide with an
 /// interface file.

@@ -5,7 +5,6 @@ use std::path::Path;
 use super::handle::{CpuMax, IoLimit};
 use super::stats::{self, CpuStat, IoStat, MemoryStat};
 use super::{read_file, read_u64, write_checked, write_file, CgroupError};
-use crate::cpulist::CpuList;
 
 pub const CPUSET_CPUS: &str = "cpuset.cpus";
 pub const CPUSET_MEMS: &str = "cpuset.mems";
@@ -37,14 +36,6 @@ pub const FREEZER_STATE: &str = "freezer.state";
 /// 1024): linear through the two defaults, at least the kernel's minimum 2.
 pub fn weight_to_shares(weight: u64) -> u64 {
     (weight * 1024 / 100).max(2)
-}
-
-pub fn set_cpus(dir: &Path, file: &str, cpus: &CpuList) -> Result<(), CgroupError> {
-    let value = cpus.to_string();
-    write_checked(&dir.join(file), &value, |r| {
-        r.parse::<CpuList>().is_ok_and(|l| &l == cpus)
-    })?;
-    Ok(())
 }
 
 /// Copies the parent's cpus and mems into a new v1 cpuset: a v1 cpuset starts
@@ -83,8 +74,7 @@ pub fn set_cpu_max(dir: &Path, max: &CpuMax) -> Result<(), CgroupError> {
 /// Sets cpu.shares from a v2-style weight; returns the shares written.
 pub fn set_weight(dir: &Path, weight: u64) -> Result<u64, CgroupError> {
     let shares = weight_to_shares(weight);
-    let v = shares.to_string();
-    write_checked(&dir.join(CPU_SHARES), &v, |r| r == v)?;
+    super::write_number(&dir.join(CPU_SHARES), shares)?;
     Ok(shares)
 }
 
@@ -129,12 +119,6 @@ pub fn set_io_max(dir: &Path, limit: &IoLimit) -> Result<(), CgroupError> {
             r.lines().any(|l| l.trim() == line)
         })?;
     }
-    Ok(())
-}
-
-pub fn set_pids_max(dir: &Path, max: u64) -> Result<(), CgroupError> {
-    let v = max.to_string();
-    write_checked(&dir.join(PIDS_MAX), &v, |r| r == v)?;
     Ok(())
 }
 

@@ -6,7 +6,6 @@ use super::handle::{CpuMax, IoLimit};
 use super::stats::{self, CpuStat, IoStat, MemoryStat};
 use super::v1::page_rounded;
 use super::{read_file, read_u64, write_checked, write_file, CgroupError};
-use crate::cpulist::CpuList;
 
 pub const CGROUP_CONTROLLERS: &str = "cgroup.controllers";
 pub const CGROUP_SUBTREE_CONTROL: &str = "cgroup.subtree_control";
@@ -56,14 +55,6 @@ pub fn io_max_value(limit: &IoLimit) -> String {
     s
 }
 
-pub fn set_cpus(dir: &Path, file: &str, cpus: &CpuList) -> Result<(), CgroupError> {
-    let value = cpus.to_string();
-    write_checked(&dir.join(file), &value, |r| {
-        r.parse::<CpuList>().is_ok_and(|l| &l == cpus)
-    })?;
-    Ok(())
-}
-
 pub fn set_cpu_max(dir: &Path, max: &CpuMax) -> Result<(), CgroupError> {
     let v = cpu_max_value(max);
     write_checked(&dir.join(CPU_MAX), &v, |r| r == v)?;
@@ -75,8 +66,7 @@ pub fn set_cpu_max(dir: &Path, max: &CpuMax) -> Result<(), CgroupError> {
 }
 
 pub fn set_weight(dir: &Path, weight: u64) -> Result<u64, CgroupError> {
-    let v = weight.to_string();
-    write_checked(&dir.join(CPU_WEIGHT), &v, |r| r == v)?;
+    super::write_number(&dir.join(CPU_WEIGHT), weight)?;
     Ok(weight)
 }
 
@@ -109,12 +99,6 @@ pub fn set_io_max(dir: &Path, limit: &IoLimit) -> Result<(), CgroupError> {
                 && v.split_whitespace().skip(1).all(|w| have.contains(&w))
         })
     })?;
-    Ok(())
-}
-
-pub fn set_pids_max(dir: &Path, max: u64) -> Result<(), CgroupError> {
-    let v = max.to_string();
-    write_checked(&dir.join(PIDS_MAX), &v, |r| r == v)?;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ impl Samples {
             }),
         }
     }
-    fn time<T>(&mut self, metric: &str, f: impl FnOnce() -> T) -> T {
+    fn time<T>(&mut self, metric: &str, mut f: impl FnMut() -> T) -> T {
         let t = Instant::now();
         let r = f();
         self.push(metric, "ns", t.elapsed().as_nanos() as u64);
@@ -133,63 +133,51 @@ fn cycle(
         source,
     })?;
     let pid = worker.pid();
-    let mut fail = |what: &str, e: CgroupError| failures.push(format!("{what}: {e}"));
     match s.time("attach", || cg.attach(pid)) {
         Ok(true) => {}
-        Ok(false) => fail(
-            "attach",
-            CgroupError::Parse {
-                path: "cgroup.procs".into(),
-                text: format!("worker {pid} vanished"),
-            },
-        ),
-        Err(e) => fail("attach", e),
+        Ok(false) => failures.push(format!(
+            "attach: worker {pid} vanished before it was attached"
+        )),
+        Err(e) => failures.push(format!("attach: {e}")),
     }
-    if let Some(cpus) = &case.cpus {
-        if let Err(e) = s.time("set_cpus", || cg.set_cpus(cpus)) {
-            fail("set cpus", e);
+    // Each limit the case names: timed as `set_<limit>`, a refusal is a failure.
+    let mut set = |metric: &str, r: &mut dyn FnMut() -> Result<(), CgroupError>| {
+        if let Err(e) = s.time(metric, r) {
+            failures.push(format!("{metric}: {e}"));
         }
+    };
+    if let Some(cpus) = &case.cpus {
+        set("set_cpus", &mut || cg.set_cpus(cpus));
     }
     if let Some(mems) = &case.mems {
-        if let Err(e) = s.time("set_mems", || cg.set_mems(mems)) {
-            fail("set mems", e);
-        }
+        set("set_mems", &mut || cg.set_mems(mems));
     }
     if let Some(m) = &case.cpu_max {
-        if let Err(e) = s.time("set_cpu_max", || cg.set_cpu_max(m)) {
-            fail("set cpu max", e);
-        }
+        set("set_cpu_max", &mut || cg.set_cpu_max(m));
     }
     if let Some(w) = case.cpu_weight {
-        if let Err(e) = s.time("set_cpu_weight", || cg.set_cpu_weight(w)) {
-            fail("set cpu weight", e);
-        }
+        set("set_cpu_weight", &mut || cg.set_cpu_weight(w).map(drop));
     }
+    let mut kept = None;
     if let Some(b) = case.memory_max_bytes {
-        match s.time("set_memory_max", || cg.set_memory_max(b)) {
-            Ok(kept) => s.push("memory_max_kept", "bytes", kept),
-            Err(e) => fail("set memory max", e),
-        }
+        set("set_memory_max", &mut || {
+            cg.set_memory_max(b).map(|k| kept = Some(k))
+        });
         if case.swap_off {
-            if let Err(e) = s.time("disable_swap", || cg.disable_swap()) {
-                fail("disable swap", e);
-            }
+            set("disable_swap", &mut || cg.disable_swap().map(drop));
         }
     }
     if let Some(b) = case.memory_high_bytes {
-        if let Err(e) = s.time("set_memory_high", || cg.set_memory_high(b)) {
-            fail("set memory high", e);
-        }
+        set("set_memory_high", &mut || cg.set_memory_high(b).map(drop));
     }
     if let Some(p) = case.pids_max {
-        if let Err(e) = s.time("set_pids_max", || cg.set_pids_max(p)) {
-            fail("set pids max", e);
-        }
+        set("set_pids_max", &mut || cg.set_pids_max(p));
     }
     if let Some(io) = &case.io {
-        if let Err(e) = s.time("set_io_max", || cg.set_io_max(io)) {
-            fail("set io max", e);
-        }
+        set("set_io_max", &mut || cg.set_io_max(io));
+    }
+    if let Some(k) = kept {
+        s.push("memory_max_kept", "bytes", k);
     }
     let before = cg.cpu_stat().ok();
     let go = worker.go(WORKER_START_TIMEOUT);
