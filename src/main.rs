@@ -42,7 +42,7 @@ enum Command {
         /// One repetition per case with a short hold: a smoke test in seconds.
         #[arg(long)]
         quick: bool,
-        /// Create cgroups under this cgroup path (e.g. /isobench.slice) in every hierarchy instead of the own cgroup.
+        /// Create cgroups under this existing cgroup in every hierarchy instead of the own cgroup: absolute from each hierarchy's root (/isobench.slice) or relative to the own cgroup.
         #[arg(long, value_name = "PATH")]
         cgroup_parent: Option<String>,
     },

@@ -515,3 +515,55 @@ fn zz_nothing_left_behind() {
         "harness cgroups whose owner is gone: {orphans:?}"
     );
 }
+
+#[test]
+fn cgroup_parent_puts_every_cgroup_under_it() {
+    if !privileged("cgroup_parent_puts_every_cgroup_under_it") {
+        return;
+    }
+    let _g = serial();
+    // The parent is a cgroup this test made (the harness never writes to others').
+    let (_, mut scope) = scope("parent");
+    let parent = scope.create("t-parent").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["run", "--quick", "--cgroup-parent", &parent.name, "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(common::scenario(tmp.path(), "p.toml", "schema = 1\nname = \"p\"\n[cgroup_lifecycle]\nhold_ms = 10\n[[cgroup_lifecycle.case]]\nname = \"under\"\npids_max = 8\ncpu_weight = 50\n"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("out/run.json")).unwrap()).unwrap();
+    assert_eq!(
+        run["cases"][0]["verdict"]["status"], "pass",
+        "{}",
+        run["cases"][0]["verdict"]
+    );
+    // Nothing of the child run is left in the parent.
+    for d in &parent.dirs {
+        let children: Vec<_> = std::fs::read_dir(&d.path)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .collect();
+        assert!(children.is_empty(), "{}: {children:?}", d.path.display());
+    }
+    let missing = Command::new(bin())
+        .args([
+            "run",
+            "--quick",
+            "--cgroup-parent",
+            "isobench-no-such-parent",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+    scope.remove(&parent).unwrap();
+}

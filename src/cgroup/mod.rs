@@ -139,7 +139,7 @@ pub enum CgroupError {
     NoController(Controller),
     #[error("invalid cgroup name {0:?}: use 1-200 characters of a-z A-Z 0-9 _ . - (no `/`, not `.` or `..`)")]
     BadName(String),
-    #[error("cgroup parent {} does not exist; hint: --cgroup-parent takes a cgroup path such as /my.slice that exists in every hierarchy", path.display())]
+    #[error("cgroup parent {} does not exist; hint: --cgroup-parent takes a cgroup path that exists in every hierarchy: absolute from the root (/my.slice) or relative to the own cgroup", path.display())]
     NoParent { path: PathBuf },
     #[error("{what} {} did not finish within {waited_ms} ms", path.display())]
     Timeout {

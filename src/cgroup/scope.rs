@@ -18,8 +18,10 @@ use super::{
 /// How a scope chooses where to create cgroups.
 #[derive(Debug, Clone, Default)]
 pub struct ScopeOptions {
-    /// A cgroup path (as in /proc/self/cgroup, e.g. `/isobench.slice`) to create
-    /// under in every hierarchy, instead of the harness's own cgroup.
+    /// Where to create cgroups instead of the harness's own cgroup, in every
+    /// hierarchy: an absolute cgroup path (as in /proc/self/cgroup, e.g.
+    /// `/isobench.slice`) from each hierarchy's root, or a relative one resolved
+    /// under the own cgroup (useful where the own cgroup differs per hierarchy).
     pub parent: Option<String>,
     /// Recorded in the ownership record.
     pub run_id: String,
@@ -69,7 +71,12 @@ fn parents(layout: &Layout, parent: Option<&str>) -> Result<Vec<Parent>, CgroupE
         }
         let path = match parent {
             Some(p) => {
-                let path = h.mount_point.join(p.trim_start_matches('/'));
+                // Absolute: from the hierarchy's root; relative: under the own cgroup.
+                let path = match (p.starts_with('/'), &h.own_dir) {
+                    (true, _) => h.mount_point.join(p.trim_start_matches('/')),
+                    (false, Some(own)) => own.join(p),
+                    (false, None) => continue,
+                };
                 if !path.is_dir() {
                     return Err(CgroupError::NoParent { path });
                 }
