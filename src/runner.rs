@@ -143,7 +143,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             Ok(mut result) => {
                 if !result.series.is_empty() {
                     result.samples_file =
-                        Some(format!("samples/{}--{}.csv", result.probe, result.case));
+                        Some(format!("samples/{}-{}.csv", result.probe, result.case));
                 }
                 on(Event::CaseDone {
                     index,

@@ -484,7 +484,7 @@ fn a_quick_run_writes_the_result_folder() {
         .as_str()
         .is_some_and(|s| !s.is_empty()));
     assert!(run["finished_utc"].is_string());
-    assert!(out_dir.join("samples/cgroup_lifecycle--cpu.csv").exists());
+    assert!(out_dir.join("samples/cgroup_lifecycle-cpu.csv").exists());
     assert!(dirs_of(pid).is_empty(), "the run left {:?}", dirs_of(pid));
 }
 
