@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use isobench::record::Run;
 use isobench::runner::{self, Event, RunOptions};
 use isobench::scenario::{HostLimits, Scenario, EMBEDDED};
+use isobench::workload::nsbench::{self, Amount, Op};
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +66,24 @@ enum Command {
 
 #[derive(Subcommand)]
 enum WorkerKind {
+    /// Time a namespace operation in a loop (prints `ready`, waits for a byte on stdin, prints samples).
+    NsBench {
+        /// `noop`, or `<kind>-<method>` (e.g. `net-clone`).
+        #[arg(long)]
+        op: String,
+        #[arg(long, default_value_t = 100)]
+        iterations: u64,
+        /// Loop for this long instead of a number of iterations (sustained rate).
+        #[arg(long)]
+        duration_ms: Option<u64>,
+        #[arg(long, default_value_t = 0)]
+        warmup: u64,
+    },
+    /// Check the isolation a new namespace of KIND gives (prints one JSON line).
+    NsVerify {
+        #[arg(long)]
+        kind: String,
+    },
     /// Wait for a byte on stdin, then spin until --max-ms passed.
     Spin {
         #[arg(long, default_value_t = 60_000)]
@@ -252,6 +271,15 @@ fn cmd_clean(cgroup_parent: Option<String>, json: bool) -> ExitCode {
     }
 }
 
+/// `noop` or `<kind>-<method>`.
+fn parse_op(s: &str) -> Result<Op, String> {
+    if s == "noop" {
+        return Ok(Op::Noop);
+    }
+    let (kind, method) = s.rsplit_once('-').ok_or("expected noop or <kind>-<method>")?;
+    Ok(Op::Ns(kind.parse()?, method.parse()?))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -277,6 +305,31 @@ fn main() -> ExitCode {
             cgroup_parent,
             json,
         } => cmd_clean(cgroup_parent, json),
+        Command::Worker {
+            kind: WorkerKind::NsBench { op, iterations, duration_ms, warmup },
+        } => {
+            let op = match parse_op(&op) {
+                Ok(op) => op,
+                Err(e) => {
+                    eprintln!("isobench: error: --op {op:?}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let amount = match duration_ms {
+                Some(ms) => Amount::For(Duration::from_millis(ms)),
+                None => Amount::Iterations(iterations),
+            };
+            ExitCode::from(nsbench::main(op, amount, warmup) as u8)
+        }
+        Command::Worker {
+            kind: WorkerKind::NsVerify { kind },
+        } => match kind.parse() {
+            Ok(k) => ExitCode::from(isobench::workload::nsverify::main(k) as u8),
+            Err(e) => {
+                eprintln!("isobench: error: --kind: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Worker {
             kind:
                 WorkerKind::Spin {

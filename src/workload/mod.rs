@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{enter_self, raw_fds, Cgroup, CgroupError};
 
+pub mod nsbench;
+pub mod nsverify;
 pub mod spawn;
 
 /// The harness binary, for re-executing itself as a worker.

@@ -1,0 +1,190 @@
+//! The namespace-latency worker (`isobench worker ns-bench`): a re-executed,
+//! single-threaded process that times one namespace operation in a loop, with
+//! the clock read right around the operation, and prints the samples.
+//!
+//! Protocol on stdout: `ready`, then (after a byte on stdin, so concurrent
+//! workers start together) one `s <ns>` line per sample, `elapsed <ns>`, `done`;
+//! or `error <message>`.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+use crate::ns::{self, Method, NsKind};
+
+/// What to time.
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    /// Two clock reads with nothing between: the measurement floor.
+    Noop,
+    Ns(NsKind, Method),
+}
+
+/// How long to loop: a count, or a duration (the sustained-rate loop).
+#[derive(Debug, Clone, Copy)]
+pub enum Amount {
+    Iterations(u64),
+    For(Duration),
+}
+
+/// A namespace held open by a keeper process, for setns.
+struct Keeper {
+    pid: i32,
+    fd: OwnedFd,
+    release: Option<OwnedFd>,
+}
+
+impl Keeper {
+    fn start(kind: NsKind) -> Result<Keeper, String> {
+        let (r, w) = ns::pipe().map_err(|e| format!("pipe: {e}"))?;
+        // SAFETY: this worker is single-threaded; the child only blocks on read and exits.
+        let pid = unsafe { ns::clone3_fork(kind.flags()) }.map_err(|e| format!("clone3({kind}) for the keeper: {e}"))?;
+        if pid == 0 {
+            drop(w);
+            let mut b = [0u8; 1];
+            ns::read_exact(r.as_raw_fd(), &mut b);
+            ns::exit_child(0);
+        }
+        drop(r);
+        let fd = match kind.proc_name() {
+            Some(name) => std::fs::File::open(format!("/proc/{pid}/ns/{name}"))
+                .map(OwnedFd::from)
+                .map_err(|e| format!("open /proc/{pid}/ns/{name}: {e}"))?,
+            // Several kinds at once: setns through a pidfd (Linux ≥ 5.8).
+            None => ns::pidfd_open(pid).map_err(|e| format!("pidfd_open({pid}): {e}"))?,
+        };
+        Ok(Keeper { pid, fd, release: Some(w) })
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        // EOF on its pipe lets the keeper exit; reap it so nothing is left.
+        drop(self.release.take());
+        let _ = ns::wait(self.pid);
+    }
+}
+
+/// Runs `f` in a fresh forked child that reports `(status, ns)` through a pipe.
+fn in_child(f: impl FnOnce() -> (i64, u64)) -> Result<u64, String> {
+    let (r, w) = ns::pipe().map_err(|e| format!("pipe: {e}"))?;
+    // SAFETY: single-threaded worker; the child runs `f` (syscalls only) and _exits.
+    let pid = unsafe { ns::fork() }.map_err(|e| format!("fork: {e}"))?;
+    if pid == 0 {
+        let (status, v) = f();
+        let mut buf = [0u8; 16];
+        buf[..8].copy_from_slice(&status.to_ne_bytes());
+        buf[8..].copy_from_slice(&v.to_ne_bytes());
+        ns::write_all(w.as_raw_fd(), &buf);
+        ns::exit_child(0);
+    }
+    drop(w);
+    let mut buf = [0u8; 16];
+    let ok = ns::read_exact(r.as_raw_fd(), &mut buf);
+    let _ = ns::wait(pid);
+    if !ok {
+        return Err("the measuring child died before it reported".into());
+    }
+    let status = i64::from_ne_bytes(buf[..8].try_into().unwrap_or_default());
+    let v = u64::from_ne_bytes(buf[8..].try_into().unwrap_or_default());
+    if status != 0 {
+        return Err(std::io::Error::from_raw_os_error(status as i32).to_string());
+    }
+    Ok(v)
+}
+
+/// One timed operation.
+fn once(op: Op, keeper: Option<&Keeper>) -> Result<u64, String> {
+    match op {
+        Op::Noop => {
+            let t0 = ns::now_ns();
+            let t1 = ns::now_ns();
+            Ok(t1 - t0)
+        }
+        Op::Ns(kind, Method::Clone) => {
+            let t0 = ns::now_ns();
+            // SAFETY: single-threaded worker; the child exits at once.
+            let pid = unsafe { ns::clone3_fork(kind.flags()) }.map_err(|e| format!("clone3({kind}): {e}"))?;
+            if pid == 0 {
+                ns::exit_child(0);
+            }
+            ns::wait(pid).map_err(|e| format!("waitpid: {e}"))?;
+            Ok(ns::now_ns() - t0)
+        }
+        Op::Ns(kind, Method::Unshare) => in_child(|| {
+            let t0 = ns::now_ns();
+            let r = ns::unshare(kind.flags());
+            let t1 = ns::now_ns();
+            match r {
+                Ok(()) => (0, t1 - t0),
+                Err(e) => (e.raw_os_error().unwrap_or(libc::EIO) as i64, 0),
+            }
+        })
+        .map_err(|e| format!("unshare({kind}): {e}")),
+        Op::Ns(kind, Method::Setns) => {
+            let fd = keeper.ok_or("setns needs a keeper")?.fd.as_raw_fd();
+            in_child(|| {
+                let t0 = ns::now_ns();
+                let r = ns::setns(fd, kind.flags());
+                let t1 = ns::now_ns();
+                match r {
+                    Ok(()) => (0, t1 - t0),
+                    Err(e) => (e.raw_os_error().unwrap_or(libc::EIO) as i64, 0),
+                }
+            })
+            .map_err(|e| format!("setns({kind}): {e}"))
+        }
+    }
+}
+
+/// The worker's main: sets up, says `ready`, waits for the go byte, measures.
+pub fn main(op: Op, amount: Amount, warmup: u64) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let keeper = match op {
+        Op::Ns(kind, Method::Setns) => match Keeper::start(kind) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                let _ = writeln!(out, "error {e}");
+                return 1;
+            }
+        },
+        _ => None,
+    };
+    let _ = writeln!(out, "ready");
+    let _ = out.flush();
+    let mut b = [0u8; 1];
+    if std::io::stdin().read(&mut b).ok() != Some(1) {
+        return 1;
+    }
+    for _ in 0..warmup {
+        if let Err(e) = once(op, keeper.as_ref()) {
+            let _ = writeln!(out, "error {e}");
+            return 1;
+        }
+    }
+    let start = ns::now_ns();
+    let mut n = 0u64;
+    loop {
+        match amount {
+            Amount::Iterations(k) if n >= k => break,
+            Amount::For(d) if ns::now_ns() - start >= d.as_nanos() as u64 => break,
+            _ => {}
+        }
+        match once(op, keeper.as_ref()) {
+            Ok(v) => {
+                let _ = writeln!(out, "s {v}");
+            }
+            Err(e) => {
+                let _ = writeln!(out, "error {e}");
+                return 1;
+            }
+        }
+        n += 1;
+    }
+    let _ = writeln!(out, "elapsed {}", ns::now_ns() - start);
+    drop(keeper);
+    let _ = writeln!(out, "done");
+    let _ = out.flush();
+    0
+}

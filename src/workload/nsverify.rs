@@ -1,0 +1,265 @@
+//! The isolation checks (`isobench worker ns-verify --kind K`): inside a new
+//! namespace of each kind, observe the fact that makes it a namespace, and
+//! print one JSON line `{"pass": bool, "observed": "..."}`.
+//!
+//! Runs in a re-executed single-threaded worker, so the children it forks may
+//! use the whole standard library.
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+
+use serde::Serialize;
+
+use crate::ns::{self, NsKind};
+
+/// The outcome of one isolation check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Check {
+    pub pass: bool,
+    pub observed: String,
+}
+
+/// The outside uid/gid that uid/gid 0 in a new user namespace is mapped to.
+pub const MAPPED_ID: u32 = 65534;
+
+/// A child in new namespaces that reports one text back, with a parent step
+/// (e.g. writing uid maps) before the child's `body` runs and after it reported.
+fn in_new_ns(
+    flags: u64,
+    before: impl FnOnce(i32) -> Result<(), String>,
+    body: impl FnOnce() -> String,
+    after: impl FnOnce(i32) -> String,
+) -> Result<(String, String), String> {
+    let (to_child_r, to_child_w) = ns::pipe().map_err(|e| e.to_string())?;
+    let (to_parent_r, to_parent_w) = ns::pipe().map_err(|e| e.to_string())?;
+    // SAFETY: single-threaded worker process.
+    let pid = unsafe { ns::clone3_fork(flags) }.map_err(|e| format!("clone3: {e}"))?;
+    if pid == 0 {
+        drop((to_child_w, to_parent_r));
+        let mut b = [0u8; 1];
+        if !ns::read_exact(to_child_r.as_raw_fd(), &mut b) {
+            ns::exit_child(1);
+        }
+        let text = body();
+        let len = (text.len() as u32).to_ne_bytes();
+        ns::write_all(to_parent_w.as_raw_fd(), &len);
+        ns::write_all(to_parent_w.as_raw_fd(), text.as_bytes());
+        // Stay (and keep what was set up) until the parent has looked from outside.
+        ns::read_exact(to_child_r.as_raw_fd(), &mut b);
+        ns::exit_child(0);
+    }
+    drop((to_child_r, to_parent_w));
+    let result = (|| {
+        before(pid)?;
+        ns::write_all(to_child_w.as_raw_fd(), b"g");
+        let mut len = [0u8; 4];
+        if !ns::read_exact(to_parent_r.as_raw_fd(), &mut len) {
+            return Err("the child in the new namespace died".to_string());
+        }
+        let mut text = vec![0u8; u32::from_ne_bytes(len) as usize];
+        ns::read_exact(to_parent_r.as_raw_fd(), &mut text);
+        let outside = after(pid);
+        Ok((String::from_utf8_lossy(&text).into_owned(), outside))
+    })();
+    drop(to_child_w);
+    let _ = ns::wait(pid);
+    result
+}
+
+/// Writes the uid/gid maps of a new user namespace in the order the kernel
+/// requires: setgroups `deny` first (else gid_map is refused), then the maps.
+pub fn write_id_maps(pid: i32) -> Result<(), String> {
+    for (file, text) in [
+        ("setgroups", "deny".to_string()),
+        ("uid_map", format!("0 {MAPPED_ID} 1")),
+        ("gid_map", format!("0 {MAPPED_ID} 1")),
+    ] {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| format!("write {text:?} to {path}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Takes uid/gid 0 of the new user namespace (mapped to [`MAPPED_ID`] outside):
+/// the creator's credentials are still those of the outside root until it does.
+fn become_root() {
+    use nix::unistd::{setresgid, setresuid, Gid, Uid};
+    let _ = setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
+    let _ = setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
+}
+
+fn interfaces() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/net/dev")
+        .unwrap_or_default()
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next().map(|n| n.trim().to_string()))
+        .collect()
+}
+
+/// Whether interface `name` is up (SIOCGIFFLAGS on a throwaway socket).
+fn if_up(name: &str) -> Option<bool> {
+    // SAFETY: plain syscalls on a zeroed ifreq whose name fits.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return None;
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().take(libc::IFNAMSIZ - 1).enumerate() {
+            req.ifr_name[i] = b as libc::c_char;
+        }
+        let r = libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req);
+        libc::close(s);
+        (r == 0).then(|| req.ifr_ifru.ifru_flags as i32 & libc::IFF_UP != 0)
+    }
+}
+
+fn cgroup_paths() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/cgroup")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.splitn(3, ':').nth(2).map(str::to_string))
+        .collect()
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn outside_uid(pid: i32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// What to check for each kind.
+pub fn check(kind: NsKind) -> Result<Check, String> {
+    let flags = kind.flags();
+    let none = |_: i32| Ok(());
+    let nothing = |_: i32| String::new();
+    let me = std::process::id();
+    match kind {
+        NsKind::Pid => {
+            let (inside, _) = in_new_ns(flags, none, || {
+                let first = std::process::id();
+                // SAFETY: single process; the grandchild exits at once.
+                let second = match unsafe { ns::fork() } {
+                    Ok(0) => ns::exit_child(0),
+                    Ok(p) => {
+                        let _ = ns::wait(p);
+                        p
+                    }
+                    Err(_) => -1,
+                };
+                format!("{first} {second}")
+            }, nothing)?;
+            Ok(Check { pass: inside == "1 2", observed: format!("getpid() = {}, its first child = {}", inside.split(' ').next().unwrap_or("?"), inside.split(' ').nth(1).unwrap_or("?")) })
+        }
+        NsKind::Uts => {
+            let outside_before = hostname();
+            let name = format!("isobench-{me}");
+            let set = name.clone();
+            let (inside, outside) = in_new_ns(flags, none, move || {
+                let _ = nix::unistd::sethostname(&set);
+                hostname()
+            }, |_| hostname())?;
+            Ok(Check { pass: inside == name && outside == outside_before, observed: format!("hostname inside {inside:?}, outside {outside:?} (was {outside_before:?})") })
+        }
+        NsKind::Net => {
+            let (inside, _) = in_new_ns(flags, none, || {
+                let ifs = interfaces();
+                format!("{}|{}", ifs.join(","), match if_up("lo") { Some(true) => "up", Some(false) => "down", None => "?" })
+            }, nothing)?;
+            let (ifs, lo) = inside.split_once('|').unwrap_or((&inside, "?"));
+            Ok(Check { pass: ifs == "lo" && lo == "down", observed: format!("interfaces [{ifs}], lo {lo}") })
+        }
+        NsKind::Mnt => {
+            let dir = tempfile::Builder::new().prefix("isobench-mnt-").tempdir_in("/tmp").map_err(|e| e.to_string())?;
+            let target = dir.path().to_path_buf();
+            let t = target.clone();
+            let (inside, outside) = in_new_ns(flags, none, move || {
+                use nix::mount::{mount, MsFlags};
+                let private = mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>);
+                let tmpfs = mount(Some("isobench"), &t, Some("tmpfs"), MsFlags::empty(), Some("size=64k"));
+                let seen = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().contains(&*t.to_string_lossy());
+                format!("{}", private.is_ok() && tmpfs.is_ok() && seen)
+            }, move |_| {
+                format!("{}", std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().contains(&*target.to_string_lossy()))
+            })?;
+            Ok(Check { pass: inside == "true" && outside == "false", observed: format!("tmpfs at {} visible inside: {inside}, outside: {outside}", dir.path().display()) })
+        }
+        NsKind::Ipc => {
+            let key = 0x1b0c_0000 | (me as i32 & 0xffff);
+            // SAFETY: plain SysV IPC syscalls.
+            let id = unsafe { libc::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
+            if id < 0 {
+                return Err(format!("msgget(0x{key:x}) outside: {}", std::io::Error::last_os_error()));
+            }
+            let r = in_new_ns(flags, none, move || {
+                // SAFETY: plain syscall.
+                let r = unsafe { libc::msgget(key, 0) };
+                if r < 0 { std::io::Error::last_os_error().to_string() } else { format!("found id {r}") }
+            }, nothing);
+            // SAFETY: removes the queue made above.
+            unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+            let (inside, _) = r?;
+            Ok(Check { pass: inside.contains("No such file"), observed: format!("queue 0x{key:x} made outside; msgget inside: {inside}") })
+        }
+        NsKind::User => {
+            let (inside, outside) = in_new_ns(flags, write_id_maps, || {
+                become_root();
+                format!("{}", nix::unistd::getuid())
+            }, |pid| outside_uid(pid).map_or("?".into(), |u| u.to_string()))?;
+            Ok(Check { pass: inside == "0" && outside == MAPPED_ID.to_string(), observed: format!("uid inside {inside}, seen from outside {outside} (uid_map 0 {MAPPED_ID} 1)") })
+        }
+        NsKind::Cgroup => {
+            let (inside, _) = in_new_ns(flags, none, || cgroup_paths().join(","), nothing)?;
+            Ok(Check { pass: !inside.is_empty() && inside.split(',').all(|p| p == "/"), observed: format!("/proc/self/cgroup paths: {inside}") })
+        }
+        NsKind::Time => {
+            const OFFSET_S: i64 = 86_400;
+            ns::unshare(flags).map_err(|e| format!("unshare(time): {e}"))?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/proc/self/timens_offsets")
+                .and_then(|mut f| f.write_all(format!("monotonic {OFFSET_S} 0").as_bytes()))
+                .map_err(|e| format!("write timens_offsets: {e}"))?;
+            // The offset applies to children: the worker itself stays in the old namespace.
+            let outside = ns::now_ns() as i64;
+            let (inside, _) = in_new_ns(0, none, || ns::now_ns().to_string(), nothing)?;
+            let inside: i64 = inside.parse().unwrap_or(0);
+            let diff_s = (inside - outside) as f64 / 1e9;
+            Ok(Check { pass: (diff_s - OFFSET_S as f64).abs() < 5.0, observed: format!("CLOCK_MONOTONIC offset seen by the first child: {diff_s:.3} s (set {OFFSET_S} s)") })
+        }
+        NsKind::All => {
+            let outside_host = hostname();
+            let (inside, outside) = in_new_ns(flags, write_id_maps, move || {
+                become_root();
+                let _ = nix::unistd::sethostname(format!("isobench-{me}"));
+                format!("pid={} uid={} ifs={} cgroup={} host={}", std::process::id(), nix::unistd::getuid(), interfaces().join(","), cgroup_paths().join(","), hostname())
+            }, |_| hostname())?;
+            let want = format!("pid=1 uid=0 ifs=lo cgroup=");
+            let pass = inside.starts_with(&want)
+                && inside.split("cgroup=").nth(1).is_some_and(|r| r.split(' ').next().is_some_and(|c| c.split(',').all(|p| p == "/")))
+                && inside.ends_with(&format!("host=isobench-{me}"))
+                && outside == outside_host;
+            Ok(Check { pass, observed: format!("{inside}; hostname outside {outside:?}") })
+        }
+        NsKind::None => Err("nothing to verify without a namespace".into()),
+    }
+}
+
+/// The worker's main: prints the check as one JSON line.
+pub fn main(kind: NsKind) -> i32 {
+    let c = match check(kind) {
+        Ok(c) => c,
+        Err(e) => Check { pass: false, observed: format!("error: {e}") },
+    };
+    println!("{}", serde_json::to_string(&c).unwrap_or_default());
+    0
+}
+
