@@ -83,6 +83,9 @@ enum WorkerKind {
     NsVerify {
         #[arg(long)]
         kind: String,
+        /// Instead: check that this method really moves a process into the namespace.
+        #[arg(long)]
+        method: Option<String>,
     },
     /// Wait for a byte on stdin, then spin until --max-ms passed.
     Spin {
@@ -276,7 +279,9 @@ fn parse_op(s: &str) -> Result<Op, String> {
     if s == "noop" {
         return Ok(Op::Noop);
     }
-    let (kind, method) = s.rsplit_once('-').ok_or("expected noop or <kind>-<method>")?;
+    let (kind, method) = s
+        .rsplit_once('-')
+        .ok_or("expected noop or <kind>-<method>")?;
     Ok(Op::Ns(kind.parse()?, method.parse()?))
 }
 
@@ -306,7 +311,13 @@ fn main() -> ExitCode {
             json,
         } => cmd_clean(cgroup_parent, json),
         Command::Worker {
-            kind: WorkerKind::NsBench { op, iterations, duration_ms, warmup },
+            kind:
+                WorkerKind::NsBench {
+                    op,
+                    iterations,
+                    duration_ms,
+                    warmup,
+                },
         } => {
             let op = match parse_op(&op) {
                 Ok(op) => op,
@@ -322,14 +333,21 @@ fn main() -> ExitCode {
             ExitCode::from(nsbench::main(op, amount, warmup) as u8)
         }
         Command::Worker {
-            kind: WorkerKind::NsVerify { kind },
-        } => match kind.parse() {
-            Ok(k) => ExitCode::from(isobench::workload::nsverify::main(k) as u8),
-            Err(e) => {
-                eprintln!("isobench: error: --kind: {e}");
-                ExitCode::from(2)
+            kind: WorkerKind::NsVerify { kind, method },
+        } => {
+            use isobench::workload::nsverify;
+            let parsed = kind
+                .parse()
+                .and_then(|k| Ok((k, method.map(|m| m.parse()).transpose()?)));
+            match parsed {
+                Ok((k, None)) => ExitCode::from(nsverify::main(k) as u8),
+                Ok((k, Some(m))) => ExitCode::from(nsverify::main_mechanics(k, m) as u8),
+                Err(e) => {
+                    eprintln!("isobench: error: {e}");
+                    ExitCode::from(2)
+                }
             }
-        },
+        }
         Command::Worker {
             kind:
                 WorkerKind::Spin {

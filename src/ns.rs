@@ -67,12 +67,15 @@ impl NsKind {
             NsKind::User => libc::CLONE_NEWUSER as u64,
             NsKind::Cgroup => libc::CLONE_NEWCGROUP as u64,
             NsKind::Time => CLONE_NEWTIME,
-            NsKind::All => NsKind::TYPES.iter().map(|k| k.flags()).fold(0, |a, b| a | b),
+            NsKind::All => NsKind::TYPES
+                .iter()
+                .map(|k| k.flags())
+                .fold(0, |a, b| a | b),
             NsKind::None => 0,
         }
     }
 
-    /// The kernel's name, as in /proc/<pid>/ns/<name> (`mnt`, `net`, ...).
+    /// The kernel's name, as in `/proc/<pid>/ns/<name>` (`mnt`, `net`, ...).
     pub fn proc_name(self) -> Option<&'static str> {
         Some(match self {
             NsKind::Mnt => "mnt",
@@ -160,7 +163,10 @@ pub fn unsupported(kind: NsKind, method: Method) -> Option<&'static str> {
 /// CLOCK_MONOTONIC in ns (a vDSO call: ~20–30 ns, the floor the `noop` case shows).
 #[inline]
 pub fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: a valid pointer to a timespec.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -195,7 +201,11 @@ pub unsafe fn clone3_fork(flags: u64) -> std::io::Result<i32> {
         exit_signal: libc::SIGCHLD as u64,
         ..CloneArgs::default()
     };
-    let r = libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>());
+    let r = libc::syscall(
+        libc::SYS_clone3,
+        &mut args as *mut CloneArgs,
+        std::mem::size_of::<CloneArgs>(),
+    );
     if r < 0 {
         Err(last_err())
     } else {
@@ -224,7 +234,7 @@ pub fn unshare(flags: u64) -> std::io::Result<()> {
     }
 }
 
-/// setns(2): `fd` is a /proc/<pid>/ns/<kind> file or a pidfd (then `flags` may name several kinds).
+/// setns(2): `fd` is a `/proc/<pid>/ns/<kind>` file or a pidfd (then `flags` may name several kinds).
 pub fn setns(fd: RawFd, flags: u64) -> std::io::Result<()> {
     // SAFETY: plain syscall.
     if unsafe { libc::setns(fd, flags as libc::c_int) } == 0 {

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::cgroup::{CpuMax, IoLimit};
 use crate::cpulist::CpuList;
-use crate::scenario::{resolve_device, LifecycleCaseSpec, Scenario, Sweep};
+use crate::ns::{Method, NsKind};
+use crate::scenario::{resolve_device, LifecycleCaseSpec, NsSpec, Scenario, Sweep};
 
 /// One life-cycle case, ready to run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -29,10 +30,29 @@ pub struct LifecycleCase {
     pub hold: Duration,
 }
 
+/// One namespace-latency case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NsCase {
+    /// `noop`, `<kind>-<method>`, or `<kind>-<method>-c<N>` for N parallel workers.
+    pub id: String,
+    /// `None` for the noop case.
+    pub kind: Option<NsKind>,
+    pub method: Option<Method>,
+    pub workers: u32,
+    pub iterations: u64,
+    pub warmup: u64,
+    /// Sustained create+destroy loop length (serial cases of kinds with a network namespace).
+    pub rate: Option<Duration>,
+    pub drain_timeout: Duration,
+}
+
 /// Everything one run will do, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
     pub lifecycle: Vec<LifecycleCase>,
+    pub ns: Vec<NsCase>,
+    /// Kinds whose isolation is verified.
+    pub ns_verify: Vec<NsKind>,
 }
 
 /// The default CFS period when only a quota is given.
@@ -150,11 +170,85 @@ fn expand(
         .collect()
 }
 
+/// The namespace cases of one `ns_latency` section: noop, the `none-clone`
+/// baseline first (the namespace cost of the clone cases is measured against
+/// it), every kind × method serially, then the concurrency levels.
+fn expand_ns(spec: &NsSpec, quick: bool, online_cpus: u32) -> (Vec<NsCase>, Vec<NsKind>) {
+    let mut kinds: Vec<NsKind> = spec.kinds.iter().filter_map(|k| k.parse().ok()).collect();
+    // The baseline first.
+    kinds.sort_by_key(|k| *k != NsKind::None);
+    kinds.dedup();
+    let methods: Vec<Method> = spec.methods.iter().filter_map(|m| m.parse().ok()).collect();
+    let iterations = if quick {
+        spec.iterations.min(20)
+    } else {
+        spec.iterations
+    };
+    let warmup = if quick {
+        spec.warmup.min(2)
+    } else {
+        spec.warmup
+    };
+    let levels: Vec<u32> = spec
+        .concurrency
+        .clone()
+        .unwrap_or_else(|| vec![online_cpus.max(1)]);
+    let drain_timeout = Duration::from_millis(spec.drain_timeout_ms);
+    let rate = (spec.rate_ms > 0).then(|| {
+        Duration::from_millis(if quick {
+            spec.rate_ms.min(200)
+        } else {
+            spec.rate_ms
+        })
+    });
+    let case = |kind: Option<NsKind>, method: Option<Method>, workers: u32, id: String| NsCase {
+        id,
+        kind,
+        method,
+        workers,
+        iterations,
+        warmup,
+        rate: match (kind, method) {
+            (Some(k), Some(Method::Clone | Method::Unshare)) if k.has_net() && workers == 1 => rate,
+            _ => None,
+        },
+        drain_timeout,
+    };
+    let mut out = Vec::new();
+    if spec.noop {
+        out.push(case(None, None, 1, "noop".into()));
+    }
+    for &k in &kinds {
+        for &m in &methods {
+            out.push(case(Some(k), Some(m), 1, format!("{k}-{m}")));
+        }
+    }
+    for &n in levels.iter().filter(|&&n| n > 1) {
+        for &k in &kinds {
+            for &m in &methods {
+                out.push(case(Some(k), Some(m), n, format!("{k}-{m}-c{n}")));
+            }
+        }
+    }
+    let verify = if spec.verify {
+        kinds.into_iter().filter(|k| *k != NsKind::None).collect()
+    } else {
+        Vec::new()
+    };
+    (out, verify)
+}
+
 impl Plan {
     /// Expands validated scenarios; `quick` runs one repetition with a short hold.
     pub fn build(scenarios: &[Scenario], quick: bool) -> Plan {
         let mut plan = Plan::default();
+        let cpus = crate::host::online_cpus().len() as u32;
         for s in scenarios {
+            if let Some(ns) = &s.ns_latency {
+                let (cases, verify) = expand_ns(ns, quick, cpus);
+                plan.ns.extend(cases);
+                plan.ns_verify.extend(verify);
+            }
             if let Some(lc) = &s.cgroup_lifecycle {
                 let hold = Duration::from_millis(lc.hold_ms);
                 for c in &lc.cases {
@@ -167,11 +261,11 @@ impl Plan {
 
     /// Number of cases.
     pub fn len(&self) -> usize {
-        self.lifecycle.len()
+        self.lifecycle.len() + self.ns.len() + self.ns_verify.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lifecycle.is_empty()
+        self.len() == 0
     }
 }
 
@@ -217,6 +311,34 @@ mod tests {
         for c in &p.lifecycle {
             crate::cgroup::validate_name(&c.id).unwrap();
         }
+    }
+
+    #[test]
+    fn ns_cases_put_the_baseline_first_and_add_concurrency() {
+        let text = "schema = 1\nname = \"n\"\n[ns_latency]\nkinds = [\"net\", \"none\"]\nmethods = [\"clone\", \"setns\"]\nconcurrency = [1, 2]\n";
+        let p = Plan::build(&[Scenario::parse(text, "n").unwrap()], false);
+        let ids: Vec<&str> = p.ns.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "noop",
+                "none-clone",
+                "none-setns",
+                "net-clone",
+                "net-setns",
+                "none-clone-c2",
+                "none-setns-c2",
+                "net-clone-c2",
+                "net-setns-c2"
+            ]
+        );
+        assert!(
+            p.ns[3].rate.is_some(),
+            "net-clone gets the sustained-rate loop"
+        );
+        assert!(p.ns[4].rate.is_none() && p.ns[7].rate.is_none());
+        assert_eq!(p.ns[7].workers, 2);
+        assert_eq!(p.ns_verify, vec![NsKind::Net]);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use crate::cgroup::{clean_stale, CleanReport, Layout, Scope, ScopeOptions};
 use crate::host::Host;
 use crate::interrupt::Interrupted;
 use crate::plan::Plan;
-use crate::probe::{lifecycle, ProbeError};
-use crate::record::{CaseResult, Run, SCHEMA_VERSION};
+use crate::probe::{lifecycle, ns_latency, ProbeError};
+use crate::record::{CaseResult, Run, Summary, SCHEMA_VERSION};
 use crate::scenario::Scenario;
 use crate::sink;
 
@@ -130,17 +130,55 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
     };
     sink::write_all(&run, &dir)?;
     let exe = crate::workload::self_exe();
-    let total = plan.len();
-    for (index, case) in plan.lifecycle.iter().enumerate() {
+    // Every case of the plan as one step, in order: cgroups first, then namespaces.
+    enum Step<'a> {
+        Lifecycle(&'a crate::plan::LifecycleCase),
+        Ns(&'a crate::plan::NsCase),
+        Verify(crate::ns::NsKind),
+    }
+    let steps: Vec<(&str, String, Step)> = plan
+        .lifecycle
+        .iter()
+        .map(|c| (lifecycle::PROBE, c.id.clone(), Step::Lifecycle(c)))
+        .chain(
+            plan.ns
+                .iter()
+                .map(|c| (ns_latency::PROBE, c.id.clone(), Step::Ns(c))),
+        )
+        .chain(
+            plan.ns_verify
+                .iter()
+                .map(|&k| (ns_latency::PROBE, format!("{k}-isolation"), Step::Verify(k))),
+        )
+        .collect();
+    let total = steps.len();
+    // The namespace cost of each clone case is measured over the none-clone
+    // baseline with the same number of workers.
+    let mut baselines: std::collections::BTreeMap<u32, Summary> = Default::default();
+    for (index, (probe, id, step)) in steps.iter().enumerate() {
         on(Event::CaseStart {
             index,
             total,
-            probe: lifecycle::PROBE,
-            case: &case.id,
+            probe,
+            case: id,
         });
         let t = Instant::now();
-        match lifecycle::run(&mut scope, &layout, case, &exe) {
+        let outcome = match step {
+            Step::Lifecycle(case) => lifecycle::run(&mut scope, &layout, case, &exe),
+            Step::Ns(case) => ns_latency::run_case(case, &exe, baselines.get(&case.workers)),
+            Step::Verify(kind) => ns_latency::run_verify(*kind, &exe),
+        };
+        match outcome {
             Ok(mut result) => {
+                if let Step::Ns(c) = step {
+                    if c.kind == Some(crate::ns::NsKind::None)
+                        && c.method == Some(crate::ns::Method::Clone)
+                    {
+                        if let Some(s) = result.summaries.first() {
+                            baselines.insert(c.workers, s.clone());
+                        }
+                    }
+                }
                 if !result.series.is_empty() {
                     result.samples_file =
                         Some(format!("samples/{}-{}.csv", result.probe, result.case));
@@ -160,13 +198,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
                 sink::write_all(&run, &dir)?;
                 return Err(i.into());
             }
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!(
-                    "case {}/{}",
-                    lifecycle::PROBE,
-                    case.id
-                )))
-            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("case {probe}/{id}"))),
         }
     }
     drop(scope);

@@ -174,6 +174,69 @@ fn default_hold_ms() -> u64 {
     50
 }
 
+/// The `ns_latency` section: namespace creation latency per kind and method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NsSpec {
+    /// Namespace kinds: mnt pid net ipc uts user cgroup time, all (every flag at
+    /// once) and none (a plain process, the baseline). Default: every kind.
+    #[serde(default = "default_kinds")]
+    pub kinds: Vec<String>,
+    /// clone, unshare, setns. Default: all three.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<String>,
+    /// Timed operations per case and worker.
+    #[serde(default = "default_iterations")]
+    pub iterations: u64,
+    /// Operations run and discarded before timing starts.
+    #[serde(default = "default_warmup")]
+    pub warmup: u64,
+    /// Parallel workers for the scaling cases (`-c<N>`); 1 is the serial case, which
+    /// always runs. Default: the number of online CPUs.
+    pub concurrency: Option<Vec<u32>>,
+    /// Length of the sustained create+destroy loop for kinds with a network
+    /// namespace, ms (0: off).
+    #[serde(default = "default_rate_ms")]
+    pub rate_ms: u64,
+    /// How long to wait for network namespace teardown after a case, ms.
+    #[serde(default = "default_drain_timeout_ms")]
+    pub drain_timeout_ms: u64,
+    /// Verify the isolation each kind gives.
+    #[serde(default = "default_true")]
+    pub verify: bool,
+    /// Include the `noop` case (an empty timed operation: the measurement floor).
+    #[serde(default = "default_true")]
+    pub noop: bool,
+}
+
+fn default_kinds() -> Vec<String> {
+    crate::ns::NsKind::EVERY
+        .iter()
+        .map(|k| k.to_string())
+        .collect()
+}
+fn default_methods() -> Vec<String> {
+    crate::ns::Method::ALL
+        .iter()
+        .map(|m| m.to_string())
+        .collect()
+}
+fn default_iterations() -> u64 {
+    200
+}
+fn default_warmup() -> u64 {
+    20
+}
+fn default_rate_ms() -> u64 {
+    1000
+}
+fn default_drain_timeout_ms() -> u64 {
+    30_000
+}
+fn default_true() -> bool {
+    true
+}
+
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,6 +246,7 @@ pub struct Scenario {
     #[serde(default)]
     pub description: String,
     pub cgroup_lifecycle: Option<LifecycleSpec>,
+    pub ns_latency: Option<NsSpec>,
 }
 
 /// A scenario that cannot be used, with where and why.
@@ -285,6 +349,9 @@ impl Scenario {
                 format!("this isobench reads schema {SCHEMA}"),
                 None,
             ));
+        }
+        if let Some(ns) = &self.ns_latency {
+            validate_ns(ns, &err)?;
         }
         let Some(lc) = &self.cgroup_lifecycle else {
             return Ok(());
@@ -463,6 +530,76 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// Checks the `ns_latency` section.
+fn validate_ns(
+    ns: &NsSpec,
+    err: &impl Fn(String, String, String, Option<String>) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    let key = |k: &str| format!("ns_latency.{k}");
+    if ns.kinds.is_empty() {
+        return Err(err(key("kinds"), "[]".into(), "names no kind".into(), None));
+    }
+    for k in &ns.kinds {
+        k.parse::<crate::ns::NsKind>()
+            .map_err(|e| err(key("kinds"), format!("{k:?}"), e, None))?;
+    }
+    if ns.methods.is_empty() {
+        return Err(err(
+            key("methods"),
+            "[]".into(),
+            "names no method".into(),
+            None,
+        ));
+    }
+    for m in &ns.methods {
+        m.parse::<crate::ns::Method>()
+            .map_err(|e| err(key("methods"), format!("{m:?}"), e, None))?;
+    }
+    if !(1..=1_000_000).contains(&ns.iterations) {
+        return Err(err(
+            key("iterations"),
+            ns.iterations.to_string(),
+            "must be 1 … 1000000".into(),
+            None,
+        ));
+    }
+    if ns.warmup > 100_000 {
+        return Err(err(
+            key("warmup"),
+            ns.warmup.to_string(),
+            "must be at most 100000".into(),
+            None,
+        ));
+    }
+    for &c in ns.concurrency.iter().flatten() {
+        if !(1..=1024).contains(&c) {
+            return Err(err(
+                key("concurrency"),
+                c.to_string(),
+                "must be 1 … 1024 workers".into(),
+                None,
+            ));
+        }
+    }
+    if ns.rate_ms > 60_000 {
+        return Err(err(
+            key("rate_ms"),
+            ns.rate_ms.to_string(),
+            "must be at most 60000".into(),
+            None,
+        ));
+    }
+    if ns.drain_timeout_ms > 600_000 {
+        return Err(err(
+            key("drain_timeout_ms"),
+            ns.drain_timeout_ms.to_string(),
+            "must be at most 600000".into(),
+            None,
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `f` on every value of a sweep; an empty list is an error of its own

@@ -33,7 +33,7 @@ fn scope(test: &str) -> (Layout, Scope) {
     (layout, s)
 }
 
-/// Asserts that /proc/<pid>/cgroup puts `pid` in `cg` in every hierarchy.
+/// Asserts that `/proc/<pid>/cgroup` puts `pid` in `cg` in every hierarchy.
 fn assert_inside(pid: i32, cg: &cgroup::Cgroup) {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     for d in &cg.dirs {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod lifecycle;
+pub mod ns_latency;
 
 /// Why a probe could not produce a result at all (a failed check is a verdict, not this).
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,8 @@
 //! the clock read right around the operation, and prints the samples.
 //!
 //! Protocol on stdout: `ready`, then (after a byte on stdin, so concurrent
-//! workers start together) one `s <ns>` line per sample, `elapsed <ns>`, `done`;
-//! or `error <message>`.
+//! workers start together, and once the loop has ended) one `s <ns>` line per
+//! sample, `elapsed <ns>` (the whole loop), `done`; or `error <message>`.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -38,7 +38,8 @@ impl Keeper {
     fn start(kind: NsKind) -> Result<Keeper, String> {
         let (r, w) = ns::pipe().map_err(|e| format!("pipe: {e}"))?;
         // SAFETY: this worker is single-threaded; the child only blocks on read and exits.
-        let pid = unsafe { ns::clone3_fork(kind.flags()) }.map_err(|e| format!("clone3({kind}) for the keeper: {e}"))?;
+        let pid = unsafe { ns::clone3_fork(kind.flags()) }
+            .map_err(|e| format!("clone3({kind}) for the keeper: {e}"))?;
         if pid == 0 {
             drop(w);
             let mut b = [0u8; 1];
@@ -53,7 +54,11 @@ impl Keeper {
             // Several kinds at once: setns through a pidfd (Linux ≥ 5.8).
             None => ns::pidfd_open(pid).map_err(|e| format!("pidfd_open({pid}): {e}"))?,
         };
-        Ok(Keeper { pid, fd, release: Some(w) })
+        Ok(Keeper {
+            pid,
+            fd,
+            release: Some(w),
+        })
     }
 }
 
@@ -104,7 +109,8 @@ fn once(op: Op, keeper: Option<&Keeper>) -> Result<u64, String> {
         Op::Ns(kind, Method::Clone) => {
             let t0 = ns::now_ns();
             // SAFETY: single-threaded worker; the child exits at once.
-            let pid = unsafe { ns::clone3_fork(kind.flags()) }.map_err(|e| format!("clone3({kind}): {e}"))?;
+            let pid = unsafe { ns::clone3_fork(kind.flags()) }
+                .map_err(|e| format!("clone3({kind}): {e}"))?;
             if pid == 0 {
                 ns::exit_child(0);
             }
@@ -163,26 +169,32 @@ pub fn main(op: Op, amount: Amount, warmup: u64) -> i32 {
             return 1;
         }
     }
+    // Samples stay in memory until the loop ends: writing them as they come could
+    // block on a full pipe and stall this worker while others run.
+    let mut samples: Vec<u64> = Vec::with_capacity(match amount {
+        Amount::Iterations(k) => k as usize,
+        Amount::For(_) => 4096,
+    });
     let start = ns::now_ns();
-    let mut n = 0u64;
     loop {
         match amount {
-            Amount::Iterations(k) if n >= k => break,
+            Amount::Iterations(k) if samples.len() as u64 >= k => break,
             Amount::For(d) if ns::now_ns() - start >= d.as_nanos() as u64 => break,
             _ => {}
         }
         match once(op, keeper.as_ref()) {
-            Ok(v) => {
-                let _ = writeln!(out, "s {v}");
-            }
+            Ok(v) => samples.push(v),
             Err(e) => {
                 let _ = writeln!(out, "error {e}");
                 return 1;
             }
         }
-        n += 1;
     }
-    let _ = writeln!(out, "elapsed {}", ns::now_ns() - start);
+    let elapsed = ns::now_ns() - start;
+    for v in samples {
+        let _ = writeln!(out, "s {v}");
+    }
+    let _ = writeln!(out, "elapsed {elapsed}");
     drop(keeper);
     let _ = writeln!(out, "done");
     let _ = out.flush();

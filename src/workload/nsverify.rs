@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 
 use serde::Serialize;
 
-use crate::ns::{self, NsKind};
+use crate::ns::{self, Method, NsKind};
 
 /// The outcome of one isolation check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -115,7 +115,7 @@ fn if_up(name: &str) -> Option<bool> {
         }
         let r = libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req);
         libc::close(s);
-        (r == 0).then(|| req.ifr_ifru.ifru_flags as i32 & libc::IFF_UP != 0)
+        (r == 0).then_some(req.ifr_ifru.ifru_flags as i32 & libc::IFF_UP != 0)
     }
 }
 
@@ -128,12 +128,17 @@ fn cgroup_paths() -> Vec<String> {
 }
 
 fn hostname() -> String {
-    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn outside_uid(pid: i32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// What to check for each kind.
@@ -144,81 +149,180 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
     let me = std::process::id();
     match kind {
         NsKind::Pid => {
-            let (inside, _) = in_new_ns(flags, none, || {
-                let first = std::process::id();
-                // SAFETY: single process; the grandchild exits at once.
-                let second = match unsafe { ns::fork() } {
-                    Ok(0) => ns::exit_child(0),
-                    Ok(p) => {
-                        let _ = ns::wait(p);
-                        p
-                    }
-                    Err(_) => -1,
-                };
-                format!("{first} {second}")
-            }, nothing)?;
-            Ok(Check { pass: inside == "1 2", observed: format!("getpid() = {}, its first child = {}", inside.split(' ').next().unwrap_or("?"), inside.split(' ').nth(1).unwrap_or("?")) })
+            let (inside, _) = in_new_ns(
+                flags,
+                none,
+                || {
+                    let first = std::process::id();
+                    // SAFETY: single process; the grandchild exits at once.
+                    let second = match unsafe { ns::fork() } {
+                        Ok(0) => ns::exit_child(0),
+                        Ok(p) => {
+                            let _ = ns::wait(p);
+                            p
+                        }
+                        Err(_) => -1,
+                    };
+                    format!("{first} {second}")
+                },
+                nothing,
+            )?;
+            Ok(Check {
+                pass: inside == "1 2",
+                observed: format!(
+                    "getpid() = {}, its first child = {}",
+                    inside.split(' ').next().unwrap_or("?"),
+                    inside.split(' ').nth(1).unwrap_or("?")
+                ),
+            })
         }
         NsKind::Uts => {
             let outside_before = hostname();
             let name = format!("isobench-{me}");
             let set = name.clone();
-            let (inside, outside) = in_new_ns(flags, none, move || {
-                let _ = nix::unistd::sethostname(&set);
-                hostname()
-            }, |_| hostname())?;
-            Ok(Check { pass: inside == name && outside == outside_before, observed: format!("hostname inside {inside:?}, outside {outside:?} (was {outside_before:?})") })
+            let (inside, outside) = in_new_ns(
+                flags,
+                none,
+                move || {
+                    let _ = nix::unistd::sethostname(&set);
+                    hostname()
+                },
+                |_| hostname(),
+            )?;
+            Ok(Check {
+                pass: inside == name && outside == outside_before,
+                observed: format!(
+                    "hostname inside {inside:?}, outside {outside:?} (was {outside_before:?})"
+                ),
+            })
         }
         NsKind::Net => {
-            let (inside, _) = in_new_ns(flags, none, || {
-                let ifs = interfaces();
-                format!("{}|{}", ifs.join(","), match if_up("lo") { Some(true) => "up", Some(false) => "down", None => "?" })
-            }, nothing)?;
+            let (inside, _) = in_new_ns(
+                flags,
+                none,
+                || {
+                    let ifs = interfaces();
+                    format!(
+                        "{}|{}",
+                        ifs.join(","),
+                        match if_up("lo") {
+                            Some(true) => "up",
+                            Some(false) => "down",
+                            None => "?",
+                        }
+                    )
+                },
+                nothing,
+            )?;
             let (ifs, lo) = inside.split_once('|').unwrap_or((&inside, "?"));
-            Ok(Check { pass: ifs == "lo" && lo == "down", observed: format!("interfaces [{ifs}], lo {lo}") })
+            Ok(Check {
+                pass: ifs == "lo" && lo == "down",
+                observed: format!("interfaces [{ifs}], lo {lo}"),
+            })
         }
         NsKind::Mnt => {
-            let dir = tempfile::Builder::new().prefix("isobench-mnt-").tempdir_in("/tmp").map_err(|e| e.to_string())?;
+            let dir = tempfile::Builder::new()
+                .prefix("isobench-mnt-")
+                .tempdir_in("/tmp")
+                .map_err(|e| e.to_string())?;
             let target = dir.path().to_path_buf();
             let t = target.clone();
-            let (inside, outside) = in_new_ns(flags, none, move || {
-                use nix::mount::{mount, MsFlags};
-                let private = mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>);
-                let tmpfs = mount(Some("isobench"), &t, Some("tmpfs"), MsFlags::empty(), Some("size=64k"));
-                let seen = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().contains(&*t.to_string_lossy());
-                format!("{}", private.is_ok() && tmpfs.is_ok() && seen)
-            }, move |_| {
-                format!("{}", std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().contains(&*target.to_string_lossy()))
-            })?;
-            Ok(Check { pass: inside == "true" && outside == "false", observed: format!("tmpfs at {} visible inside: {inside}, outside: {outside}", dir.path().display()) })
+            let (inside, outside) = in_new_ns(
+                flags,
+                none,
+                move || {
+                    use nix::mount::{mount, MsFlags};
+                    let private = mount(
+                        None::<&str>,
+                        "/",
+                        None::<&str>,
+                        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                        None::<&str>,
+                    );
+                    let tmpfs = mount(
+                        Some("isobench"),
+                        &t,
+                        Some("tmpfs"),
+                        MsFlags::empty(),
+                        Some("size=64k"),
+                    );
+                    let seen = std::fs::read_to_string("/proc/self/mountinfo")
+                        .unwrap_or_default()
+                        .contains(&*t.to_string_lossy());
+                    format!("{}", private.is_ok() && tmpfs.is_ok() && seen)
+                },
+                move |_| {
+                    format!(
+                        "{}",
+                        std::fs::read_to_string("/proc/self/mountinfo")
+                            .unwrap_or_default()
+                            .contains(&*target.to_string_lossy())
+                    )
+                },
+            )?;
+            Ok(Check {
+                pass: inside == "true" && outside == "false",
+                observed: format!(
+                    "tmpfs at {} visible inside: {inside}, outside: {outside}",
+                    dir.path().display()
+                ),
+            })
         }
         NsKind::Ipc => {
             let key = 0x1b0c_0000 | (me as i32 & 0xffff);
             // SAFETY: plain SysV IPC syscalls.
             let id = unsafe { libc::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
             if id < 0 {
-                return Err(format!("msgget(0x{key:x}) outside: {}", std::io::Error::last_os_error()));
+                return Err(format!(
+                    "msgget(0x{key:x}) outside: {}",
+                    std::io::Error::last_os_error()
+                ));
             }
-            let r = in_new_ns(flags, none, move || {
-                // SAFETY: plain syscall.
-                let r = unsafe { libc::msgget(key, 0) };
-                if r < 0 { std::io::Error::last_os_error().to_string() } else { format!("found id {r}") }
-            }, nothing);
+            let r = in_new_ns(
+                flags,
+                none,
+                move || {
+                    // SAFETY: plain syscall.
+                    let r = unsafe { libc::msgget(key, 0) };
+                    if r < 0 {
+                        std::io::Error::last_os_error().to_string()
+                    } else {
+                        format!("found id {r}")
+                    }
+                },
+                nothing,
+            );
             // SAFETY: removes the queue made above.
             unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
             let (inside, _) = r?;
-            Ok(Check { pass: inside.contains("No such file"), observed: format!("queue 0x{key:x} made outside; msgget inside: {inside}") })
+            Ok(Check {
+                pass: inside.contains("No such file"),
+                observed: format!("queue 0x{key:x} made outside; msgget inside: {inside}"),
+            })
         }
         NsKind::User => {
-            let (inside, outside) = in_new_ns(flags, write_id_maps, || {
-                become_root();
-                format!("{}", nix::unistd::getuid())
-            }, |pid| outside_uid(pid).map_or("?".into(), |u| u.to_string()))?;
-            Ok(Check { pass: inside == "0" && outside == MAPPED_ID.to_string(), observed: format!("uid inside {inside}, seen from outside {outside} (uid_map 0 {MAPPED_ID} 1)") })
+            let (inside, outside) = in_new_ns(
+                flags,
+                write_id_maps,
+                || {
+                    become_root();
+                    format!("{}", nix::unistd::getuid())
+                },
+                |pid| outside_uid(pid).map_or("?".into(), |u| u.to_string()),
+            )?;
+            Ok(Check {
+                pass: inside == "0" && outside == MAPPED_ID.to_string(),
+                observed: format!(
+                    "uid inside {inside}, seen from outside {outside} (uid_map 0 {MAPPED_ID} 1)"
+                ),
+            })
         }
         NsKind::Cgroup => {
             let (inside, _) = in_new_ns(flags, none, || cgroup_paths().join(","), nothing)?;
-            Ok(Check { pass: !inside.is_empty() && inside.split(',').all(|p| p == "/"), observed: format!("/proc/self/cgroup paths: {inside}") })
+            Ok(Check {
+                pass: !inside.is_empty() && inside.split(',').all(|p| p == "/"),
+                observed: format!("/proc/self/cgroup paths: {inside}"),
+            })
         }
         NsKind::Time => {
             const OFFSET_S: i64 = 86_400;
@@ -237,29 +341,185 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
         }
         NsKind::All => {
             let outside_host = hostname();
-            let (inside, outside) = in_new_ns(flags, write_id_maps, move || {
-                become_root();
-                let _ = nix::unistd::sethostname(format!("isobench-{me}"));
-                format!("pid={} uid={} ifs={} cgroup={} host={}", std::process::id(), nix::unistd::getuid(), interfaces().join(","), cgroup_paths().join(","), hostname())
-            }, |_| hostname())?;
-            let want = format!("pid=1 uid=0 ifs=lo cgroup=");
-            let pass = inside.starts_with(&want)
-                && inside.split("cgroup=").nth(1).is_some_and(|r| r.split(' ').next().is_some_and(|c| c.split(',').all(|p| p == "/")))
+            let (inside, outside) = in_new_ns(
+                flags,
+                write_id_maps,
+                move || {
+                    become_root();
+                    let _ = nix::unistd::sethostname(format!("isobench-{me}"));
+                    format!(
+                        "pid={} uid={} ifs={} cgroup={} host={}",
+                        std::process::id(),
+                        nix::unistd::getuid(),
+                        interfaces().join(","),
+                        cgroup_paths().join(","),
+                        hostname()
+                    )
+                },
+                |_| hostname(),
+            )?;
+            let want = "pid=1 uid=0 ifs=lo cgroup=";
+            let pass = inside.starts_with(want)
+                && inside.split("cgroup=").nth(1).is_some_and(|r| {
+                    r.split(' ')
+                        .next()
+                        .is_some_and(|c| c.split(',').all(|p| p == "/"))
+                })
                 && inside.ends_with(&format!("host=isobench-{me}"))
                 && outside == outside_host;
-            Ok(Check { pass, observed: format!("{inside}; hostname outside {outside:?}") })
+            Ok(Check {
+                pass,
+                observed: format!("{inside}; hostname outside {outside:?}"),
+            })
         }
         NsKind::None => Err("nothing to verify without a namespace".into()),
     }
+}
+
+/// The /proc/self/ns entry a method changes for `kind`: pid and time
+/// namespaces apply to children, so unshare and setns change `*_for_children`.
+fn ns_link(kind: NsKind, method: Method) -> Option<String> {
+    let name = kind.proc_name()?;
+    Some(match (kind, method) {
+        (NsKind::Pid | NsKind::Time, Method::Unshare | Method::Setns) => {
+            format!("{name}_for_children")
+        }
+        _ => name.to_string(),
+    })
+}
+
+fn ns_id(path: &str) -> String {
+    std::fs::read_link(path)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|e| format!("({e})"))
+}
+
+/// The `/proc/self/ns/<name>` link as seen by a freshly forked child.
+fn first_child_ns(name: &str) -> String {
+    let Ok((r, w)) = ns::pipe() else {
+        return "(pipe)".into();
+    };
+    // SAFETY: single-threaded process; the child reads a link, writes it, exits.
+    match unsafe { ns::fork() } {
+        Ok(0) => {
+            let id = ns_id(&format!("/proc/self/ns/{name}"));
+            ns::write_all(w.as_raw_fd(), id.as_bytes());
+            ns::exit_child(0);
+        }
+        Ok(pid) => {
+            drop(w);
+            let mut buf = vec![0u8; 64];
+            // SAFETY: valid buffer.
+            let n = unsafe { libc::read(r.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let _ = ns::wait(pid);
+            String::from_utf8_lossy(&buf[..n.max(0) as usize]).into_owned()
+        }
+        Err(e) => format!("({e})"),
+    }
+}
+
+/// Whether `method` really moves a process into a new (clone, unshare) or the
+/// keeper's (setns) namespace of `kind`: compares the `/proc/<pid>/ns` links.
+pub fn mechanics(kind: NsKind, method: Method) -> Result<Check, String> {
+    let link = ns_link(kind, method).ok_or("mechanics are checked per namespace type")?;
+    let mine = ns_id(&format!("/proc/self/ns/{link}"));
+    match method {
+        Method::Clone => {
+            let (inside, _) = in_new_ns(
+                kind.flags(),
+                |_| Ok(()),
+                || ns_id(&format!("/proc/self/ns/{link}")),
+                |_| String::new(),
+            )?;
+            Ok(Check {
+                pass: inside != mine && inside.starts_with(kind.proc_name().unwrap_or("?")),
+                observed: format!("parent {mine}, cloned child {inside}"),
+            })
+        }
+        Method::Unshare => {
+            let (after, _) = in_new_ns(
+                0,
+                |_| Ok(()),
+                || {
+                    let before = ns_id(&format!("/proc/self/ns/{link}"));
+                    let r = ns::unshare(kind.flags());
+                    let now = if kind == NsKind::Pid {
+                        // pid_for_children reads ENOENT until the namespace has its first
+                        // process: ask that first child where it is.
+                        first_child_ns("pid")
+                    } else {
+                        ns_id(&format!("/proc/self/ns/{link}"))
+                    };
+                    format!("{before} -> {now} ({r:?})")
+                },
+                |_| String::new(),
+            )?;
+            let (before, now) = after.split_once(" -> ").unwrap_or(("", ""));
+            let now = now.split(' ').next().unwrap_or("");
+            Ok(Check {
+                pass: before == mine && now != mine && !now.starts_with('('),
+                observed: format!("child {after}"),
+            })
+        }
+        Method::Setns => {
+            let (to_keeper_r, to_keeper_w) = ns::pipe().map_err(|e| e.to_string())?;
+            // SAFETY: single-threaded worker; the keeper blocks, then exits.
+            let keeper =
+                unsafe { ns::clone3_fork(kind.flags()) }.map_err(|e| format!("clone3: {e}"))?;
+            if keeper == 0 {
+                drop(to_keeper_w);
+                let mut b = [0u8; 1];
+                ns::read_exact(to_keeper_r.as_raw_fd(), &mut b);
+                ns::exit_child(0);
+            }
+            drop(to_keeper_r);
+            let name = kind.proc_name().unwrap_or("?");
+            let target = ns_id(&format!("/proc/{keeper}/ns/{name}"));
+            let r = std::fs::File::open(format!("/proc/{keeper}/ns/{name}"))
+                .map_err(|e| e.to_string())
+                .and_then(|f| {
+                    let fd = f.as_raw_fd();
+                    in_new_ns(
+                        0,
+                        |_| Ok(()),
+                        move || {
+                            let r = ns::setns(fd, kind.flags());
+                            format!("{} ({r:?})", ns_id(&format!("/proc/self/ns/{link}")))
+                        },
+                        |_| String::new(),
+                    )
+                });
+            drop(to_keeper_w);
+            let _ = ns::wait(keeper);
+            let (after, _) = r?;
+            let now = after.split(' ').next().unwrap_or("");
+            Ok(Check {
+                pass: now == target && now != mine,
+                observed: format!("keeper {target}; child after setns {after} (was {mine})"),
+            })
+        }
+    }
+}
+
+/// The worker's main for a method's mechanics.
+pub fn main_mechanics(kind: NsKind, method: Method) -> i32 {
+    let c = mechanics(kind, method).unwrap_or_else(|e| Check {
+        pass: false,
+        observed: format!("error: {e}"),
+    });
+    println!("{}", serde_json::to_string(&c).unwrap_or_default());
+    0
 }
 
 /// The worker's main: prints the check as one JSON line.
 pub fn main(kind: NsKind) -> i32 {
     let c = match check(kind) {
         Ok(c) => c,
-        Err(e) => Check { pass: false, observed: format!("error: {e}") },
+        Err(e) => Check {
+            pass: false,
+            observed: format!("error: {e}"),
+        },
     };
     println!("{}", serde_json::to_string(&c).unwrap_or_default());
     0
 }
-
