@@ -107,7 +107,7 @@ pub fn report() -> CheckReport {
                     ),
                 )
             },
-            false,
+            true,
         ),
         fam(
             "cgroup_lifecycle",
