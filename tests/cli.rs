@@ -213,3 +213,27 @@ fn check_reports_the_layout() {
     let text = Command::new(bin()).arg("check").output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("probe families"));
 }
+
+/// Asserts exit 2 and one line containing every needle, for an `[ns_latency]` body.
+fn ns_rejected(body: &str, needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "ns.toml", &format!("schema = 1\nname = \"n\"\n[ns_latency]\n{body}\n"));
+    let out = run_scenario(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{body:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+}
+
+#[test]
+fn bad_namespace_settings() {
+    ns_rejected("kinds = [\"netw\"]", &["ns_latency.kinds = \"netw\"", "unknown namespace kind"]);
+    ns_rejected("methods = [\"fork\"]", &["ns_latency.methods = \"fork\"", "unknown method"]);
+    ns_rejected("kinds = []", &["ns_latency.kinds = []", "names no kind"]);
+    ns_rejected("iterations = 0", &["ns_latency.iterations = 0"]);
+    ns_rejected("concurrency = [0]", &["ns_latency.concurrency = 0"]);
+    ns_rejected("rate_ms = 999999", &["ns_latency.rate_ms = 999999"]);
+    ns_rejected("itrations = 5", &["itrations", "unknown field"]);
+}
