@@ -176,7 +176,11 @@ fn last_err() -> std::io::Error {
     std::io::Error::last_os_error()
 }
 
-/// The kernel's `struct clone_args` (CLONE_ARGS_SIZE_VER0 is enough here).
+/// `libc::CLONE_INTO_CGROUP` overflows to 0 on some targets (it is `1 << 33`), and
+/// clone3 then silently leaves the child where the parent is: spell it out.
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// The kernel's `struct clone_args` (CLONE_ARGS_SIZE_VER2, 88 bytes).
 #[repr(C)]
 #[derive(Default)]
 struct CloneArgs {
@@ -188,17 +192,22 @@ struct CloneArgs {
     stack: u64,
     stack_size: u64,
     tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
 }
 
-/// A fork-like clone3 with `flags`: returns 0 in the child, its pid in the parent.
+/// A fork-like clone3 with `flags` (and, with CLONE_INTO_CGROUP, the cgroup2
+/// directory fd `cgroup`): returns 0 in the child, its pid in the parent.
 ///
 /// # Safety
 /// As `fork`: in a multithreaded process the child may only make
 /// async-signal-safe calls before it execs or exits.
-pub unsafe fn clone3_fork(flags: u64) -> std::io::Result<i32> {
+pub unsafe fn clone3(flags: u64, cgroup: Option<RawFd>) -> std::io::Result<i32> {
     let mut args = CloneArgs {
         flags,
         exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.map_or(0, |fd| fd as u64),
         ..CloneArgs::default()
     };
     let r = libc::syscall(
@@ -211,6 +220,14 @@ pub unsafe fn clone3_fork(flags: u64) -> std::io::Result<i32> {
     } else {
         Ok(r as i32)
     }
+}
+
+/// [`clone3`] without a cgroup.
+///
+/// # Safety
+/// See [`clone3`].
+pub unsafe fn clone3_fork(flags: u64) -> std::io::Result<i32> {
+    clone3(flags, None)
 }
 
 /// fork(2).
@@ -350,6 +367,12 @@ mod tests {
         assert!(NsKind::All.has_net() && NsKind::Net.has_net() && !NsKind::Uts.has_net());
         assert!("bogus".parse::<NsKind>().is_err());
         assert_eq!("setns".parse::<Method>().unwrap(), Method::Setns);
+    }
+
+    #[test]
+    fn clone_args_has_the_kernel_size() {
+        assert_eq!(std::mem::size_of::<CloneArgs>(), 88);
+        assert_eq!(CLONE_INTO_CGROUP, 1u64 << 33);
     }
 
     #[test]

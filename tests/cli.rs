@@ -217,7 +217,11 @@ fn check_reports_the_layout() {
 /// Asserts exit 2 and one line containing every needle, for an `[ns_latency]` body.
 fn ns_rejected(body: &str, needles: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let path = scenario(dir.path(), "ns.toml", &format!("schema = 1\nname = \"n\"\n[ns_latency]\n{body}\n"));
+    let path = scenario(
+        dir.path(),
+        "ns.toml",
+        &format!("schema = 1\nname = \"n\"\n[ns_latency]\n{body}\n"),
+    );
     let out = run_scenario(&path);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{body:?}: {err}");
@@ -229,8 +233,14 @@ fn ns_rejected(body: &str, needles: &[&str]) {
 
 #[test]
 fn bad_namespace_settings() {
-    ns_rejected("kinds = [\"netw\"]", &["ns_latency.kinds = \"netw\"", "unknown namespace kind"]);
-    ns_rejected("methods = [\"fork\"]", &["ns_latency.methods = \"fork\"", "unknown method"]);
+    ns_rejected(
+        "kinds = [\"netw\"]",
+        &["ns_latency.kinds = \"netw\"", "unknown namespace kind"],
+    );
+    ns_rejected(
+        "methods = [\"fork\"]",
+        &["ns_latency.methods = \"fork\"", "unknown method"],
+    );
     ns_rejected("kinds = []", &["ns_latency.kinds = []", "names no kind"]);
     ns_rejected("iterations = 0", &["ns_latency.iterations = 0"]);
     ns_rejected("concurrency = [0]", &["ns_latency.concurrency = 0"]);
