@@ -120,9 +120,9 @@ impl FromStr for NsKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// clone3(CLONE_NEW<kind>) of a child that exits at once, until the parent reaped it.
+    /// `clone3(CLONE_NEW<kind>)` of a child that exits at once, until the parent reaped it.
     Clone,
-    /// The unshare(CLONE_NEW<kind>) call alone, in a freshly forked single-threaded child.
+    /// The `unshare(CLONE_NEW<kind>)` call alone, in a freshly forked single-threaded child.
     Unshare,
     /// setns() into a namespace held open by a keeper process, in a fresh child.
     Setns,
