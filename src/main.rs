@@ -79,6 +79,11 @@ enum WorkerKind {
         #[arg(long, default_value_t = 0)]
         warmup: u64,
     },
+    /// Spin N threads sampling sched_getcpu() (prints `ready`, a byte on stdin starts, another stops).
+    CpuSpin {
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
     /// Check the isolation a new namespace of KIND gives (prints one JSON line).
     NsVerify {
         #[arg(long)]
@@ -332,6 +337,9 @@ fn main() -> ExitCode {
             };
             ExitCode::from(nsbench::main(op, amount, warmup) as u8)
         }
+        Command::Worker {
+            kind: WorkerKind::CpuSpin { threads },
+        } => ExitCode::from(isobench::workload::cpuspin::main(threads.max(1)) as u8),
         Command::Worker {
             kind: WorkerKind::NsVerify { kind, method },
         } => {

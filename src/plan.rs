@@ -46,6 +46,27 @@ pub struct NsCase {
     pub drain_timeout: Duration,
 }
 
+/// One cpuset case: spinners pinned to `cpus`, or moved between `cpus` and `move_to`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CpusetCase {
+    /// `pin-<set>` or `move-<from>-<to>` (`,` in a set becomes `_`).
+    pub id: String,
+    pub cpus: CpuList,
+    pub move_to: Option<CpuList>,
+    pub threads: u32,
+    pub duration: Duration,
+    pub migrations: u32,
+}
+
+/// One cgroup-operations case: the operated cgroup has `siblings - 1` siblings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpsCase {
+    /// `s<N>`.
+    pub id: String,
+    pub siblings: u32,
+    pub repeat: u32,
+}
+
 /// Everything one run will do, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
@@ -53,6 +74,8 @@ pub struct Plan {
     pub ns: Vec<NsCase>,
     /// Kinds whose isolation is verified.
     pub ns_verify: Vec<NsKind>,
+    pub cpuset: Vec<CpusetCase>,
+    pub ops: Vec<OpsCase>,
 }
 
 /// The default CFS period when only a quota is given.
@@ -238,12 +261,82 @@ fn expand_ns(spec: &NsSpec, quick: bool, online_cpus: u32) -> (Vec<NsCase>, Vec<
     (out, verify)
 }
 
+/// `0,1` → `0_1`: a set as a case-id part.
+fn set_id(l: &CpuList) -> String {
+    l.to_string().replace(',', "_")
+}
+
+fn expand_cpuset(spec: &crate::scenario::CpusetSpec, quick: bool) -> Vec<CpusetCase> {
+    let online = crate::host::online_cpus();
+    let sets: Vec<CpuList> = match &spec.sets {
+        Some(v) => v.iter().filter_map(|s| s.parse().ok()).collect(),
+        None => {
+            let mut v: Vec<CpuList> = online.iter().map(|c| CpuList::new([c])).collect();
+            if online.len() > 1 {
+                v.push(online.clone());
+            }
+            v
+        }
+    };
+    let moves: Vec<(CpuList, CpuList)> = match &spec.moves {
+        Some(v) => v
+            .iter()
+            .filter_map(|[a, b]| Some((a.parse().ok()?, b.parse().ok()?)))
+            .collect(),
+        None => {
+            let cpus: Vec<u32> = online.iter().take(2).collect();
+            match cpus[..] {
+                [a, b] => vec![(CpuList::new([a]), CpuList::new([b]))],
+                _ => Vec::new(),
+            }
+        }
+    };
+    let duration = Duration::from_millis(if quick {
+        spec.duration_ms.min(200)
+    } else {
+        spec.duration_ms
+    });
+    let migrations = if quick {
+        spec.migrations.min(4)
+    } else {
+        spec.migrations
+    };
+    let case = |id: String, cpus: CpuList, move_to: Option<CpuList>| CpusetCase {
+        id,
+        cpus,
+        move_to,
+        threads: spec.threads,
+        duration,
+        migrations,
+    };
+    let mut out: Vec<CpusetCase> = sets
+        .into_iter()
+        .map(|s| case(format!("pin-{}", set_id(&s)), s, None))
+        .collect();
+    out.extend(
+        moves
+            .into_iter()
+            .map(|(a, b)| case(format!("move-{}-{}", set_id(&a), set_id(&b)), a, Some(b))),
+    );
+    out
+}
+
 impl Plan {
     /// Expands validated scenarios; `quick` runs one repetition with a short hold.
     pub fn build(scenarios: &[Scenario], quick: bool) -> Plan {
         let mut plan = Plan::default();
         let cpus = crate::host::online_cpus().len() as u32;
         for s in scenarios {
+            if let Some(c) = &s.cpuset {
+                plan.cpuset.extend(expand_cpuset(c, quick));
+            }
+            if let Some(o) = &s.cgroup_ops {
+                plan.ops.extend(o.siblings.iter().map(|&n| OpsCase {
+                    id: format!("s{n}"),
+                    siblings: n,
+                    repeat: if quick { o.repeat.min(5) } else { o.repeat },
+                }));
+            }
             if let Some(ns) = &s.ns_latency {
                 let (cases, verify) = expand_ns(ns, quick, cpus);
                 plan.ns.extend(cases);
@@ -261,7 +354,11 @@ impl Plan {
 
     /// Number of cases.
     pub fn len(&self) -> usize {
-        self.lifecycle.len() + self.ns.len() + self.ns_verify.len()
+        self.lifecycle.len()
+            + self.ns.len()
+            + self.ns_verify.len()
+            + self.cpuset.len()
+            + self.ops.len()
     }
 
     pub fn is_empty(&self) -> bool {

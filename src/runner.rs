@@ -11,7 +11,7 @@ use crate::cgroup::{clean_stale, CleanReport, Layout, Scope, ScopeOptions};
 use crate::host::Host;
 use crate::interrupt::Interrupted;
 use crate::plan::Plan;
-use crate::probe::{lifecycle, ns_latency, ProbeError};
+use crate::probe::{cgroup_ops, cpuset, lifecycle, ns_latency, ProbeError};
 use crate::record::{CaseResult, Run, Summary, SCHEMA_VERSION};
 use crate::scenario::Scenario;
 use crate::sink;
@@ -133,6 +133,8 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
     // Every case of the plan as one step, in order: cgroups first, then namespaces.
     enum Step<'a> {
         Lifecycle(&'a crate::plan::LifecycleCase),
+        Ops(&'a crate::plan::OpsCase),
+        Cpuset(&'a crate::plan::CpusetCase),
         Ns(&'a crate::plan::NsCase),
         Verify(crate::ns::NsKind),
     }
@@ -140,6 +142,16 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         .lifecycle
         .iter()
         .map(|c| (lifecycle::PROBE, c.id.clone(), Step::Lifecycle(c)))
+        .chain(
+            plan.ops
+                .iter()
+                .map(|c| (cgroup_ops::PROBE, c.id.clone(), Step::Ops(c))),
+        )
+        .chain(
+            plan.cpuset
+                .iter()
+                .map(|c| (cpuset::PROBE, c.id.clone(), Step::Cpuset(c))),
+        )
         .chain(
             plan.ns
                 .iter()
@@ -165,6 +177,8 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         let t = Instant::now();
         let outcome = match step {
             Step::Lifecycle(case) => lifecycle::run(&mut scope, &layout, case, &exe),
+            Step::Ops(case) => cgroup_ops::run(&mut scope, &layout, case, &exe),
+            Step::Cpuset(case) => cpuset::run(&mut scope, &layout, case, &exe),
             Step::Ns(case) => ns_latency::run_case(case, &exe, baselines.get(&case.workers)),
             Step::Verify(kind) => ns_latency::run_verify(*kind, &exe),
         };

@@ -209,6 +209,56 @@ pub struct NsSpec {
     pub noop: bool,
 }
 
+/// The `cpuset` section: placement accuracy and migration latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpusetSpec {
+    /// Sets to pin spinners to, one case each (`pin-<set>`). Default: every
+    /// online CPU alone, then all of them.
+    pub sets: Option<Vec<String>>,
+    /// Pairs of sets to move spinners between (`move-<from>-<to>`), alternating.
+    /// Default: the first two online CPUs, where there are two.
+    pub moves: Option<Vec<[String; 2]>>,
+    /// Spinning threads, each sampling sched_getcpu().
+    #[serde(default = "default_cpuset_threads")]
+    pub threads: u32,
+    /// How long each pinned case samples, ms.
+    #[serde(default = "default_sample_ms")]
+    pub duration_ms: u64,
+    /// cpuset changes per move case (the migration latency distribution).
+    #[serde(default = "default_migrations")]
+    pub migrations: u32,
+}
+
+fn default_cpuset_threads() -> u32 {
+    2
+}
+fn default_sample_ms() -> u64 {
+    1000
+}
+fn default_migrations() -> u32 {
+    20
+}
+
+/// The `cgroup_ops` section: latency of the cgroup operations themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSpec {
+    /// Sibling counts to measure at (`s<N>`): the operated cgroup has N-1 siblings.
+    #[serde(default = "default_siblings")]
+    pub siblings: Vec<u32>,
+    /// Operations timed per sibling count.
+    #[serde(default = "default_ops_repeat")]
+    pub repeat: u32,
+}
+
+fn default_siblings() -> Vec<u32> {
+    vec![1, 10, 100, 1000]
+}
+fn default_ops_repeat() -> u32 {
+    50
+}
+
 fn default_kinds() -> Vec<String> {
     crate::ns::NsKind::EVERY
         .iter()
@@ -247,6 +297,8 @@ pub struct Scenario {
     pub description: String,
     pub cgroup_lifecycle: Option<LifecycleSpec>,
     pub ns_latency: Option<NsSpec>,
+    pub cpuset: Option<CpusetSpec>,
+    pub cgroup_ops: Option<OpsSpec>,
 }
 
 /// A scenario that cannot be used, with where and why.
@@ -352,6 +404,81 @@ impl Scenario {
         }
         if let Some(ns) = &self.ns_latency {
             validate_ns(ns, &err)?;
+        }
+        if let Some(c) = &self.cpuset {
+            let key = |k: &str| format!("cpuset.{k}");
+            let list = |k: String, v: &str| {
+                check_list(v, &host.online_cpus, "CPU")
+                    .map(|_| ())
+                    .map_err(|(r, h)| err(k, format!("{v:?}"), r, h))
+            };
+            for v in c.sets.iter().flatten() {
+                list(key("sets"), v)?;
+            }
+            for [a, b] in c.moves.iter().flatten() {
+                list(key("moves"), a)?;
+                list(key("moves"), b)?;
+                if a == b {
+                    return Err(err(
+                        key("moves"),
+                        format!("[{a:?}, {b:?}]"),
+                        "a move needs two different sets".into(),
+                        None,
+                    ));
+                }
+            }
+            if !(1..=256).contains(&c.threads) {
+                return Err(err(
+                    key("threads"),
+                    c.threads.to_string(),
+                    "must be 1 … 256".into(),
+                    None,
+                ));
+            }
+            if !(10..=600_000).contains(&c.duration_ms) {
+                return Err(err(
+                    key("duration_ms"),
+                    c.duration_ms.to_string(),
+                    "must be 10 … 600000".into(),
+                    None,
+                ));
+            }
+            if !(1..=10_000).contains(&c.migrations) {
+                return Err(err(
+                    key("migrations"),
+                    c.migrations.to_string(),
+                    "must be 1 … 10000".into(),
+                    None,
+                ));
+            }
+        }
+        if let Some(o) = &self.cgroup_ops {
+            if o.siblings.is_empty() {
+                return Err(err(
+                    "cgroup_ops.siblings".into(),
+                    "[]".into(),
+                    "names no sibling count".into(),
+                    None,
+                ));
+            }
+            for &n in &o.siblings {
+                if !(1..=10_000).contains(&n) {
+                    return Err(err(
+                        "cgroup_ops.siblings".into(),
+                        n.to_string(),
+                        "must be 1 … 10000".into(),
+                        None,
+                    ));
+                }
+            }
+            if !(1..=100_000).contains(&o.repeat) {
+                return Err(err(
+                    "cgroup_ops.repeat".into(),
+                    o.repeat.to_string(),
+                    "must be 1 … 100000".into(),
+                    None,
+                ));
+            }
         }
         let Some(lc) = &self.cgroup_lifecycle else {
             return Ok(());

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod cgroup_ops;
+pub mod cpuset;
 pub mod lifecycle;
 pub mod ns_latency;
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{enter_self, raw_fds, Cgroup, CgroupError};
 
+pub mod cpuspin;
 pub mod nsbench;
 pub mod nsverify;
 pub mod spawn;
@@ -16,6 +17,27 @@ pub mod spawn;
 /// The harness binary, for re-executing itself as a worker.
 pub fn self_exe() -> PathBuf {
     std::fs::read_link("/proc/self/exe").unwrap_or_else(|_| PathBuf::from("/proc/self/exe"))
+}
+
+/// Spawns `cmd` so that it enters every directory of `cg` between fork and exec
+/// (a `write("0")` to each cgroup.procs): not one instruction of its program runs
+/// outside the cgroup.
+pub fn spawn_in(cmd: &mut Command, cg: &Cgroup) -> Result<Child, CgroupError> {
+    let fds = cg.procs_fds()?;
+    let raw = raw_fds(&fds);
+    // SAFETY: the closure only makes write(2) calls (async-signal-safe).
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, move || enter_self(&raw));
+    }
+    cmd.spawn().map_err(|e| CgroupError::Write {
+        path: cg
+            .dirs
+            .first()
+            .map(|d| d.path.join(crate::cgroup::CGROUP_PROCS))
+            .unwrap_or_default(),
+        value: "0".into(),
+        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })
 }
 
 /// A busy-loop worker process. It blocks on its stdin until [`Worker::go`], so it
@@ -52,24 +74,9 @@ impl Worker {
     /// Starts a worker that enters `cg` between fork and exec, so not one
     /// instruction of it runs outside the cgroup.
     pub fn spawn_in(exe: &Path, max: Duration, cg: &Cgroup) -> Result<Worker, CgroupError> {
-        let fds = cg.procs_fds()?;
-        let raw = raw_fds(&fds);
-        let mut cmd = Worker::command(exe, max);
-        // SAFETY: the closure only makes write(2) calls (async-signal-safe).
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || enter_self(&raw));
-        }
-        let child = cmd.spawn().map_err(|e| CgroupError::Write {
-            path: cg
-                .dirs
-                .first()
-                .map(|d| d.path.join(crate::cgroup::CGROUP_PROCS))
-                .unwrap_or_default(),
-            value: "0".into(),
-            errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-        })?;
-        drop(fds);
-        Ok(Worker { child })
+        Ok(Worker {
+            child: spawn_in(&mut Worker::command(exe, max), cg)?,
+        })
     }
 
     pub fn pid(&self) -> i32 {

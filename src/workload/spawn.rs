@@ -10,9 +10,15 @@ use std::path::Path;
 use crate::ns;
 
 /// Runs `program args...` as a child created inside the cgroup2 directory
-/// `cgroup_dir`. Returns the child's pid; reap it with waitpid.
+/// `cgroup_dir`, with stdin, stdout and stderr on /dev/null. Returns the child's
+/// pid; reap it with waitpid.
 pub fn spawn_into_cgroup(cgroup_dir: &Path, program: &Path, args: &[&str]) -> std::io::Result<i32> {
     let dir = std::fs::File::open(cgroup_dir)?;
+    // The child's stdio: /dev/null, so it never writes into the harness's output.
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
     // Everything the child needs is built before the clone: after it, the child
     // may only make async-signal-safe calls.
     let prog = CString::new(program.as_os_str().as_bytes())?;
@@ -26,6 +32,9 @@ pub fn spawn_into_cgroup(cgroup_dir: &Path, program: &Path, args: &[&str]) -> st
     // execv and _exit on memory prepared above.
     match unsafe { ns::clone3(ns::CLONE_INTO_CGROUP, Some(dir.as_raw_fd())) }? {
         0 => unsafe {
+            for fd in 0..3 {
+                libc::dup2(null.as_raw_fd(), fd);
+            }
             libc::execv(prog.as_ptr(), argv_ptrs.as_ptr());
             libc::_exit(127)
         },

@@ -1,0 +1,326 @@
+//! `cpuset`: do spinners stay on the CPUs their cpuset allows, and how long
+//! does a change of cpuset.cpus take to move them? Every thread of the
+//! placement worker samples sched_getcpu() continuously and records each change
+//! of CPU with its time; this module changes the cpuset and judges.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::cgroup::{Controller, Layout, Scope};
+use crate::cpulist::CpuList;
+use crate::interrupt;
+use crate::ns::now_ns;
+use crate::plan::CpusetCase;
+use crate::probe::lifecycle::allowed_cpus;
+use crate::record::{CaseResult, Series, Summary, Verdict};
+use crate::workload::cpuspin::{parse_report, ThreadReport};
+use crate::workload::spawn_in;
+
+use super::ProbeError;
+
+pub const PROBE: &str = "cpuset";
+
+/// How long the spinners run on the first set before the first change, and
+/// between changes: far longer than a migration takes (µs … ms).
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// Samples on allowed CPUs, and all samples.
+pub fn on_allowed(reports: &[ThreadReport], allowed: &CpuList) -> (u64, u64) {
+    let mut on = 0;
+    let mut total = 0;
+    for r in reports {
+        for &(cpu, n) in &r.per_cpu {
+            total += n;
+            if allowed.contains(cpu) {
+                on += n;
+            }
+        }
+    }
+    (on, total)
+}
+
+/// For each cpuset change `(time written, new set)`: how long until every thread
+/// had been seen on the new set (0 for a thread already on it), or which
+/// thread never got there before the next change.
+pub fn migration_latencies(
+    reports: &[ThreadReport],
+    changes: &[(u64, CpuList)],
+) -> Vec<Result<u64, String>> {
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, (t_w, target))| {
+            let next = changes.get(i + 1).map_or(u64::MAX, |c| c.0);
+            let mut worst = 0;
+            for (thread, r) in reports.iter().enumerate() {
+                let at_write = r
+                    .moves
+                    .iter()
+                    .rev()
+                    .find(|(t, _)| t <= t_w)
+                    .map(|&(_, c)| c);
+                if at_write.is_some_and(|c| target.contains(c)) {
+                    continue;
+                }
+                match r
+                    .moves
+                    .iter()
+                    .find(|(t, c)| t > t_w && *t < next && target.contains(*c))
+                {
+                    Some((t, _)) => worst = worst.max(t - t_w),
+                    None => {
+                        return Err(format!(
+                            "thread {thread} never ran on CPUs {target} after change {i}"
+                        ))
+                    }
+                }
+            }
+            Ok(worst)
+        })
+        .collect()
+}
+
+fn series(metric: &str, unit: &str, values: Vec<u64>) -> Series {
+    Series {
+        metric: metric.into(),
+        unit: unit.into(),
+        values,
+    }
+}
+
+/// Runs one case.
+pub fn run(
+    scope: &mut Scope,
+    layout: &Layout,
+    case: &CpusetCase,
+    exe: &Path,
+) -> Result<CaseResult, ProbeError> {
+    let mut result = CaseResult {
+        probe: PROBE.into(),
+        case: case.id.clone(),
+        config: serde_json::to_value(case).unwrap_or_default(),
+        summaries: Vec::new(),
+        verdict: Verdict::pass(""),
+        samples_file: None,
+        series: Vec::new(),
+    };
+    if layout.placement(Controller::Cpuset).version.is_none() {
+        result.verdict = Verdict::skip("the cpuset controller is not available on this host");
+        return Ok(result);
+    }
+    let cg = scope.create(&format!("cpuset-{}", case.id))?;
+    let outcome = measure(&cg, case, exe, &mut result);
+    scope.remove(&cg)?;
+    if let Err(e) = outcome? {
+        result.verdict = Verdict::fail(e);
+    }
+    result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    Ok(result)
+}
+
+/// The measurement; `Ok(Err(reason))` is a failed check.
+fn measure(
+    cg: &crate::cgroup::Cgroup,
+    case: &CpusetCase,
+    exe: &Path,
+    result: &mut CaseResult,
+) -> Result<Result<(), String>, ProbeError> {
+    if let Err(e) = cg.set_cpus(&case.cpus) {
+        return Ok(Err(format!("set cpus: {e}")));
+    }
+    let mut cmd = Command::new(exe);
+    cmd.args(["worker", "cpu-spin", "--threads", &case.threads.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = spawn_in(&mut cmd, cg)?;
+    let pid = child.id() as i32;
+    let mut stdin = child.stdin.take();
+    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut ready = String::new();
+    let _ = out.read_line(&mut ready);
+    let tids: Vec<i32> = ready
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let mut problems = Vec::new();
+    // What the kernel says the tasks may use, before they run.
+    for &tid in std::iter::once(&pid).chain(&tids) {
+        match allowed_cpus(tid) {
+            Some(a) if a == case.cpus => {}
+            Some(a) => problems.push(format!(
+                "task {tid} has Cpus_allowed_list {a}, cpuset.cpus is {}",
+                case.cpus
+            )),
+            None => problems.push(format!("cannot read Cpus_allowed_list of task {tid}")),
+        }
+    }
+    match cg.effective_cpus() {
+        Ok(e) if e == case.cpus => {}
+        Ok(e) => problems.push(format!("cpuset effective cpus {e}, wanted {}", case.cpus)),
+        Err(e) => problems.push(e.to_string()),
+    }
+    let go = |s: &mut Option<std::process::ChildStdin>| s.as_mut().map(|s| s.write_all(b"g"));
+    go(&mut stdin);
+    let start = now_ns();
+    let mut changes: Vec<(u64, CpuList)> = Vec::new();
+    let slept = match &case.move_to {
+        None => interrupt::sleep(case.duration),
+        Some(to) => (|| {
+            interrupt::sleep(SETTLE)?;
+            for r in 0..case.migrations {
+                let target = if r % 2 == 0 { to } else { &case.cpus };
+                let t = now_ns();
+                if let Err(e) = cg.set_cpus(target) {
+                    problems.push(format!("change {r} to {target}: {e}"));
+                    break;
+                }
+                changes.push((t, target.clone()));
+                interrupt::sleep(SETTLE)?;
+            }
+            Ok(())
+        })(),
+    };
+    go(&mut stdin);
+    drop(stdin);
+    let mut text = String::new();
+    let _ = out.read_to_string(&mut text);
+    let _ = child.wait();
+    slept?;
+    let reports = match parse_report(&text) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    // The placement time series, for charts: (thread, time since start, cpu).
+    let moves: Vec<(u64, u64, u64)> = reports
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            r.moves
+                .iter()
+                .map(move |&(t, c)| (i as u64, t.saturating_sub(start), c as u64))
+        })
+        .collect();
+    match &case.move_to {
+        None => {
+            let (on, total) = on_allowed(&reports, &case.cpus);
+            let pct = (on * 100).checked_div(total).unwrap_or(0);
+            result
+                .series
+                .push(series("on_allowed_pct", "pct", vec![pct]));
+            result.series.push(series("samples", "count", vec![total]));
+            result
+                .series
+                .push(series("off_allowed", "count", vec![total - on]));
+            if total == 0 {
+                problems.push("no sched_getcpu() samples".into());
+            } else if on < total {
+                let off: Vec<String> = reports
+                    .iter()
+                    .flat_map(|r| {
+                        r.per_cpu
+                            .iter()
+                            .filter(|(c, _)| !case.cpus.contains(*c))
+                            .map(|(c, n)| format!("{n} on CPU {c}"))
+                    })
+                    .collect();
+                problems.push(format!(
+                    "{} of {total} samples outside CPUs {} ({})",
+                    total - on,
+                    case.cpus,
+                    off.join(", ")
+                ));
+            }
+            if problems.is_empty() {
+                result.verdict = Verdict::pass(format!(
+                    "{total} sched_getcpu() samples from {} threads, 100% on CPUs {}; Cpus_allowed_list and effective cpus match",
+                    case.threads, case.cpus
+                ));
+            }
+        }
+        Some(to) => {
+            let lat = migration_latencies(&reports, &changes);
+            let ok: Vec<u64> = lat
+                .iter()
+                .filter_map(|l| l.as_ref().ok().copied())
+                .collect();
+            problems.extend(lat.iter().filter_map(|l| l.as_ref().err().cloned()));
+            result
+                .series
+                .push(series("migrate_latency", "ns", ok.clone()));
+            if problems.is_empty() {
+                let s = Summary::of(&series("m", "ns", ok))
+                    .map(|s| (s.p50, s.max))
+                    .unwrap_or((0, 0));
+                result.verdict = Verdict::pass(format!(
+                    "{} cpuset changes between {} and {}: every thread ran on the new set after p50 {} µs, max {} µs",
+                    changes.len(),
+                    case.cpus,
+                    to,
+                    s.0 / 1000,
+                    s.1 / 1000
+                ));
+            }
+        }
+    }
+    result.series.push(series(
+        "move_thread",
+        "index",
+        moves.iter().map(|m| m.0).collect(),
+    ));
+    result.series.push(series(
+        "move_time",
+        "ns",
+        moves.iter().map(|m| m.1).collect(),
+    ));
+    result.series.push(series(
+        "move_cpu",
+        "cpu",
+        moves.iter().map(|m| m.2).collect(),
+    ));
+    Ok(if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread(per_cpu: &[(u32, u64)], moves: &[(u64, u32)]) -> ThreadReport {
+        ThreadReport {
+            per_cpu: per_cpu.to_vec(),
+            moves: moves.to_vec(),
+        }
+    }
+
+    #[test]
+    fn samples_on_allowed_cpus() {
+        let r = [thread(&[(0, 90), (1, 10)], &[]), thread(&[(0, 100)], &[])];
+        assert_eq!(on_allowed(&r, &"0".parse().unwrap()), (190, 200));
+        assert_eq!(on_allowed(&r, &"0-1".parse().unwrap()), (200, 200));
+    }
+
+    #[test]
+    fn migration_latency_is_the_slowest_thread() {
+        let one: CpuList = "1".parse().unwrap();
+        let zero: CpuList = "0".parse().unwrap();
+        let r = [
+            thread(&[], &[(0, 0), (1_050, 1), (2_300, 0)]),
+            thread(&[], &[(0, 0), (1_200, 1), (2_100, 0)]),
+        ];
+        let l = migration_latencies(&r, &[(1_000, one.clone()), (2_000, zero.clone())]);
+        assert_eq!(l, vec![Ok(200), Ok(300)]);
+        // A thread already on the target costs nothing; one that never arrives is named.
+        let stuck = [thread(&[], &[(0, 0)]), thread(&[], &[(0, 1)])];
+        let l = migration_latencies(&stuck, &[(1_000, one)]);
+        assert!(l[0]
+            .as_ref()
+            .unwrap_err()
+            .contains("thread 0 never ran on CPUs 1"));
+    }
+}

@@ -1,0 +1,167 @@
+//! The CPU placement worker (`isobench worker cpu-spin --threads N`): N busy
+//! threads that sample `sched_getcpu()` continuously — the sampling is the
+//! measurement — counting samples per CPU and recording every change of CPU
+//! with its CLOCK_MONOTONIC time, so the harness can tell when a cpuset change
+//! took effect.
+//!
+//! Protocol: `ready <tid> <tid>...` on stdout, a byte on stdin starts the
+//! threads, a second byte (or EOF) stops them; then per thread one line
+//! `thread <i> <cpu>:<samples> ...`, one line `moves <i> <t_ns>:<cpu> ...`, and `done`.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::ns::now_ns;
+
+/// Most CPU changes a thread records (a thread bouncing between allowed CPUs
+/// could otherwise grow without bound).
+pub const MAX_MOVES: usize = 1 << 20;
+
+/// What one spinning thread saw.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ThreadReport {
+    /// (cpu, samples on it)
+    pub per_cpu: Vec<(u32, u64)>,
+    /// (time ns, new cpu), starting with the first sample.
+    pub moves: Vec<(u64, u32)>,
+}
+
+fn spin(stop: &AtomicBool) -> ThreadReport {
+    let mut counts: Vec<u64> = Vec::new();
+    let mut moves = Vec::new();
+    let mut last = u32::MAX;
+    while !stop.load(Ordering::Relaxed) {
+        for _ in 0..256 {
+            // SAFETY: no arguments; returns the current CPU or -1.
+            let cpu = unsafe { libc::sched_getcpu() };
+            if cpu < 0 {
+                continue;
+            }
+            let cpu = cpu as u32;
+            if cpu as usize >= counts.len() {
+                counts.resize(cpu as usize + 1, 0);
+            }
+            counts[cpu as usize] += 1;
+            if cpu != last {
+                if moves.len() < MAX_MOVES {
+                    moves.push((now_ns(), cpu));
+                }
+                last = cpu;
+            }
+        }
+    }
+    ThreadReport {
+        per_cpu: counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(c, &n)| (c as u32, n))
+            .collect(),
+        moves,
+    }
+}
+
+fn gettid() -> i64 {
+    // SAFETY: plain syscall.
+    unsafe { libc::syscall(libc::SYS_gettid) }
+}
+
+/// The worker's main.
+pub fn main(threads: usize) -> i32 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let go = Arc::new(std::sync::Barrier::new(threads + 1));
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (stop, go, tx) = (Arc::clone(&stop), Arc::clone(&go), tid_tx.clone());
+            std::thread::spawn(move || {
+                let _ = tx.send(gettid());
+                go.wait();
+                spin(&stop)
+            })
+        })
+        .collect();
+    let tids: Vec<String> = (0..threads)
+        .filter_map(|_| tid_rx.recv().ok())
+        .map(|t| t.to_string())
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "ready {}", tids.join(" "));
+    let _ = out.flush();
+    let mut b = [0u8; 1];
+    let mut stdin = std::io::stdin();
+    let started = stdin.read(&mut b).ok() == Some(1);
+    go.wait();
+    if started {
+        let _ = stdin.read(&mut b);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for (i, h) in handles.into_iter().enumerate() {
+        let r = h.join().unwrap_or_default();
+        let counts: Vec<String> = r.per_cpu.iter().map(|(c, n)| format!("{c}:{n}")).collect();
+        let moves: Vec<String> = r.moves.iter().map(|(t, c)| format!("{t}:{c}")).collect();
+        let _ = writeln!(out, "thread {i} {}", counts.join(" "));
+        let _ = writeln!(out, "moves {i} {}", moves.join(" "));
+    }
+    let _ = writeln!(out, "done");
+    let _ = out.flush();
+    0
+}
+
+/// Parses the worker's report lines into one report per thread.
+pub fn parse_report(text: &str) -> Result<Vec<ThreadReport>, String> {
+    let mut reports: Vec<ThreadReport> = Vec::new();
+    let mut done = false;
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (kind, idx) = (
+            f.next().unwrap_or(""),
+            f.next().and_then(|i| i.parse::<usize>().ok()),
+        );
+        let pair = |p: &str| -> Result<(u64, u64), String> {
+            let (a, b) = p.split_once(':').ok_or_else(|| format!("bad pair {p:?}"))?;
+            Ok((
+                a.parse().map_err(|_| format!("bad number {a:?}"))?,
+                b.parse().map_err(|_| format!("bad number {b:?}"))?,
+            ))
+        };
+        match (kind, idx) {
+            ("thread" | "moves", Some(i)) => {
+                if reports.len() <= i {
+                    reports.resize(i + 1, ThreadReport::default());
+                }
+                for p in f {
+                    let (a, b) = pair(p)?;
+                    if kind == "thread" {
+                        reports[i].per_cpu.push((a as u32, b));
+                    } else {
+                        reports[i].moves.push((a, b as u32));
+                    }
+                }
+            }
+            ("done", _) => done = true,
+            _ => {}
+        }
+    }
+    if !done {
+        return Err("the placement worker did not finish".into());
+    }
+    Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_round_trip() {
+        let text = "ready 10 11\nthread 0 0:500 1:20\nmoves 0 100:0 250:1 300:0\nthread 1 1:700\nmoves 1 120:1\ndone\n";
+        let r = parse_report(text).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].per_cpu, vec![(0, 500), (1, 20)]);
+        assert_eq!(r[0].moves, vec![(100, 0), (250, 1), (300, 0)]);
+        assert_eq!(r[1].per_cpu, vec![(1, 700)]);
+        assert!(parse_report("thread 0 0:1\n").is_err());
+    }
+}
