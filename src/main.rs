@@ -83,6 +83,9 @@ enum WorkerKind {
     CpuSpin {
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Also this many mostly idle threads (1 ms sleep, 50 µs work), as in fibtest.
+        #[arg(long, default_value_t = 0)]
+        idle_threads: usize,
     },
     /// Check the isolation a new namespace of KIND gives (prints one JSON line).
     NsVerify {
@@ -338,8 +341,12 @@ fn main() -> ExitCode {
             ExitCode::from(nsbench::main(op, amount, warmup) as u8)
         }
         Command::Worker {
-            kind: WorkerKind::CpuSpin { threads },
-        } => ExitCode::from(isobench::workload::cpuspin::main(threads.max(1)) as u8),
+            kind:
+                WorkerKind::CpuSpin {
+                    threads,
+                    idle_threads,
+                },
+        } => ExitCode::from(isobench::workload::cpuspin::main(threads.max(1), idle_threads) as u8),
         Command::Worker {
             kind: WorkerKind::NsVerify { kind, method },
         } => {

@@ -67,6 +67,32 @@ pub struct OpsCase {
     pub repeat: u32,
 }
 
+/// One CPU-quota case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuotaCase {
+    /// `q<quota_us>-p<period_us>-t<threads>`, or `fibtest`.
+    pub id: String,
+    pub quota: Duration,
+    pub period: Duration,
+    pub threads: u32,
+    /// Mostly idle extra threads (the fibtest case).
+    pub idle_threads: u32,
+    pub duration: Duration,
+    pub tolerance_pct: f64,
+}
+
+/// One CPU-weight case: sibling groups sharing `cpus`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightCase {
+    /// `w<w1>-<w2>...`.
+    pub id: String,
+    pub weights: Vec<u64>,
+    pub cpus: CpuList,
+    pub threads: u32,
+    pub duration: Duration,
+    pub tolerance_pct: f64,
+}
+
 /// Everything one run will do, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
@@ -76,6 +102,8 @@ pub struct Plan {
     pub ns_verify: Vec<NsKind>,
     pub cpuset: Vec<CpusetCase>,
     pub ops: Vec<OpsCase>,
+    pub quota: Vec<QuotaCase>,
+    pub weight: Vec<WeightCase>,
 }
 
 /// The default CFS period when only a quota is given.
@@ -261,6 +289,58 @@ fn expand_ns(spec: &NsSpec, quick: bool, online_cpus: u32) -> (Vec<NsCase>, Vec<
     (out, verify)
 }
 
+/// Quota × period × threads, quotas under the kernel's 1 ms minimum left out
+/// (they cannot be set), then the fibtest case.
+fn expand_quota(spec: &crate::scenario::QuotaSpec, quick: bool, cpus: u32) -> Vec<QuotaCase> {
+    let mut threads = spec
+        .threads
+        .clone()
+        .unwrap_or_else(|| vec![1, 2, cpus.max(1)]);
+    threads.sort_unstable();
+    threads.dedup();
+    let duration = Duration::from_millis(if quick {
+        spec.duration_ms.min(300)
+    } else {
+        spec.duration_ms
+    });
+    let mut out = Vec::new();
+    for &period_us in &spec.period_us {
+        for &pct in &spec.quota_pct {
+            let quota_us = period_us * pct as u64 / 100;
+            if quota_us < 1000 {
+                continue;
+            }
+            for &t in &threads {
+                out.push(QuotaCase {
+                    id: format!("q{quota_us}-p{period_us}-t{t}"),
+                    quota: Duration::from_micros(quota_us),
+                    period: Duration::from_micros(period_us),
+                    threads: t,
+                    idle_threads: 0,
+                    duration,
+                    tolerance_pct: spec.tolerance_pct,
+                });
+            }
+        }
+    }
+    if spec.fibtest {
+        out.push(QuotaCase {
+            id: "fibtest".into(),
+            quota: Duration::from_millis(10),
+            period: Duration::from_millis(100),
+            threads: 1,
+            idle_threads: 4 * cpus.max(1),
+            duration: Duration::from_millis(if quick {
+                spec.fibtest_ms.min(500)
+            } else {
+                spec.fibtest_ms
+            }),
+            tolerance_pct: spec.tolerance_pct,
+        });
+    }
+    out
+}
+
 /// `0,1` → `0_1`: a set as a case-id part.
 fn set_id(l: &CpuList) -> String {
     l.to_string().replace(',', "_")
@@ -329,6 +409,27 @@ impl Plan {
         for s in scenarios {
             if let Some(c) = &s.cpuset {
                 plan.cpuset.extend(expand_cpuset(c, quick));
+            }
+            if let Some(q) = &s.cpu_quota {
+                plan.quota.extend(expand_quota(q, quick, cpus));
+            }
+            if let Some(w) = &s.cpu_weight {
+                let duration = Duration::from_millis(if quick {
+                    w.duration_ms.min(300)
+                } else {
+                    w.duration_ms
+                });
+                plan.weight.extend(w.weights.iter().map(|ws| WeightCase {
+                    id: format!(
+                        "w{}",
+                        ws.iter().map(u64::to_string).collect::<Vec<_>>().join("-")
+                    ),
+                    weights: ws.clone(),
+                    cpus: w.cpus.parse().unwrap_or_default(),
+                    threads: w.threads,
+                    duration,
+                    tolerance_pct: w.tolerance_pct,
+                }));
             }
             if let Some(o) = &s.cgroup_ops {
                 plan.ops.extend(o.siblings.iter().map(|&n| OpsCase {

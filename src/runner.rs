@@ -11,7 +11,7 @@ use crate::cgroup::{clean_stale, CleanReport, Layout, Scope, ScopeOptions};
 use crate::host::Host;
 use crate::interrupt::Interrupted;
 use crate::plan::Plan;
-use crate::probe::{cgroup_ops, cpuset, lifecycle, ns_latency, ProbeError};
+use crate::probe::{cgroup_ops, cpu, cpuset, lifecycle, ns_latency, ProbeError};
 use crate::record::{CaseResult, Run, Summary, SCHEMA_VERSION};
 use crate::scenario::Scenario;
 use crate::sink;
@@ -135,6 +135,8 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         Lifecycle(&'a crate::plan::LifecycleCase),
         Ops(&'a crate::plan::OpsCase),
         Cpuset(&'a crate::plan::CpusetCase),
+        Quota(&'a crate::plan::QuotaCase),
+        Weight(&'a crate::plan::WeightCase),
         Ns(&'a crate::plan::NsCase),
         Verify(crate::ns::NsKind),
     }
@@ -151,6 +153,16 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             plan.cpuset
                 .iter()
                 .map(|c| (cpuset::PROBE, c.id.clone(), Step::Cpuset(c))),
+        )
+        .chain(
+            plan.quota
+                .iter()
+                .map(|c| (cpu::QUOTA, c.id.clone(), Step::Quota(c))),
+        )
+        .chain(
+            plan.weight
+                .iter()
+                .map(|c| (cpu::WEIGHT, c.id.clone(), Step::Weight(c))),
         )
         .chain(
             plan.ns
@@ -179,6 +191,8 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             Step::Lifecycle(case) => lifecycle::run(&mut scope, &layout, case, &exe),
             Step::Ops(case) => cgroup_ops::run(&mut scope, &layout, case, &exe),
             Step::Cpuset(case) => cpuset::run(&mut scope, &layout, case, &exe),
+            Step::Quota(case) => cpu::run_quota(&mut scope, &layout, case, &exe),
+            Step::Weight(case) => cpu::run_weight(&mut scope, &layout, case, &exe),
             Step::Ns(case) => ns_latency::run_case(case, &exe, baselines.get(&case.workers)),
             Step::Verify(kind) => ns_latency::run_verify(*kind, &exe),
         };

@@ -252,6 +252,81 @@ pub struct OpsSpec {
     pub repeat: u32,
 }
 
+/// The `cpu_quota` section: CFS bandwidth fidelity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSpec {
+    /// Quotas as a percentage of one CPU per period.
+    #[serde(default = "default_quota_pct")]
+    pub quota_pct: Vec<u32>,
+    /// Periods, µs (1000 … 1000000).
+    #[serde(default = "default_period_us")]
+    pub period_us: Vec<u64>,
+    /// Spinning threads per case; default 1, 2 and the online CPUs.
+    pub threads: Option<Vec<u32>>,
+    /// Length of each case, ms (the tolerance applies from 2000 ms).
+    #[serde(default = "default_quota_ms")]
+    pub duration_ms: u64,
+    /// Allowed |achieved − expected| / expected, %.
+    #[serde(default = "default_quota_tol")]
+    pub tolerance_pct: f64,
+    /// Add the fibtest-like case: 10 % of a CPU for `fibtest_ms`, one busy
+    /// thread plus mostly idle ones.
+    #[serde(default = "default_true")]
+    pub fibtest: bool,
+    #[serde(default = "default_fibtest_ms")]
+    pub fibtest_ms: u64,
+}
+
+fn default_quota_pct() -> Vec<u32> {
+    vec![5, 10, 25, 50, 100, 150]
+}
+fn default_period_us() -> Vec<u64> {
+    vec![10_000, 100_000]
+}
+fn default_quota_ms() -> u64 {
+    2000
+}
+fn default_quota_tol() -> f64 {
+    5.0
+}
+fn default_fibtest_ms() -> u64 {
+    5000
+}
+
+/// The `cpu_weight` section: CPU split between sibling groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightSpec {
+    /// Each list is one case: sibling groups with these weights (v2 scale).
+    #[serde(default = "default_weights")]
+    pub weights: Vec<Vec<u64>>,
+    /// The CPUs every group's spinners share (default: CPU 0).
+    #[serde(default = "default_weight_cpus")]
+    pub cpus: String,
+    /// Spinning threads per group.
+    #[serde(default = "default_one")]
+    pub threads: u32,
+    #[serde(default = "default_quota_ms")]
+    pub duration_ms: u64,
+    /// Allowed |share − expected share| / expected share, %.
+    #[serde(default = "default_weight_tol")]
+    pub tolerance_pct: f64,
+}
+
+fn default_weights() -> Vec<Vec<u64>> {
+    vec![vec![100, 200], vec![100, 300, 600]]
+}
+fn default_weight_cpus() -> String {
+    "0".into()
+}
+fn default_one() -> u32 {
+    1
+}
+fn default_weight_tol() -> f64 {
+    10.0
+}
+
 fn default_siblings() -> Vec<u32> {
     vec![1, 10, 100, 1000]
 }
@@ -299,6 +374,8 @@ pub struct Scenario {
     pub ns_latency: Option<NsSpec>,
     pub cpuset: Option<CpusetSpec>,
     pub cgroup_ops: Option<OpsSpec>,
+    pub cpu_quota: Option<QuotaSpec>,
+    pub cpu_weight: Option<WeightSpec>,
 }
 
 /// A scenario that cannot be used, with where and why.
@@ -448,6 +525,100 @@ impl Scenario {
                     key("migrations"),
                     c.migrations.to_string(),
                     "must be 1 … 10000".into(),
+                    None,
+                ));
+            }
+        }
+        if let Some(q) = &self.cpu_quota {
+            let key = |k: &str| format!("cpu_quota.{k}");
+            if q.quota_pct.is_empty() || q.quota_pct.iter().any(|&p| p == 0 || p > 100_000) {
+                return Err(err(
+                    key("quota_pct"),
+                    format!("{:?}", q.quota_pct),
+                    "every quota must be 1 … 100000 % of a CPU".into(),
+                    None,
+                ));
+            }
+            if let Some(p) = q
+                .period_us
+                .iter()
+                .find(|p| !(1000..=1_000_000).contains(*p))
+            {
+                return Err(err(
+                    key("period_us"),
+                    p.to_string(),
+                    "a CFS period must be 1000 … 1000000 µs (1 ms … 1 s)".into(),
+                    None,
+                ));
+            }
+            if q.period_us.is_empty() {
+                return Err(err(
+                    key("period_us"),
+                    "[]".into(),
+                    "names no period".into(),
+                    None,
+                ));
+            }
+            if let Some(t) = q.threads.iter().flatten().find(|t| !(1..=256).contains(*t)) {
+                return Err(err(
+                    key("threads"),
+                    t.to_string(),
+                    "must be 1 … 256".into(),
+                    None,
+                ));
+            }
+            if !(100..=600_000).contains(&q.duration_ms) {
+                return Err(err(
+                    key("duration_ms"),
+                    q.duration_ms.to_string(),
+                    "must be 100 … 600000".into(),
+                    None,
+                ));
+            }
+            if !(q.tolerance_pct > 0.0 && q.tolerance_pct <= 100.0) {
+                return Err(err(
+                    key("tolerance_pct"),
+                    q.tolerance_pct.to_string(),
+                    "must be above 0 and at most 100".into(),
+                    None,
+                ));
+            }
+        }
+        if let Some(w) = &self.cpu_weight {
+            let key = |k: &str| format!("cpu_weight.{k}");
+            check_list(&w.cpus, &host.online_cpus, "CPU")
+                .map_err(|(r, h)| err(key("cpus"), format!("{:?}", w.cpus), r, h))?;
+            for case in &w.weights {
+                if case.len() < 2 || case.iter().any(|&x| !(1..=10_000).contains(&x)) {
+                    return Err(err(
+                        key("weights"),
+                        format!("{case:?}"),
+                        "a case needs at least two weights, each 1 … 10000".into(),
+                        None,
+                    ));
+                }
+            }
+            if !(1..=64).contains(&w.threads) {
+                return Err(err(
+                    key("threads"),
+                    w.threads.to_string(),
+                    "must be 1 … 64".into(),
+                    None,
+                ));
+            }
+            if !(100..=600_000).contains(&w.duration_ms) {
+                return Err(err(
+                    key("duration_ms"),
+                    w.duration_ms.to_string(),
+                    "must be 100 … 600000".into(),
+                    None,
+                ));
+            }
+            if !(w.tolerance_pct > 0.0 && w.tolerance_pct <= 100.0) {
+                return Err(err(
+                    key("tolerance_pct"),
+                    w.tolerance_pct.to_string(),
+                    "must be above 0 and at most 100".into(),
                     None,
                 ));
             }

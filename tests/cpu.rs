@@ -114,3 +114,127 @@ fn every_cgroup_operation_succeeds_at_each_sibling_count() {
         );
     }
 }
+
+/// The value column `p50` of a summary.csv row.
+fn p50(row: &str) -> u64 {
+    row.split(',')
+        .nth(6)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no p50 in {row}"))
+}
+
+#[test]
+fn a_quota_of_25_percent_really_throttles() {
+    if !privileged("a_quota_of_25_percent_really_throttles") {
+        return;
+    }
+    let _g = serial();
+    let csv = run("[cpu_quota]\nquota_pct = [25]\nperiod_us = [100000]\nthreads = [1]\nduration_ms = 1000\nfibtest = false\n");
+    let case = "cpu_quota,q25000-p100000-t1";
+    assert!(
+        p50(row(&csv, &format!("{case},throttled_periods,count,"))) > 0,
+        "nr_throttled did not grow"
+    );
+    let achieved = p50(row(&csv, &format!("{case},achieved_pct,pct_x100,")));
+    assert!(
+        achieved > 0 && achieved < 6_000,
+        "usage should be well under a CPU: {achieved} (hundredths of %)"
+    );
+}
+
+#[test]
+fn a_heavier_weight_gets_more_cpu() {
+    if !privileged("a_heavier_weight_gets_more_cpu") {
+        return;
+    }
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = common::scenario(
+        tmp.path(),
+        "w.toml",
+        "schema = 1\nname = \"w\"\n[cpu_weight]\nweights = [[100, 400]]\nduration_ms = 500\n",
+    );
+    let out = Command::new(bin())
+        .args(["run", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples =
+        std::fs::read_to_string(tmp.path().join("out/samples/cpu_weight-w100-400.csv")).unwrap();
+    let header: Vec<&str> = samples.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "usage_ns").unwrap();
+    let usage: Vec<u64> = samples
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(col)?.parse().ok())
+        .collect();
+    assert_eq!(usage.len(), 2);
+    assert!(
+        usage[1] > usage[0],
+        "weight 400 got {} ns, weight 100 got {} ns",
+        usage[1],
+        usage[0]
+    );
+}
+
+/// Busy-loop processes this test started, killed (by pid) however it ends.
+struct Competitors(Vec<std::process::Child>);
+
+impl Drop for Competitors {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn a_contended_host_makes_a_quota_case_inconclusive() {
+    if !privileged("a_contended_host_makes_a_quota_case_inconclusive") {
+        return;
+    }
+    let _g = serial();
+    let cpus = isobench::host::online_cpus().len();
+    // Twice as many busy loops as CPUs: an unlimited spinner then gets far less
+    // than the 150 % of a CPU the quota allows.
+    let _busy = Competitors(
+        (0..2 * cpus)
+            .map(|_| {
+                Command::new("sh")
+                    .args(["-c", "while :; do :; done"])
+                    .spawn()
+                    .unwrap()
+            })
+            .collect(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let tmp = tempfile::tempdir().unwrap();
+    let path = common::scenario(
+        tmp.path(),
+        "c.toml",
+        &format!("schema = 1\nname = \"c\"\n[cpu_quota]\nquota_pct = [150]\nperiod_us = [100000]\nthreads = [{cpus}]\nduration_ms = 500\nfibtest = false\n"),
+    );
+    let out = Command::new(bin())
+        .args(["run", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    let csv = std::fs::read_to_string(tmp.path().join("out/summary.csv")).unwrap();
+    let r = row(
+        &csv,
+        &format!("cpu_quota,q150000-p100000-t{cpus},achieved_pct,"),
+    );
+    assert!(
+        r.contains(",inconclusive,") && r.contains("the host gave an unlimited spinner only"),
+        "{r}"
+    );
+    assert_eq!(out.status.code(), Some(0), "inconclusive is not a failure");
+}

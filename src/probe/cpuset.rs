@@ -295,6 +295,7 @@ mod tests {
         ThreadReport {
             per_cpu: per_cpu.to_vec(),
             moves: moves.to_vec(),
+            cpu_time_ns: 0,
         }
     }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod cgroup_ops;
+pub mod cpu;
 pub mod cpuset;
 pub mod lifecycle;
 pub mod ns_latency;

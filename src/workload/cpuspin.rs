@@ -6,7 +6,8 @@
 //!
 //! Protocol: `ready <tid> <tid>...` on stdout, a byte on stdin starts the
 //! threads, a second byte (or EOF) stops them; then per thread one line
-//! `thread <i> <cpu>:<samples> ...`, one line `moves <i> <t_ns>:<cpu> ...`, and `done`.
+//! `thread <i> <cpu>:<samples> ...`, one line `moves <i> <t_ns>:<cpu> ...`, one
+//! line `cputime <i> <ns>`, and `done`.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,36 @@ pub struct ThreadReport {
     pub per_cpu: Vec<(u32, u64)>,
     /// (time ns, new cpu), starting with the first sample.
     pub moves: Vec<(u64, u32)>,
+    /// CPU time the thread used (CLOCK_THREAD_CPUTIME_ID), ns.
+    pub cpu_time_ns: u64,
+}
+
+fn thread_cpu_time_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// A mostly idle thread, as in fibtest: wakes every millisecond or so, does ~50 µs
+/// of work, sleeps again. Many of them spread over CPUs are what made CFS expire
+/// per-CPU quota slices unused (the bug fixed by de53fd7aedb1).
+fn doze(stop: &AtomicBool) -> ThreadReport {
+    let mut n: u64 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        let end = now_ns() + 50_000;
+        while now_ns() < end {
+            n = std::hint::black_box(n.wrapping_add(1));
+        }
+    }
+    ThreadReport {
+        cpu_time_ns: thread_cpu_time_ns(),
+        ..ThreadReport::default()
+    }
 }
 
 fn spin(stop: &AtomicBool) -> ThreadReport {
@@ -59,6 +90,7 @@ fn spin(stop: &AtomicBool) -> ThreadReport {
             .map(|(c, &n)| (c as u32, n))
             .collect(),
         moves,
+        cpu_time_ns: thread_cpu_time_ns(),
     }
 }
 
@@ -67,22 +99,27 @@ fn gettid() -> i64 {
     unsafe { libc::syscall(libc::SYS_gettid) }
 }
 
-/// The worker's main.
-pub fn main(threads: usize) -> i32 {
+/// The worker's main: `threads` spinners, then `idle` dozing threads.
+pub fn main(threads: usize, idle: usize) -> i32 {
+    let total = threads + idle;
     let stop = Arc::new(AtomicBool::new(false));
-    let go = Arc::new(std::sync::Barrier::new(threads + 1));
+    let go = Arc::new(std::sync::Barrier::new(total + 1));
     let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
+    let handles: Vec<_> = (0..total)
+        .map(|i| {
             let (stop, go, tx) = (Arc::clone(&stop), Arc::clone(&go), tid_tx.clone());
             std::thread::spawn(move || {
                 let _ = tx.send(gettid());
                 go.wait();
-                spin(&stop)
+                if i < threads {
+                    spin(&stop)
+                } else {
+                    doze(&stop)
+                }
             })
         })
         .collect();
-    let tids: Vec<String> = (0..threads)
+    let tids: Vec<String> = (0..total)
         .filter_map(|_| tid_rx.recv().ok())
         .map(|t| t.to_string())
         .collect();
@@ -103,6 +140,7 @@ pub fn main(threads: usize) -> i32 {
         let moves: Vec<String> = r.moves.iter().map(|(t, c)| format!("{t}:{c}")).collect();
         let _ = writeln!(out, "thread {i} {}", counts.join(" "));
         let _ = writeln!(out, "moves {i} {}", moves.join(" "));
+        let _ = writeln!(out, "cputime {i} {}", r.cpu_time_ns);
     }
     let _ = writeln!(out, "done");
     let _ = out.flush();
@@ -140,6 +178,12 @@ pub fn parse_report(text: &str) -> Result<Vec<ThreadReport>, String> {
                     }
                 }
             }
+            ("cputime", Some(i)) => {
+                if reports.len() <= i {
+                    reports.resize(i + 1, ThreadReport::default());
+                }
+                reports[i].cpu_time_ns = f.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            }
             ("done", _) => done = true,
             _ => {}
         }
@@ -156,12 +200,13 @@ mod tests {
 
     #[test]
     fn report_round_trip() {
-        let text = "ready 10 11\nthread 0 0:500 1:20\nmoves 0 100:0 250:1 300:0\nthread 1 1:700\nmoves 1 120:1\ndone\n";
+        let text = "ready 10 11\nthread 0 0:500 1:20\nmoves 0 100:0 250:1 300:0\ncputime 0 999\nthread 1 1:700\nmoves 1 120:1\ndone\n";
         let r = parse_report(text).unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].per_cpu, vec![(0, 500), (1, 20)]);
         assert_eq!(r[0].moves, vec![(100, 0), (250, 1), (300, 0)]);
         assert_eq!(r[1].per_cpu, vec![(1, 700)]);
+        assert_eq!((r[0].cpu_time_ns, r[1].cpu_time_ns), (999, 0));
         assert!(parse_report("thread 0 0:1\n").is_err());
     }
 }

@@ -1,0 +1,650 @@
+//! `cpu_quota` and `cpu_weight`: does the kernel deliver the CPU a limit says?
+//!
+//! Usage comes from the kernel's own accounting (cpuacct.usage / cpu.stat
+//! usage_usec, nr_periods, nr_throttled), cross-checked with the spinners' own
+//! CLOCK_THREAD_CPUTIME_ID. A limit is judged against what the periods that
+//! actually elapsed allow (nr_periods × quota), and only when the host could
+//! give the workload that much CPU: an unlimited spinner is measured on the
+//! same CPUs before and after each case, and when it gets less than the limit
+//! allows, the verdict is `inconclusive` with the numbers — the neighbours, not
+//! the kernel, are what was measured.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cgroup::{Cgroup, Controller, CpuMax, CpuStat, Layout, Scope};
+use crate::interrupt;
+use crate::plan::{QuotaCase, WeightCase};
+use crate::record::{CaseResult, Series, Summary, Verdict};
+use crate::workload::cpuspin::{parse_report, ThreadReport};
+use crate::workload::spawn_in;
+
+use super::ProbeError;
+
+pub const QUOTA: &str = "cpu_quota";
+pub const WEIGHT: &str = "cpu_weight";
+
+/// How long the unlimited reference spinner runs before and after a case.
+const REFERENCE: Duration = Duration::from_millis(300);
+
+/// Running placement/spin workers in a cgroup.
+struct Spinners {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl Spinners {
+    fn start(exe: &Path, cg: &Cgroup, threads: u32, idle: u32) -> Result<Spinners, ProbeError> {
+        let mut cmd = Command::new(exe);
+        cmd.args([
+            "worker",
+            "cpu-spin",
+            "--threads",
+            &threads.to_string(),
+            "--idle-threads",
+            &idle.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+        let mut child = spawn_in(&mut cmd, cg)?;
+        let stdin = child.stdin.take();
+        let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut ready = String::new();
+        let _ = out.read_line(&mut ready);
+        Ok(Spinners { child, stdin, out })
+    }
+
+    fn signal(&mut self) {
+        if let Some(s) = self.stdin.as_mut() {
+            let _ = s.write_all(b"g");
+        }
+    }
+
+    /// Stops the threads and returns what they saw.
+    fn stop(mut self) -> Result<Vec<ThreadReport>, String> {
+        self.signal();
+        drop(self.stdin.take());
+        let mut text = String::new();
+        let _ = self.out.read_to_string(&mut text);
+        let _ = self.child.wait();
+        parse_report(&text)
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// How often cpu.stat is read while a case runs: to find the period
+/// boundaries (nr_periods changing) and the usage in each period.
+const POLL: Duration = Duration::from_millis(1);
+
+/// One reading of the counters, with the time it was taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    pub at: Duration,
+    pub stat: CpuStat,
+}
+
+/// Spins in `cg` for `d`, reading cpu.stat every [`POLL`]; returns the readings
+/// (the first just before the spinners start) and the spinners' reports.
+fn spin_for(
+    exe: &Path,
+    cg: &Cgroup,
+    threads: u32,
+    idle: u32,
+    d: Duration,
+) -> Result<(Vec<Reading>, Vec<ThreadReport>), ProbeError> {
+    let mut s = Spinners::start(exe, cg, threads, idle)?;
+    let t = Instant::now();
+    let mut readings = vec![Reading {
+        at: t.elapsed(),
+        stat: cg.cpu_stat()?,
+    }];
+    s.signal();
+    let mut stopped = Ok(());
+    while t.elapsed() < d {
+        if let Err(e) = interrupt::sleep(POLL) {
+            stopped = Err(e);
+            break;
+        }
+        readings.push(Reading {
+            at: t.elapsed(),
+            stat: cg.cpu_stat()?,
+        });
+    }
+    let reports = s.stop().unwrap_or_default();
+    stopped?;
+    Ok((readings, reports))
+}
+
+/// The counters over whole periods: from the first reading after nr_periods
+/// first moved to the first reading after it last moved, so the window starts
+/// and ends at a refill of the quota (a window cut anywhere else is off by up
+/// to a quota, 5 % of a 2 s run at 100 ms periods). Falls back to the whole run
+/// when fewer than two boundaries were seen. Also returns the usage of each
+/// stretch between consecutive boundaries.
+pub fn period_window(readings: &[Reading]) -> (CpuStat, Duration, Vec<u64>) {
+    let edges: Vec<usize> = (1..readings.len())
+        .filter(|&i| readings[i].stat.nr_periods != readings[i - 1].stat.nr_periods)
+        .collect();
+    let (a, b) = match (edges.first(), edges.last()) {
+        (Some(&i), Some(&j)) if j > i => (i, j),
+        _ => (0, readings.len().saturating_sub(1)),
+    };
+    let per_period = edges
+        .windows(2)
+        .filter(|w| readings[w[1]].stat.nr_periods - readings[w[0]].stat.nr_periods == 1)
+        .map(|w| {
+            readings[w[1]]
+                .stat
+                .usage
+                .saturating_sub(readings[w[0]].stat.usage)
+                .as_nanos() as u64
+        })
+        .collect();
+    match (readings.get(a), readings.get(b)) {
+        (Some(x), Some(y)) => (
+            delta(&x.stat, &y.stat),
+            y.at.saturating_sub(x.at),
+            per_period,
+        ),
+        _ => (CpuStat::default(), Duration::ZERO, per_period),
+    }
+}
+
+fn delta(a: &CpuStat, b: &CpuStat) -> CpuStat {
+    CpuStat {
+        usage: b.usage.saturating_sub(a.usage),
+        nr_periods: b.nr_periods.saturating_sub(a.nr_periods),
+        nr_throttled: b.nr_throttled.saturating_sub(a.nr_throttled),
+        throttled: b.throttled.saturating_sub(a.throttled),
+    }
+}
+
+/// CPU share in % of one CPU.
+fn pct(usage: Duration, wall: Duration) -> f64 {
+    if wall.is_zero() {
+        0.0
+    } else {
+        usage.as_secs_f64() / wall.as_secs_f64() * 100.0
+    }
+}
+
+/// Percentages are recorded in hundredths of a percent (unit `pct_x100`).
+fn x100(p: f64) -> u64 {
+    (p.max(0.0) * 100.0).round() as u64
+}
+
+fn series(metric: &str, unit: &str, values: Vec<u64>) -> Series {
+    Series {
+        metric: metric.into(),
+        unit: unit.into(),
+        values,
+    }
+}
+
+/// PSI `some` stall time of the CPU so far, µs (None without PSI).
+fn psi_cpu_total_us() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/pressure/cpu").ok()?;
+    text.lines()
+        .find(|l| l.starts_with("some "))?
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("total="))?
+        .parse()
+        .ok()
+}
+
+/// What a quota case expects, given what the kernel counted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuotaJudgement {
+    pub achieved_pct: f64,
+    pub expected_pct: f64,
+    pub error_pct: f64,
+    pub throttled_ratio: f64,
+}
+
+/// Expected usage is what the periods that elapsed allow (nr_periods × quota),
+/// but never more than the threads can use in the wall time.
+pub fn judge_quota(
+    stat: &CpuStat,
+    wall: Duration,
+    quota: Duration,
+    threads: u32,
+) -> QuotaJudgement {
+    let by_periods = quota.as_secs_f64() * stat.nr_periods as f64;
+    let by_threads = wall.as_secs_f64() * threads as f64;
+    let expected = if stat.nr_periods == 0 {
+        by_threads
+    } else {
+        by_periods.min(by_threads)
+    };
+    let achieved = stat.usage.as_secs_f64();
+    QuotaJudgement {
+        achieved_pct: pct(stat.usage, wall),
+        expected_pct: if wall.is_zero() {
+            0.0
+        } else {
+            expected / wall.as_secs_f64() * 100.0
+        },
+        error_pct: if expected > 0.0 {
+            (achieved - expected) / expected * 100.0
+        } else {
+            0.0
+        },
+        throttled_ratio: if stat.nr_periods == 0 {
+            0.0
+        } else {
+            stat.nr_throttled as f64 / stat.nr_periods as f64
+        },
+    }
+}
+
+/// The verdict of a quota case, from the judgement and the reference spinner.
+pub fn quota_verdict(
+    case: &QuotaCase,
+    j: &QuotaJudgement,
+    available_pct: f64,
+    nominal_pct: f64,
+) -> Verdict {
+    let tol = case.tolerance_pct;
+    let numbers = format!(
+        "achieved {:.2}% of a CPU, expected {:.2}% (nominal {:.1}%), error {:+.2}%, {:.0}% of periods throttled",
+        j.achieved_pct,
+        j.expected_pct,
+        nominal_pct,
+        j.error_pct,
+        j.throttled_ratio * 100.0
+    );
+    let allowed = nominal_pct.min(case.threads as f64 * 100.0);
+    if available_pct < allowed * (1.0 - tol / 100.0) {
+        return Verdict {
+            status: crate::record::Status::Inconclusive,
+            reason: format!("the host gave an unlimited spinner only {available_pct:.1}% of a CPU, the limit allows {allowed:.1}%: {numbers}"),
+        };
+    }
+    // The throttling-bug signature: clearly under the quota while most periods were throttled.
+    if j.error_pct < -2.0 * tol && j.throttled_ratio > 0.5 {
+        return Verdict::fail(format!(
+            "throttled while under quota (the signature fixed by de53fd7aedb1): {numbers}"
+        ));
+    }
+    if j.error_pct.abs() <= tol {
+        Verdict::pass(format!("{numbers}; within ±{tol}%"))
+    } else if case.quota < Duration::from_millis(5) && j.error_pct > 0.0 {
+        Verdict::fail(format!("{numbers}; over ±{tol}% — a quota below the 5 ms bandwidth slice over-delivers by up to a slice per CPU"))
+    } else {
+        Verdict::fail(format!("{numbers}; outside ±{tol}%"))
+    }
+}
+
+fn new_result(probe: &str, id: &str, config: serde_json::Value) -> CaseResult {
+    CaseResult {
+        probe: probe.into(),
+        case: id.into(),
+        config,
+        summaries: Vec::new(),
+        verdict: Verdict::pass(""),
+        samples_file: None,
+        series: Vec::new(),
+    }
+}
+
+/// What an unlimited spinner with `threads` threads gets on this host now, % of a CPU.
+fn available(scope: &mut Scope, exe: &Path, name: &str, threads: u32) -> Result<f64, ProbeError> {
+    let cg = scope.create(name)?;
+    let r = spin_for(exe, &cg, threads, 0, REFERENCE);
+    scope.remove(&cg)?;
+    let (readings, _) = r?;
+    let (Some(first), Some(last)) = (readings.first(), readings.last()) else {
+        return Ok(0.0);
+    };
+    Ok(pct(
+        last.stat.usage.saturating_sub(first.stat.usage),
+        last.at.saturating_sub(first.at),
+    ))
+}
+
+/// Runs one CPU-quota case.
+pub fn run_quota(
+    scope: &mut Scope,
+    layout: &Layout,
+    case: &QuotaCase,
+    exe: &Path,
+) -> Result<CaseResult, ProbeError> {
+    let mut result = new_result(
+        QUOTA,
+        &case.id,
+        serde_json::to_value(case).unwrap_or_default(),
+    );
+    if layout.placement(Controller::Cpu).version.is_none() {
+        result.verdict = Verdict::skip("the cpu controller is not available on this host");
+        return Ok(result);
+    }
+    let before = available(scope, exe, &format!("quota-{}-ref", case.id), case.threads)?;
+    let cg = scope.create(&format!("quota-{}", case.id))?;
+    let set = cg.set_cpu_max(&CpuMax {
+        quota: Some(case.quota),
+        period: case.period,
+    });
+    let psi0 = psi_cpu_total_us();
+    let run = match set {
+        Ok(()) => Some(spin_for(
+            exe,
+            &cg,
+            case.threads,
+            case.idle_threads,
+            case.duration,
+        )),
+        Err(e) => {
+            result.verdict = Verdict::fail(format!("set cpu max: {e}"));
+            None
+        }
+    };
+    let psi1 = psi_cpu_total_us();
+    scope.remove(&cg)?;
+    let Some(run) = run else { return Ok(result) };
+    let (readings, reports) = run?;
+    let (stat, wall, per_period) = period_window(&readings);
+    let after = available(scope, exe, &format!("quota-{}-ref", case.id), case.threads)?;
+    let j = judge_quota(&stat, wall, case.quota, case.threads);
+    let nominal = case.quota.as_secs_f64() / case.period.as_secs_f64() * 100.0;
+    let own: u64 = reports.iter().map(|r| r.cpu_time_ns).sum();
+    // The whole run (not the period-aligned window), to compare with the threads' own clocks.
+    let run_usage = match (readings.first(), readings.last()) {
+        (Some(a), Some(b)) => b.stat.usage.saturating_sub(a.stat.usage).as_nanos() as u64,
+        _ => 0,
+    };
+    let usage_ns = stat.usage.as_nanos() as u64;
+    result.series = vec![
+        series("achieved_pct", "pct_x100", vec![x100(j.achieved_pct)]),
+        series("expected_pct", "pct_x100", vec![x100(j.expected_pct)]),
+        series("error_pct", "pct_x100", vec![x100(j.error_pct.abs())]),
+        series("usage", "ns", vec![usage_ns]),
+        series("threads_cpu_time", "ns", vec![own]),
+        series("periods", "count", vec![stat.nr_periods]),
+        series("throttled_periods", "count", vec![stat.nr_throttled]),
+        series(
+            "throttled_time",
+            "ns",
+            vec![stat.throttled.as_nanos() as u64],
+        ),
+        series("available_pct", "pct_x100", vec![x100(before), x100(after)]),
+        series("window", "ns", vec![wall.as_nanos() as u64]),
+        series("period_usage", "ns", per_period),
+    ];
+    if let (Some(a), Some(b)) = (psi0, psi1) {
+        result.series.push(series(
+            "psi_cpu_some_pct",
+            "pct_x100",
+            vec![x100(
+                (b - a) as f64 / wall.as_micros().max(1) as f64 * 100.0,
+            )],
+        ));
+    }
+    result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    result.verdict = quota_verdict(case, &j, before.min(after), nominal);
+    if own > 0 {
+        let diff = (run_usage as f64 - own as f64) / own as f64 * 100.0;
+        result.verdict.reason.push_str(&format!(
+            "; cgroup usage vs the threads' own CPU time {diff:+.2}%"
+        ));
+    }
+    Ok(result)
+}
+
+/// Each group's share of the groups' total CPU, against its weight's share.
+pub fn share_errors(usage: &[Duration], weights: &[u64]) -> Vec<(f64, f64, f64)> {
+    let total: f64 = usage.iter().map(Duration::as_secs_f64).sum();
+    let wsum: u64 = weights.iter().sum();
+    usage
+        .iter()
+        .zip(weights)
+        .map(|(u, &w)| {
+            let share = if total > 0.0 {
+                u.as_secs_f64() / total * 100.0
+            } else {
+                0.0
+            };
+            let want = w as f64 / wsum as f64 * 100.0;
+            (share, want, (share - want) / want * 100.0)
+        })
+        .collect()
+}
+
+/// Runs one CPU-weight case: sibling groups with different weights, their
+/// spinners all on the same CPUs, started together.
+pub fn run_weight(
+    scope: &mut Scope,
+    layout: &Layout,
+    case: &WeightCase,
+    exe: &Path,
+) -> Result<CaseResult, ProbeError> {
+    let mut result = new_result(
+        WEIGHT,
+        &case.id,
+        serde_json::to_value(case).unwrap_or_default(),
+    );
+    for c in [Controller::Cpu, Controller::Cpuset] {
+        if layout.placement(c).version.is_none() {
+            result.verdict =
+                Verdict::skip(format!("the {c} controller is not available on this host"));
+            return Ok(result);
+        }
+    }
+    let mut groups = Vec::new();
+    let outcome = (|| -> Result<Result<(Vec<Duration>, Duration), String>, ProbeError> {
+        for (i, &w) in case.weights.iter().enumerate() {
+            let cg = scope.create(&format!("weight-{}-g{i}", case.id))?;
+            groups.push(cg.clone());
+            if let Err(e) = cg
+                .set_cpus(&case.cpus)
+                .and_then(|()| cg.set_cpu_weight(w).map(drop))
+            {
+                return Ok(Err(format!("group {i}: {e}")));
+            }
+        }
+        let mut spinners = Vec::new();
+        for cg in &groups {
+            spinners.push(Spinners::start(exe, cg, case.threads, 0)?);
+        }
+        let before: Vec<CpuStat> = groups
+            .iter()
+            .map(Cgroup::cpu_stat)
+            .collect::<Result<_, _>>()?;
+        let t = Instant::now();
+        for s in &mut spinners {
+            s.signal();
+        }
+        let slept = interrupt::sleep(case.duration);
+        let after: Vec<CpuStat> = groups
+            .iter()
+            .map(Cgroup::cpu_stat)
+            .collect::<Result<_, _>>()?;
+        let wall = t.elapsed();
+        for s in spinners {
+            let _ = s.stop();
+        }
+        slept?;
+        Ok(Ok((
+            before
+                .iter()
+                .zip(&after)
+                .map(|(a, b)| delta(a, b).usage)
+                .collect(),
+            wall,
+        )))
+    })();
+    for g in groups.iter().rev() {
+        scope.remove(g)?;
+    }
+    let (usage, wall) = match outcome? {
+        Ok(x) => x,
+        Err(e) => {
+            result.verdict = Verdict::fail(e);
+            return Ok(result);
+        }
+    };
+    let errors = share_errors(&usage, &case.weights);
+    let worst = errors.iter().map(|e| e.2.abs()).fold(0.0, f64::max);
+    result.series = vec![
+        series(
+            "share_pct",
+            "pct_x100",
+            errors.iter().map(|e| x100(e.0)).collect(),
+        ),
+        series(
+            "expected_share_pct",
+            "pct_x100",
+            errors.iter().map(|e| x100(e.1)).collect(),
+        ),
+        series("share_ratio_error_pct", "pct_x100", vec![x100(worst)]),
+        series(
+            "usage",
+            "ns",
+            usage.iter().map(|u| u.as_nanos() as u64).collect(),
+        ),
+    ];
+    result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    let total = pct(usage.iter().sum(), wall);
+    let capacity = case.cpus.len() as f64 * 100.0;
+    let split: Vec<String> = errors
+        .iter()
+        .zip(&case.weights)
+        .map(|(e, w)| format!("weight {w}: {:.1}% (expected {:.1}%)", e.0, e.1))
+        .collect();
+    let numbers = format!(
+        "{}; worst error {worst:.1}%; the groups used {total:.0}% of {capacity:.0}%",
+        split.join(", ")
+    );
+    result.verdict = if total < capacity * 0.5 {
+        Verdict {
+            status: crate::record::Status::Inconclusive,
+            reason: format!("the host left the groups too little CPU to split: {numbers}"),
+        }
+    } else if worst <= case.tolerance_pct {
+        Verdict::pass(format!("{numbers}; within ±{}%", case.tolerance_pct))
+    } else {
+        Verdict::fail(format!("{numbers}; outside ±{}%", case.tolerance_pct))
+    };
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(usage_ms: u64, periods: u64, throttled: u64) -> CpuStat {
+        CpuStat {
+            usage: Duration::from_millis(usage_ms),
+            nr_periods: periods,
+            nr_throttled: throttled,
+            throttled: Duration::ZERO,
+        }
+    }
+
+    fn case(quota_ms: u64, threads: u32) -> QuotaCase {
+        QuotaCase {
+            id: "t".into(),
+            quota: Duration::from_millis(quota_ms),
+            period: Duration::from_millis(100),
+            threads,
+            idle_threads: 0,
+            duration: Duration::from_secs(2),
+            tolerance_pct: 5.0,
+        }
+    }
+
+    #[test]
+    fn expected_comes_from_the_periods_that_elapsed() {
+        // 20 periods of 25 ms quota over 2 s: 500 ms expected; 510 achieved → +2 %.
+        let j = judge_quota(
+            &stat(510, 20, 20),
+            Duration::from_secs(2),
+            Duration::from_millis(25),
+            1,
+        );
+        assert!((j.expected_pct - 25.0).abs() < 1e-9);
+        assert!((j.error_pct - 2.0).abs() < 1e-9);
+        assert_eq!(
+            quota_verdict(&case(25, 1), &j, 99.0, 25.0).status,
+            crate::record::Status::Pass
+        );
+        // A quota above what the threads can use: expected is the threads' wall time.
+        let j = judge_quota(
+            &stat(1990, 20, 0),
+            Duration::from_secs(2),
+            Duration::from_millis(150),
+            1,
+        );
+        assert!((j.expected_pct - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn busy_host_is_inconclusive_and_the_bug_signature_fails() {
+        let j = judge_quota(
+            &stat(300, 20, 20),
+            Duration::from_secs(2),
+            Duration::from_millis(50),
+            1,
+        );
+        let v = quota_verdict(&case(50, 1), &j, 30.0, 50.0);
+        assert_eq!(
+            v.status,
+            crate::record::Status::Inconclusive,
+            "{}",
+            v.reason
+        );
+        let v = quota_verdict(&case(50, 1), &j, 99.0, 50.0);
+        assert_eq!(v.status, crate::record::Status::Fail);
+        assert!(
+            v.reason.contains("throttled while under quota"),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn the_window_runs_from_refill_to_refill() {
+        let r = |ms: u64, usage_ms: u64, periods: u64| Reading {
+            at: Duration::from_millis(ms),
+            stat: stat(usage_ms, periods, periods),
+        };
+        // The group burns its 25 ms right at the start (a full pool), then 25 ms after each refill.
+        let readings = [
+            r(0, 0, 0),
+            r(20, 25, 0),
+            r(101, 26, 1),
+            r(140, 51, 1),
+            r(201, 51, 2),
+            r(240, 76, 2),
+            r(301, 76, 3),
+            r(330, 90, 3),
+        ];
+        let (s, wall, per) = period_window(&readings);
+        assert_eq!(s.nr_periods, 2);
+        assert_eq!(s.usage, Duration::from_millis(50));
+        assert_eq!(wall, Duration::from_millis(200));
+        assert_eq!(per, vec![25_000_000, 25_000_000]);
+        let j = judge_quota(&s, wall, Duration::from_millis(25), 1);
+        assert!(j.error_pct.abs() < 1e-9, "{j:?}");
+    }
+
+    #[test]
+    fn shares_against_weights() {
+        let e = share_errors(
+            &[Duration::from_millis(330), Duration::from_millis(670)],
+            &[100, 200],
+        );
+        assert!((e[0].0 - 33.0).abs() < 1e-9 && (e[0].1 - 100.0 / 3.0).abs() < 1e-9);
+        assert!(e[1].2.abs() < 1.0);
+    }
+}
