@@ -122,15 +122,15 @@ pub fn report() -> CheckReport {
         fam(
             "cgroup_ops",
             gate((layout.is_some(), "mkdir, attach, rmdir latency".into())),
-            false,
+            true,
         ),
-        fam("cpuset", gate(ctl(Controller::Cpuset)), false),
+        fam("cpuset", gate(ctl(Controller::Cpuset)), true),
         fam(
             "cpu_quota",
             gate(both(Controller::Cpu, Controller::Cpuacct)),
-            false,
+            true,
         ),
-        fam("cpu_weight", gate(ctl(Controller::Cpu)), false),
+        fam("cpu_weight", gate(ctl(Controller::Cpu)), true),
         fam("memory", gate(ctl(Controller::Memory)), false),
         fam(
             "io",

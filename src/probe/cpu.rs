@@ -26,6 +26,10 @@ use super::ProbeError;
 pub const QUOTA: &str = "cpu_quota";
 pub const WEIGHT: &str = "cpu_weight";
 
+/// The shortest run a quota verdict is given for: shorter runs span too few
+/// periods for a ±5 % judgement.
+pub const MIN_JUDGED: Duration = Duration::from_secs(2);
+
 /// How long the unlimited reference spinner runs before and after a case.
 const REFERENCE: Duration = Duration::from_millis(300);
 
@@ -269,6 +273,16 @@ pub fn quota_verdict(
         return Verdict {
             status: crate::record::Status::Inconclusive,
             reason: format!("the host gave an unlimited spinner only {available_pct:.1}% of a CPU, the limit allows {allowed:.1}%: {numbers}"),
+        };
+    }
+    if case.duration < MIN_JUDGED {
+        return Verdict {
+            status: crate::record::Status::Inconclusive,
+            reason: format!(
+                "a {} ms run is too short to judge (the tolerance applies from {} s): {numbers}",
+                case.duration.as_millis(),
+                MIN_JUDGED.as_secs()
+            ),
         };
     }
     // The throttling-bug signature: clearly under the quota while most periods were throttled.
@@ -586,6 +600,21 @@ mod tests {
             1,
         );
         assert!((j.expected_pct - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_short_run_is_not_judged() {
+        let j = judge_quota(
+            &stat(300, 3, 3),
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+            1,
+        );
+        let mut c = case(100, 1);
+        c.duration = Duration::from_millis(300);
+        let v = quota_verdict(&c, &j, 99.0, 100.0);
+        assert_eq!(v.status, crate::record::Status::Inconclusive);
+        assert!(v.reason.contains("too short"), "{}", v.reason);
     }
 
     #[test]
