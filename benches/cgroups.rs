@@ -60,6 +60,24 @@ fn cgroup_ops(c: &mut Criterion) {
     g.bench_function("cpu_stat", |b| {
         b.iter(|| black_box(cg.cpu_stat().expect("cpu stat")))
     });
+    // Attach: a sleeping process moved back and forth between two cgroups.
+    let other = scope.create("bench-other").expect("create");
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .expect("sleep");
+    let pid = sleeper.id() as i32;
+    let mut flip = false;
+    g.bench_function("attach", |b| {
+        b.iter(|| {
+            flip = !flip;
+            let to = if flip { &cg } else { &other };
+            to.attach(pid).expect("attach")
+        })
+    });
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    scope.remove(&other).expect("remove");
     g.finish();
     scope.remove(&cg).expect("remove");
 }
