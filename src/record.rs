@@ -128,6 +128,21 @@ pub struct CaseResult {
     pub series: Vec<Series>,
 }
 
+impl CaseResult {
+    /// A result with no measurement yet and a provisional pass; `config` is the case as run.
+    pub fn new(probe: &str, case: &str, config: impl Serialize) -> CaseResult {
+        CaseResult {
+            probe: probe.into(),
+            case: case.into(),
+            config: serde_json::to_value(config).unwrap_or_default(),
+            summaries: Vec::new(),
+            verdict: Verdict::pass(""),
+            samples_file: None,
+            series: Vec::new(),
+        }
+    }
+}
+
 /// A whole run: the one machine-readable source of a result folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {

@@ -24,15 +24,7 @@ pub fn run(
     case: &OpsCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult {
-        probe: PROBE.into(),
-        case: case.id.clone(),
-        config: serde_json::to_value(case).unwrap_or_default(),
-        summaries: Vec::new(),
-        verdict: Verdict::pass(""),
-        samples_file: None,
-        series: Vec::new(),
-    };
+    let mut result = CaseResult::new(PROBE, &case.id, case);
     let mut siblings = Vec::new();
     let outcome = (|| -> Result<Result<(), String>, ProbeError> {
         for i in 1..case.siblings {

@@ -300,18 +300,6 @@ pub fn quota_verdict(
     }
 }
 
-fn new_result(probe: &str, id: &str, config: serde_json::Value) -> CaseResult {
-    CaseResult {
-        probe: probe.into(),
-        case: id.into(),
-        config,
-        summaries: Vec::new(),
-        verdict: Verdict::pass(""),
-        samples_file: None,
-        series: Vec::new(),
-    }
-}
-
 /// What an unlimited spinner with `threads` threads gets on this host now, % of a CPU.
 fn available(scope: &mut Scope, exe: &Path, name: &str, threads: u32) -> Result<f64, ProbeError> {
     let cg = scope.create(name)?;
@@ -334,11 +322,7 @@ pub fn run_quota(
     case: &QuotaCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = new_result(
-        QUOTA,
-        &case.id,
-        serde_json::to_value(case).unwrap_or_default(),
-    );
+    let mut result = CaseResult::new(QUOTA, &case.id, case);
     if layout.placement(Controller::Cpu).version.is_none() {
         result.verdict = Verdict::skip("the cpu controller is not available on this host");
         return Ok(result);
@@ -442,11 +426,7 @@ pub fn run_weight(
     case: &WeightCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = new_result(
-        WEIGHT,
-        &case.id,
-        serde_json::to_value(case).unwrap_or_default(),
-    );
+    let mut result = CaseResult::new(WEIGHT, &case.id, case);
     for c in [Controller::Cpu, Controller::Cpuset] {
         if layout.placement(c).version.is_none() {
             result.verdict =

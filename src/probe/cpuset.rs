@@ -98,15 +98,7 @@ pub fn run(
     case: &CpusetCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult {
-        probe: PROBE.into(),
-        case: case.id.clone(),
-        config: serde_json::to_value(case).unwrap_or_default(),
-        summaries: Vec::new(),
-        verdict: Verdict::pass(""),
-        samples_file: None,
-        series: Vec::new(),
-    };
+    let mut result = CaseResult::new(PROBE, &case.id, case);
     if layout.placement(Controller::Cpuset).version.is_none() {
         result.verdict = Verdict::skip("the cpuset controller is not available on this host");
         return Ok(result);

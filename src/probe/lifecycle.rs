@@ -80,16 +80,7 @@ pub fn run(
     case: &LifecycleCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let config = serde_json::to_value(case).unwrap_or_default();
-    let mut result = CaseResult {
-        probe: PROBE.into(),
-        case: case.id.clone(),
-        config,
-        summaries: Vec::new(),
-        verdict: Verdict::pass(""),
-        samples_file: None,
-        series: Vec::new(),
-    };
+    let mut result = CaseResult::new(PROBE, &case.id, case);
     if let Some(why) = missing(case, |c| layout.placement(c).version) {
         result.verdict = Verdict::skip(why);
         return Ok(result);

@@ -210,15 +210,7 @@ pub fn run_case(
     exe: &Path,
     baseline: Option<&Summary>,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult {
-        probe: PROBE.into(),
-        case: case.id.clone(),
-        config: serde_json::to_value(case).unwrap_or_default(),
-        summaries: Vec::new(),
-        verdict: Verdict::pass(""),
-        samples_file: None,
-        series: Vec::new(),
-    };
+    let mut result = CaseResult::new(PROBE, &case.id, case);
     let op = match (case.kind, case.method) {
         (Some(k), Some(m)) => {
             if let Some(why) = ns::unsupported(k, m) {
@@ -351,15 +343,11 @@ pub fn run_case(
 
 /// Runs the isolation check of `kind` in a fresh worker.
 pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult {
-        probe: PROBE.into(),
-        case: format!("{kind}-isolation"),
-        config: serde_json::json!({ "kind": kind }),
-        summaries: Vec::new(),
-        verdict: Verdict::pass(""),
-        samples_file: None,
-        series: Vec::new(),
-    };
+    let mut result = CaseResult::new(
+        PROBE,
+        &format!("{kind}-isolation"),
+        serde_json::json!({ "kind": kind }),
+    );
     if let Some(name) = kind.proc_name() {
         if !Path::new(&format!("/proc/self/ns/{name}")).exists() {
             result.verdict = Verdict::skip(format!("this kernel has no {name} namespaces"));
