@@ -87,6 +87,18 @@ enum WorkerKind {
         #[arg(long, default_value_t = 0)]
         idle_threads: usize,
     },
+    /// Touch fresh memory up to --bytes at --rate-mib-s, reporting progress.
+    Mem {
+        #[arg(long)]
+        bytes: u64,
+        #[arg(long, default_value_t = 0)]
+        rate_mib_s: u64,
+    },
+    /// Fork waiting children until fork fails or --max were made.
+    Fork {
+        #[arg(long, default_value_t = 100_000)]
+        max: u64,
+    },
     /// Check the isolation a new namespace of KIND gives (prints one JSON line).
     NsVerify {
         #[arg(long)]
@@ -340,6 +352,12 @@ fn main() -> ExitCode {
             };
             ExitCode::from(nsbench::main(op, amount, warmup) as u8)
         }
+        Command::Worker {
+            kind: WorkerKind::Mem { bytes, rate_mib_s },
+        } => ExitCode::from(isobench::workload::limits::mem_main(bytes, rate_mib_s) as u8),
+        Command::Worker {
+            kind: WorkerKind::Fork { max },
+        } => ExitCode::from(isobench::workload::limits::fork_main(max) as u8),
         Command::Worker {
             kind:
                 WorkerKind::CpuSpin {

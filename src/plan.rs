@@ -93,6 +93,38 @@ pub struct WeightCase {
     pub tolerance_pct: f64,
 }
 
+/// One pids case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PidsCase {
+    /// `max<N>`.
+    pub id: String,
+    pub max: u64,
+}
+
+/// What a memory case does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryKind {
+    /// Touch half the limit: must survive.
+    Below,
+    /// Touch twice the limit: must be OOM-killed.
+    Above,
+    /// Touch half the limit, then the harness SIGKILLs it: not an OOM.
+    Killed,
+    /// memory.high at half the limit, touch three quarters (v2): slowed, not killed.
+    High,
+}
+
+/// One memory case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryCase {
+    /// `<kind>-<limit>`, e.g. `above-64MiB`.
+    pub id: String,
+    pub kind: MemoryKind,
+    pub limit_bytes: u64,
+    pub slack_bytes: u64,
+}
+
 /// Everything one run will do, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
@@ -104,6 +136,8 @@ pub struct Plan {
     pub ops: Vec<OpsCase>,
     pub quota: Vec<QuotaCase>,
     pub weight: Vec<WeightCase>,
+    pub pids: Vec<PidsCase>,
+    pub memory: Vec<MemoryCase>,
 }
 
 /// The default CFS period when only a quota is given.
@@ -430,6 +464,33 @@ impl Plan {
                     duration,
                     tolerance_pct: w.tolerance_pct,
                 }));
+            }
+            if let Some(p) = &s.pids {
+                plan.pids.extend(p.max.iter().map(|&m| PidsCase {
+                    id: format!("max{m}"),
+                    max: m,
+                }));
+            }
+            if let Some(m) = &s.memory {
+                for l in &m.limits {
+                    for kind in [
+                        MemoryKind::Below,
+                        MemoryKind::Above,
+                        MemoryKind::Killed,
+                        MemoryKind::High,
+                    ] {
+                        let name = serde_json::to_value(kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default();
+                        plan.memory.push(MemoryCase {
+                            id: format!("{name}-{l}"),
+                            kind,
+                            limit_bytes: l.0,
+                            slack_bytes: m.slack.0,
+                        });
+                    }
+                }
             }
             if let Some(o) = &s.cgroup_ops {
                 plan.ops.extend(o.siblings.iter().map(|&n| OpsCase {

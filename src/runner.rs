@@ -11,7 +11,7 @@ use crate::cgroup::{clean_stale, CleanReport, Layout, Scope, ScopeOptions};
 use crate::host::Host;
 use crate::interrupt::Interrupted;
 use crate::plan::Plan;
-use crate::probe::{cgroup_ops, cpu, cpuset, lifecycle, ns_latency, ProbeError};
+use crate::probe::{cgroup_ops, cpu, cpuset, lifecycle, limits, ns_latency, ProbeError};
 use crate::record::{CaseResult, Run, Summary, SCHEMA_VERSION};
 use crate::scenario::Scenario;
 use crate::sink;
@@ -137,6 +137,8 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         Cpuset(&'a crate::plan::CpusetCase),
         Quota(&'a crate::plan::QuotaCase),
         Weight(&'a crate::plan::WeightCase),
+        Pids(&'a crate::plan::PidsCase),
+        Memory(&'a crate::plan::MemoryCase),
         Ns(&'a crate::plan::NsCase),
         Verify(crate::ns::NsKind),
     }
@@ -163,6 +165,16 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             plan.weight
                 .iter()
                 .map(|c| (cpu::WEIGHT, c.id.clone(), Step::Weight(c))),
+        )
+        .chain(
+            plan.pids
+                .iter()
+                .map(|c| (limits::PIDS, c.id.clone(), Step::Pids(c))),
+        )
+        .chain(
+            plan.memory
+                .iter()
+                .map(|c| (limits::MEMORY, c.id.clone(), Step::Memory(c))),
         )
         .chain(
             plan.ns
@@ -193,6 +205,8 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             Step::Cpuset(case) => cpuset::run(&mut scope, &layout, case, &exe),
             Step::Quota(case) => cpu::run_quota(&mut scope, &layout, case, &exe),
             Step::Weight(case) => cpu::run_weight(&mut scope, &layout, case, &exe),
+            Step::Pids(case) => limits::run_pids(&mut scope, &layout, case, &exe),
+            Step::Memory(case) => limits::run_memory(&mut scope, &layout, case, &exe),
             Step::Ns(case) => ns_latency::run_case(case, &exe, baselines.get(&case.workers)),
             Step::Verify(kind) => ns_latency::run_verify(*kind, &exe),
         };

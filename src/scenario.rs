@@ -327,6 +327,43 @@ fn default_weight_tol() -> f64 {
     10.0
 }
 
+/// The `pids` section: does fork fail exactly at pids.max?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PidsSpec {
+    /// pids.max values, one case each (`max<N>`).
+    #[serde(default = "default_pids_max")]
+    pub max: Vec<u64>,
+}
+
+fn default_pids_max() -> Vec<u64> {
+    vec![1, 16, 128]
+}
+
+/// The `memory` section: memory.max enforced, OOM recognised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySpec {
+    /// memory.max values; each gets the cases `below-`, `above-`, `killed-` and
+    /// (v2) `high-<limit>`.
+    #[serde(default = "default_memory_limits")]
+    pub limits: Vec<Bytes>,
+    /// Slack allowed above the limit for the peak (the per-CPU charge batch).
+    #[serde(default = "default_memory_slack")]
+    pub slack: Bytes,
+}
+
+fn default_memory_limits() -> Vec<Bytes> {
+    vec![Bytes(64 << 20)]
+}
+fn default_memory_slack() -> Bytes {
+    Bytes(2 << 20)
+}
+
+/// The smallest memory limit the memory probe accepts: the worker process
+/// itself needs a few MiB before it touches anything.
+pub const MIN_MEMORY_PROBE_BYTES: u64 = 16 << 20;
+
 fn default_siblings() -> Vec<u32> {
     vec![1, 10, 100, 1000]
 }
@@ -376,6 +413,8 @@ pub struct Scenario {
     pub cgroup_ops: Option<OpsSpec>,
     pub cpu_quota: Option<QuotaSpec>,
     pub cpu_weight: Option<WeightSpec>,
+    pub pids: Option<PidsSpec>,
+    pub memory: Option<MemorySpec>,
 }
 
 /// A scenario that cannot be used, with where and why.
@@ -620,6 +659,45 @@ impl Scenario {
                     w.tolerance_pct.to_string(),
                     "must be above 0 and at most 100".into(),
                     None,
+                ));
+            }
+        }
+        if let Some(p) = &self.pids {
+            if p.max.is_empty() {
+                return Err(err(
+                    "pids.max".into(),
+                    "[]".into(),
+                    "names no limit".into(),
+                    None,
+                ));
+            }
+            if let Some(m) = p.max.iter().find(|&&m| !(1..=100_000).contains(&m)) {
+                return Err(err(
+                    "pids.max".into(),
+                    m.to_string(),
+                    "pids.max must be 1 … 100000 (the worker itself is a task)".into(),
+                    None,
+                ));
+            }
+        }
+        if let Some(m) = &self.memory {
+            if m.limits.is_empty() {
+                return Err(err(
+                    "memory.limits".into(),
+                    "[]".into(),
+                    "names no limit".into(),
+                    None,
+                ));
+            }
+            if let Some(l) = m.limits.iter().find(|l| l.0 < MIN_MEMORY_PROBE_BYTES) {
+                return Err(err(
+                    "memory.limits".into(),
+                    l.to_string(),
+                    format!(
+                        "a memory limit for this probe must be at least {}",
+                        Bytes(MIN_MEMORY_PROBE_BYTES)
+                    ),
+                    Some("the workload process itself needs a few MiB".into()),
                 ));
             }
         }

@@ -247,3 +247,31 @@ fn bad_namespace_settings() {
     ns_rejected("rate_ms = 999999", &["ns_latency.rate_ms = 999999"]);
     ns_rejected("itrations = 5", &["itrations", "unknown field"]);
 }
+
+#[test]
+fn bad_limit_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    for (body, needles) in [
+        ("[pids]\nmax = [0]\n", &["pids.max = 0", "1 … 100000"][..]),
+        (
+            "[memory]\nlimits = [0]\n",
+            &["memory.limits = 0", "at least 16MiB"][..],
+        ),
+        (
+            "[memory]\nlimits = [\"1KiB\"]\n",
+            &["memory.limits = 1KiB"][..],
+        ),
+    ] {
+        let path = scenario(
+            dir.path(),
+            "l.toml",
+            &format!("schema = 1\nname = \"l\"\n{body}"),
+        );
+        let out = run_scenario(&path);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{body}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "expected {n:?} in {err}");
+        }
+    }
+}

@@ -308,6 +308,17 @@ impl Cgroup {
         super::read_u64(&d.path.join(file))
     }
 
+    /// How often a fork was refused at pids.max (the `max` key of pids.events,
+    /// the same file on v1 and v2).
+    pub fn pids_max_events(&self) -> Result<u64, CgroupError> {
+        let d = self.dir(Controller::Pids)?;
+        let text = super::read_file(&d.path.join("pids.events"))?;
+        Ok(super::stats::flat_keyed(&text)
+            .get("max")
+            .copied()
+            .unwrap_or(0))
+    }
+
     // ---- teardown -------------------------------------------------------------
 
     /// Kills every process in the cgroup and waits until it is empty: atomically

@@ -7,6 +7,7 @@ pub mod cgroup_ops;
 pub mod cpu;
 pub mod cpuset;
 pub mod lifecycle;
+pub mod limits;
 pub mod ns_latency;
 
 /// Why a probe could not produce a result at all (a failed check is a verdict, not this).

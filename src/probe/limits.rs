@@ -1,0 +1,282 @@
+//! `pids` and `memory`: is the limit enforced where it says, and is an OOM kill
+//! recognised as one? The workloads run in child processes placed in their
+//! cgroup before they do anything (`isobench worker fork`, `isobench worker mem`).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::cgroup::{Controller, Layout, Scope, Version};
+use crate::ns::now_ns;
+use crate::plan::{MemoryCase, MemoryKind, PidsCase};
+use crate::record::{CaseResult, Series, Summary, Verdict};
+use crate::workload::spawn_in;
+
+use super::ProbeError;
+
+pub const PIDS: &str = "pids";
+pub const MEMORY: &str = "memory";
+
+fn series(metric: &str, unit: &str, values: Vec<u64>) -> Series {
+    Series {
+        metric: metric.into(),
+        unit: unit.into(),
+        values,
+    }
+}
+
+/// What the fork worker managed: forks, the errno that stopped it, tasks in the
+/// cgroup at that moment, new `max` events.
+type ForkOutcome = (u64, i32, u64, u64);
+
+/// Runs one pids case: the fork worker (itself one task) forks until refused.
+pub fn run_pids(
+    scope: &mut Scope,
+    layout: &Layout,
+    case: &PidsCase,
+    exe: &Path,
+) -> Result<CaseResult, ProbeError> {
+    let mut result = CaseResult::new(PIDS, &case.id, case);
+    if layout.placement(Controller::Pids).version.is_none() {
+        result.verdict = Verdict::skip("the pids controller is not available on this host");
+        return Ok(result);
+    }
+    let cg = scope.create(&format!("pids-{}", case.id))?;
+    let outcome = (|| -> Result<Result<ForkOutcome, String>, ProbeError> {
+        if let Err(e) = cg.set_pids_max(case.max) {
+            return Ok(Err(format!("set pids.max: {e}")));
+        }
+        let events_before = cg.pids_max_events()?;
+        let mut cmd = Command::new(exe);
+        // Ask for more than the limit allows: the kernel must stop it.
+        cmd.args(["worker", "fork", "--max", &(case.max + 10).to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        let mut child = spawn_in(&mut cmd, &cg)?;
+        let mut line = String::new();
+        let _ = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
+        let current = cg.pids_current()?;
+        let events = cg.pids_max_events()?.saturating_sub(events_before);
+        drop(child.stdin.take());
+        let _ = child.wait();
+        let mut f = line.split_whitespace().skip(1);
+        let forked = f.next().and_then(|v| v.parse().ok());
+        let errno = f.next().and_then(|v| v.parse().ok());
+        match (forked, errno) {
+            (Some(n), Some(e)) => Ok(Ok((n, e, current, events))),
+            _ => Ok(Err(format!(
+                "the fork worker did not report (got {line:?})"
+            ))),
+        }
+    })();
+    scope.remove(&cg)?;
+    match outcome? {
+        Err(e) => result.verdict = Verdict::fail(e),
+        Ok((forked, errno, current, events)) => {
+            result.series = vec![
+                series("forks_reached", "count", vec![forked]),
+                series("tasks_at_limit", "count", vec![current]),
+                series("max_events", "count", vec![events]),
+            ];
+            let name = nix::errno::Errno::from_raw(errno);
+            let facts = format!("{forked} forks succeeded besides the worker ({} tasks, pids.max {}), then {name}; pids.events max +{events}", forked + 1, case.max);
+            result.verdict = if forked + 1 == case.max && errno == libc::EAGAIN && events > 0 {
+                Verdict::pass(format!("fork failed exactly at pids.max: {facts}"))
+            } else {
+                Verdict::fail(format!(
+                    "expected {} forks then EAGAIN and a max event: {facts}",
+                    case.max - 1
+                ))
+            };
+        }
+    }
+    result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    Ok(result)
+}
+
+/// What the memory worker reported before it finished or died.
+#[derive(Debug, Default)]
+struct MemReport {
+    touched: u64,
+    last_touch_ns: u64,
+    done: bool,
+}
+
+/// Runs one memory case.
+pub fn run_memory(
+    scope: &mut Scope,
+    layout: &Layout,
+    case: &MemoryCase,
+    exe: &Path,
+) -> Result<CaseResult, ProbeError> {
+    let mut result = CaseResult::new(MEMORY, &case.id, case);
+    let version = layout.placement(Controller::Memory).version;
+    if version.is_none() {
+        result.verdict = Verdict::skip("the memory controller is not available on this host");
+        return Ok(result);
+    }
+    if case.kind == MemoryKind::High && version == Some(Version::V1) {
+        result.verdict = Verdict::skip(
+            "memory.high exists only on cgroup v2; this host's memory controller is v1",
+        );
+        return Ok(result);
+    }
+    let l = case.limit_bytes;
+    let (max, high, bytes) = match case.kind {
+        MemoryKind::Below | MemoryKind::Killed => (l, None, l / 2),
+        MemoryKind::Above => (l, None, 2 * l),
+        MemoryKind::High => (2 * l, Some(l / 2), l * 3 / 4),
+    };
+    // memory.high: the same allocation without it first, to say how much it slowed.
+    let baseline_ns = if let Some(_h) = high {
+        let cg = scope.create(&format!("mem-{}-base", case.id))?;
+        let r = touch(&cg, exe, 2 * l, l * 3 / 4, None, false);
+        scope.remove(&cg)?;
+        r?.map(|(rep, _, t)| (rep.touched, t)).ok()
+    } else {
+        None
+    };
+    let cg = scope.create(&format!("mem-{}", case.id))?;
+    let run = touch(&cg, exe, max, bytes, high, case.kind == MemoryKind::Killed);
+    scope.remove(&cg)?;
+    let (rep, status, elapsed_ns, stats) = match run? {
+        Ok((rep, status, t)) => (rep, status, t, true),
+        Err(e) => {
+            result.verdict = Verdict::fail(e);
+            return Ok(result);
+        }
+    };
+    let _ = stats;
+    let (signal, oom_kills, peak, current, death_ns) = status;
+    result.series = vec![
+        series("limit_bytes", "bytes", vec![max]),
+        series("touched_bytes", "bytes", vec![rep.touched]),
+        series(
+            "oom_killed",
+            "count",
+            vec![u64::from(signal == Some(libc::SIGKILL) && oom_kills > 0)],
+        ),
+        series("oom_kill_events", "count", vec![oom_kills]),
+    ];
+    if let Some(p) = peak {
+        result.series.push(series("peak_bytes", "bytes", vec![p]));
+    }
+    result
+        .series
+        .push(series("current_bytes", "bytes", vec![current]));
+    let peak_ok = peak.is_none_or(|p| p <= max + case.slack_bytes);
+    let peak_text = peak.map_or("peak n/a".to_string(), |p| format!("peak {} MiB", p >> 20));
+    let mib = |b: u64| b >> 20;
+    result.verdict = match case.kind {
+        MemoryKind::Below | MemoryKind::High if signal.is_none() && rep.done && oom_kills == 0 && peak_ok => {
+            let mut reason = format!("touched {} MiB under memory.max {} MiB and survived; {peak_text}, {} MiB charged at the end", mib(rep.touched), mib(max), mib(current));
+            if let (Some(h), Some((_, base))) = (high, baseline_ns) {
+                let slow = elapsed_ns as f64 / base.max(1) as f64;
+                result.series.push(series("slowdown", "x100", vec![(slow * 100.0).round() as u64]));
+                reason.push_str(&format!("; memory.high {} MiB slowed it {slow:.1}× ({} ms vs {} ms unthrottled), no OOM kill", mib(h), elapsed_ns / 1_000_000, base / 1_000_000));
+            }
+            Verdict::pass(reason)
+        }
+        MemoryKind::Above if signal == Some(libc::SIGKILL) && oom_kills > 0 && peak_ok => {
+            let ttk = death_ns.saturating_sub(rep.last_touch_ns);
+            result.series.push(series("time_to_kill", "ns", vec![ttk]));
+            Verdict::pass(format!(
+                "OOM-killed (SIGKILL, oom_kill +{oom_kills}) after touching {} MiB of {} MiB asked, memory.max {} MiB; {peak_text}; killed {} ms after its last progress report",
+                mib(rep.touched),
+                mib(bytes),
+                mib(max),
+                ttk / 1_000_000
+            ))
+        }
+        MemoryKind::Killed if signal == Some(libc::SIGKILL) && oom_kills == 0 => {
+            Verdict::pass(format!("the harness's SIGKILL after {} MiB was not counted as an OOM kill (oom_kill +0)", mib(rep.touched)))
+        }
+        _ => Verdict::fail(format!(
+            "{:?} case: touched {} MiB of {} MiB, memory.max {} MiB, ended by {}, oom_kill +{oom_kills}, {peak_text}{}",
+            case.kind,
+            mib(rep.touched),
+            mib(bytes),
+            mib(max),
+            signal.map_or("exit".to_string(), |s| format!("signal {s}")),
+            if peak_ok { String::new() } else { format!(" (over the limit by more than the {} MiB slack)", mib(case.slack_bytes)) }
+        )),
+    };
+    result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    Ok(result)
+}
+
+/// (signal that ended it, OOM kills counted, peak, current at the end, time of death in ns)
+type Ending = (Option<i32>, u64, Option<u64>, u64, u64);
+
+/// Runs the memory worker in `cg` with memory.max = `max` (and memory.high),
+/// swap off; `kill`: the harness SIGKILLs it once it is done.
+fn touch(
+    cg: &crate::cgroup::Cgroup,
+    exe: &Path,
+    max: u64,
+    bytes: u64,
+    high: Option<u64>,
+    kill: bool,
+) -> Result<Result<(MemReport, Ending, u64), String>, ProbeError> {
+    if let Err(e) = cg.set_memory_max(max).and_then(|_| cg.disable_swap()) {
+        return Ok(Err(format!("set memory.max: {e}")));
+    }
+    if let Some(h) = high {
+        if let Err(e) = cg.set_memory_high(h) {
+            return Ok(Err(format!("set memory.high: {e}")));
+        }
+    }
+    let before = cg.memory_stat()?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["worker", "mem", "--bytes", &bytes.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let start = Instant::now();
+    let mut child = spawn_in(&mut cmd, cg)?;
+    let mut rep = MemReport::default();
+    let out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    for line in out.lines() {
+        let Ok(line) = line else { break };
+        let mut f = line.split_whitespace();
+        let kind = f.next().unwrap_or("");
+        let (Some(b), Some(t)) = (
+            f.next().and_then(|v| v.parse().ok()),
+            f.next().and_then(|v| v.parse().ok()),
+        ) else {
+            continue;
+        };
+        rep.touched = b;
+        rep.last_touch_ns = t;
+        if kind == "done" {
+            rep.done = true;
+            break;
+        }
+    }
+    let elapsed = start.elapsed().as_nanos() as u64;
+    let stat = cg.memory_stat()?;
+    if kill {
+        let _ = child.kill();
+    }
+    if let Some(mut s) = child.stdin.take() {
+        let _ = s.write_all(b"x");
+    }
+    let status = child.wait().map_err(|source| ProbeError::Spawn {
+        path: exe.to_path_buf(),
+        source,
+    })?;
+    let death = now_ns();
+    let after = cg.memory_stat()?;
+    Ok(Ok((
+        rep,
+        (
+            status.signal(),
+            after.oom_kill.saturating_sub(before.oom_kill),
+            after.peak_bytes.or(stat.peak_bytes),
+            stat.current_bytes,
+            death,
+        ),
+        elapsed,
+    )))
+}
