@@ -131,7 +131,7 @@ pub fn report() -> CheckReport {
             true,
         ),
         fam("cpu_weight", gate(ctl(Controller::Cpu)), true),
-        fam("memory", gate(ctl(Controller::Memory)), false),
+        fam("memory", gate(ctl(Controller::Memory)), true),
         fam(
             "io",
             gate({
@@ -147,7 +147,7 @@ pub fn report() -> CheckReport {
             }),
             false,
         ),
-        fam("pids", gate(ctl(Controller::Pids)), false),
+        fam("pids", gate(ctl(Controller::Pids)), true),
         fam(
             "freezer",
             gate(match place(Controller::Freezer) {

@@ -111,7 +111,7 @@ pub enum MemoryKind {
     Above,
     /// Touch half the limit, then the harness SIGKILLs it: not an OOM.
     Killed,
-    /// memory.high at half the limit, touch three quarters (v2): slowed, not killed.
+    /// memory.high at half the limit, touch 1 MiB past it (v2): slowed, not killed.
     High,
 }
 
