@@ -125,6 +125,17 @@ pub struct MemoryCase {
     pub slack_bytes: u64,
 }
 
+/// One freezer case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FreezerCase {
+    /// `t<threads>` or `t<threads>-q<pct>`.
+    pub id: String,
+    pub threads: u32,
+    pub repeat: u32,
+    /// CPU quota per 100 ms period, if any.
+    pub quota: Option<Duration>,
+}
+
 /// Everything one run will do, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
@@ -138,6 +149,7 @@ pub struct Plan {
     pub weight: Vec<WeightCase>,
     pub pids: Vec<PidsCase>,
     pub memory: Vec<MemoryCase>,
+    pub freezer: Vec<FreezerCase>,
 }
 
 /// The default CFS period when only a quota is given.
@@ -464,6 +476,19 @@ impl Plan {
                     duration,
                     tolerance_pct: w.tolerance_pct,
                 }));
+            }
+            if let Some(f) = &s.freezer {
+                plan.freezer
+                    .extend(f.quota_pct.iter().map(|&q| FreezerCase {
+                        id: if q == 0 {
+                            format!("t{}", f.threads)
+                        } else {
+                            format!("t{}-q{q}", f.threads)
+                        },
+                        threads: f.threads,
+                        repeat: if quick { f.repeat.min(3) } else { f.repeat },
+                        quota: (q > 0).then(|| Duration::from_millis(q as u64)),
+                    }));
             }
             if let Some(p) = &s.pids {
                 plan.pids.extend(p.max.iter().map(|&m| PidsCase {

@@ -11,7 +11,7 @@ use crate::cgroup::{clean_stale, CleanReport, Layout, Scope, ScopeOptions};
 use crate::host::Host;
 use crate::interrupt::Interrupted;
 use crate::plan::Plan;
-use crate::probe::{cgroup_ops, cpu, cpuset, lifecycle, limits, ns_latency, ProbeError};
+use crate::probe::{cgroup_ops, cpu, cpuset, freezer, lifecycle, limits, ns_latency, ProbeError};
 use crate::record::{CaseResult, Run, Summary, SCHEMA_VERSION};
 use crate::scenario::Scenario;
 use crate::sink;
@@ -139,6 +139,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         Weight(&'a crate::plan::WeightCase),
         Pids(&'a crate::plan::PidsCase),
         Memory(&'a crate::plan::MemoryCase),
+        Freezer(&'a crate::plan::FreezerCase),
         Ns(&'a crate::plan::NsCase),
         Verify(crate::ns::NsKind),
     }
@@ -177,6 +178,11 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
                 .map(|c| (limits::MEMORY, c.id.clone(), Step::Memory(c))),
         )
         .chain(
+            plan.freezer
+                .iter()
+                .map(|c| (freezer::PROBE, c.id.clone(), Step::Freezer(c))),
+        )
+        .chain(
             plan.ns
                 .iter()
                 .map(|c| (ns_latency::PROBE, c.id.clone(), Step::Ns(c))),
@@ -207,6 +213,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             Step::Weight(case) => cpu::run_weight(&mut scope, &layout, case, &exe),
             Step::Pids(case) => limits::run_pids(&mut scope, &layout, case, &exe),
             Step::Memory(case) => limits::run_memory(&mut scope, &layout, case, &exe),
+            Step::Freezer(case) => freezer::run(&mut scope, &layout, case, &exe),
             Step::Ns(case) => ns_latency::run_case(case, &exe, baselines.get(&case.workers)),
             Step::Verify(kind) => ns_latency::run_verify(*kind, &exe),
         };

@@ -360,6 +360,29 @@ fn default_memory_slack() -> Bytes {
     Bytes(2 << 20)
 }
 
+/// The `freezer` section: freeze and thaw latency, no progress while frozen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreezerSpec {
+    /// Spinning threads in the frozen cgroup.
+    #[serde(default = "default_cpuset_threads")]
+    pub threads: u32,
+    /// Freeze/thaw cycles per case.
+    #[serde(default = "default_freeze_repeat")]
+    pub repeat: u32,
+    /// CPU quotas (% of a CPU per 100 ms) to freeze under, one case each; 0: none.
+    /// A throttled task must run to freeze, so a quota shows in the latency.
+    #[serde(default = "default_freeze_quota")]
+    pub quota_pct: Vec<u32>,
+}
+
+fn default_freeze_repeat() -> u32 {
+    20
+}
+fn default_freeze_quota() -> Vec<u32> {
+    vec![0, 20]
+}
+
 /// The smallest memory limit the memory probe accepts: the worker process
 /// itself needs a few MiB before it touches anything.
 pub const MIN_MEMORY_PROBE_BYTES: u64 = 16 << 20;
@@ -415,6 +438,7 @@ pub struct Scenario {
     pub cpu_weight: Option<WeightSpec>,
     pub pids: Option<PidsSpec>,
     pub memory: Option<MemorySpec>,
+    pub freezer: Option<FreezerSpec>,
 }
 
 /// A scenario that cannot be used, with where and why.
@@ -698,6 +722,32 @@ impl Scenario {
                         Bytes(MIN_MEMORY_PROBE_BYTES)
                     ),
                     Some("the workload process itself needs a few MiB".into()),
+                ));
+            }
+        }
+        if let Some(f) = &self.freezer {
+            if !(1..=64).contains(&f.threads) {
+                return Err(err(
+                    "freezer.threads".into(),
+                    f.threads.to_string(),
+                    "must be 1 … 64".into(),
+                    None,
+                ));
+            }
+            if !(1..=1000).contains(&f.repeat) {
+                return Err(err(
+                    "freezer.repeat".into(),
+                    f.repeat.to_string(),
+                    "must be 1 … 1000".into(),
+                    None,
+                ));
+            }
+            if f.quota_pct.is_empty() || f.quota_pct.iter().any(|&q| q > 100 || (q > 0 && q < 1)) {
+                return Err(err(
+                    "freezer.quota_pct".into(),
+                    format!("{:?}", f.quota_pct),
+                    "each must be 0 (no quota) … 100".into(),
+                    None,
                 ));
             }
         }

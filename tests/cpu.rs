@@ -299,3 +299,18 @@ fn over_limit_is_oom_killed_and_recognised_and_a_harness_kill_is_not() {
         assert!(high.contains(",skip,"), "{high}");
     }
 }
+
+#[test]
+fn a_frozen_cgroup_makes_no_progress_and_runs_again_after_thaw() {
+    if !privileged("a_frozen_cgroup_makes_no_progress_and_runs_again_after_thaw") {
+        return;
+    }
+    let _g = serial();
+    let csv = run("[freezer]\nthreads = 2\nrepeat = 3\nquota_pct = [0]\n");
+    let r = row(&csv, "freezer,t2,freeze_latency,ns,3,");
+    assert!(
+        r.contains(",pass,") && r.contains("no progress while frozen"),
+        "{r}"
+    );
+    assert!(row(&csv, "freezer,t2,thaw_latency,ns,3,").contains(",pass,"));
+}

@@ -34,14 +34,19 @@ pub const MIN_JUDGED: Duration = Duration::from_secs(2);
 const REFERENCE: Duration = Duration::from_millis(300);
 
 /// Running placement/spin workers in a cgroup.
-struct Spinners {
+pub(crate) struct Spinners {
     child: Child,
     stdin: Option<ChildStdin>,
     out: BufReader<std::process::ChildStdout>,
 }
 
 impl Spinners {
-    fn start(exe: &Path, cg: &Cgroup, threads: u32, idle: u32) -> Result<Spinners, ProbeError> {
+    pub(crate) fn start(
+        exe: &Path,
+        cg: &Cgroup,
+        threads: u32,
+        idle: u32,
+    ) -> Result<Spinners, ProbeError> {
         let mut cmd = Command::new(exe);
         cmd.args([
             "worker",
@@ -61,14 +66,14 @@ impl Spinners {
         Ok(Spinners { child, stdin, out })
     }
 
-    fn signal(&mut self) {
+    pub(crate) fn signal(&mut self) {
         if let Some(s) = self.stdin.as_mut() {
             let _ = s.write_all(b"g");
         }
     }
 
     /// Stops the threads and returns what they saw.
-    fn stop(mut self) -> Result<Vec<ThreadReport>, String> {
+    pub(crate) fn stop(mut self) -> Result<Vec<ThreadReport>, String> {
         self.signal();
         drop(self.stdin.take());
         let mut text = String::new();

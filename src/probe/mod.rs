@@ -6,6 +6,7 @@ use std::path::PathBuf;
 pub mod cgroup_ops;
 pub mod cpu;
 pub mod cpuset;
+pub mod freezer;
 pub mod lifecycle;
 pub mod limits;
 pub mod ns_latency;

@@ -145,6 +145,19 @@ pub fn run_time_ns(pid: i32) -> Option<u64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
+/// CPU time all threads of a process have run, ns (schedstat of every task).
+pub fn process_run_time_ns(pid: i32) -> Option<u64> {
+    let mut total = 0;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let text = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
+        total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
 /// What a spin worker touches after `go`: memory charged to its cgroup *after*
 /// the move (v1 leaves earlier charges behind), so memory counters must show it.
 pub const TOUCH_BYTES: usize = 1 << 20;
