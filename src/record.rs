@@ -70,6 +70,16 @@ pub struct Series {
     pub values: Vec<u64>,
 }
 
+impl Series {
+    pub fn new(metric: &str, unit: &str, values: Vec<u64>) -> Series {
+        Series {
+            metric: metric.into(),
+            unit: unit.into(),
+            values,
+        }
+    }
+}
+
 /// Distribution of one metric (from an HDR histogram at 3 significant digits;
 /// mean, min and max exact).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -96,11 +96,7 @@ pub fn run(
             ("rmdir_latency", rmdir),
         ] {
             if !values.is_empty() {
-                result.series.push(Series {
-                    metric: metric.into(),
-                    unit: "ns".into(),
-                    values,
-                });
+                result.series.push(Series::new(metric, "ns", values));
             }
         }
         Ok(Ok(()))

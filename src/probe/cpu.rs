@@ -9,17 +9,14 @@
 //! allows, the verdict is `inconclusive` with the numbers — the neighbours, not
 //! the kernel, are what was measured.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cgroup::{Cgroup, Controller, CpuMax, CpuStat, Layout, Scope};
 use crate::interrupt;
 use crate::plan::{QuotaCase, WeightCase};
 use crate::record::{CaseResult, Series, Summary, Verdict};
-use crate::workload::cpuspin::{parse_report, ThreadReport};
-use crate::workload::spawn_in;
+use crate::workload::cpuspin::{Spinners, ThreadReport};
 
 use super::ProbeError;
 
@@ -32,65 +29,6 @@ pub const MIN_JUDGED: Duration = Duration::from_secs(2);
 
 /// How long the unlimited reference spinner runs before and after a case.
 const REFERENCE: Duration = Duration::from_millis(300);
-
-/// Running placement/spin workers in a cgroup.
-pub(crate) struct Spinners {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    out: BufReader<std::process::ChildStdout>,
-}
-
-impl Spinners {
-    pub(crate) fn start(
-        exe: &Path,
-        cg: &Cgroup,
-        threads: u32,
-        idle: u32,
-    ) -> Result<Spinners, ProbeError> {
-        let mut cmd = Command::new(exe);
-        cmd.args([
-            "worker",
-            "cpu-spin",
-            "--threads",
-            &threads.to_string(),
-            "--idle-threads",
-            &idle.to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-        let mut child = spawn_in(&mut cmd, cg)?;
-        let stdin = child.stdin.take();
-        let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut ready = String::new();
-        let _ = out.read_line(&mut ready);
-        Ok(Spinners { child, stdin, out })
-    }
-
-    pub(crate) fn signal(&mut self) {
-        if let Some(s) = self.stdin.as_mut() {
-            let _ = s.write_all(b"g");
-        }
-    }
-
-    /// Stops the threads and returns what they saw.
-    pub(crate) fn stop(mut self) -> Result<Vec<ThreadReport>, String> {
-        self.signal();
-        drop(self.stdin.take());
-        let mut text = String::new();
-        let _ = self.out.read_to_string(&mut text);
-        let _ = self.child.wait();
-        parse_report(&text)
-    }
-}
-
-impl Drop for Spinners {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// How often cpu.stat is read while a case runs: to find the period
 /// boundaries (nr_periods changing) and the usage in each period.
@@ -191,14 +129,6 @@ fn pct(usage: Duration, wall: Duration) -> f64 {
 /// Percentages are recorded in hundredths of a percent (unit `pct_x100`).
 fn x100(p: f64) -> u64 {
     (p.max(0.0) * 100.0).round() as u64
-}
-
-fn series(metric: &str, unit: &str, values: Vec<u64>) -> Series {
-    Series {
-        metric: metric.into(),
-        unit: unit.into(),
-        values,
-    }
 }
 
 /// PSI `some` stall time of the CPU so far, µs (None without PSI).
@@ -368,24 +298,24 @@ pub fn run_quota(
     };
     let usage_ns = stat.usage.as_nanos() as u64;
     result.series = vec![
-        series("achieved_pct", "pct_x100", vec![x100(j.achieved_pct)]),
-        series("expected_pct", "pct_x100", vec![x100(j.expected_pct)]),
-        series("error_pct", "pct_x100", vec![x100(j.error_pct.abs())]),
-        series("usage", "ns", vec![usage_ns]),
-        series("threads_cpu_time", "ns", vec![own]),
-        series("periods", "count", vec![stat.nr_periods]),
-        series("throttled_periods", "count", vec![stat.nr_throttled]),
-        series(
+        Series::new("achieved_pct", "pct_x100", vec![x100(j.achieved_pct)]),
+        Series::new("expected_pct", "pct_x100", vec![x100(j.expected_pct)]),
+        Series::new("error_pct", "pct_x100", vec![x100(j.error_pct.abs())]),
+        Series::new("usage", "ns", vec![usage_ns]),
+        Series::new("threads_cpu_time", "ns", vec![own]),
+        Series::new("periods", "count", vec![stat.nr_periods]),
+        Series::new("throttled_periods", "count", vec![stat.nr_throttled]),
+        Series::new(
             "throttled_time",
             "ns",
             vec![stat.throttled.as_nanos() as u64],
         ),
-        series("available_pct", "pct_x100", vec![x100(before), x100(after)]),
-        series("window", "ns", vec![wall.as_nanos() as u64]),
-        series("period_usage", "ns", per_period),
+        Series::new("available_pct", "pct_x100", vec![x100(before), x100(after)]),
+        Series::new("window", "ns", vec![wall.as_nanos() as u64]),
+        Series::new("period_usage", "ns", per_period),
     ];
     if let (Some(a), Some(b)) = (psi0, psi1) {
-        result.series.push(series(
+        result.series.push(Series::new(
             "psi_cpu_some_pct",
             "pct_x100",
             vec![x100(
@@ -495,18 +425,18 @@ pub fn run_weight(
     let errors = share_errors(&usage, &case.weights);
     let worst = errors.iter().map(|e| e.2.abs()).fold(0.0, f64::max);
     result.series = vec![
-        series(
+        Series::new(
             "share_pct",
             "pct_x100",
             errors.iter().map(|e| x100(e.0)).collect(),
         ),
-        series(
+        Series::new(
             "expected_share_pct",
             "pct_x100",
             errors.iter().map(|e| x100(e.1)).collect(),
         ),
-        series("share_ratio_error_pct", "pct_x100", vec![x100(worst)]),
-        series(
+        Series::new("share_ratio_error_pct", "pct_x100", vec![x100(worst)]),
+        Series::new(
             "usage",
             "ns",
             usage.iter().map(|u| u.as_nanos() as u64).collect(),

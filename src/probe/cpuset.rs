@@ -3,9 +3,7 @@
 //! placement worker samples sched_getcpu() continuously and records each change
 //! of CPU with its time; this module changes the cpuset and judges.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::cgroup::{Controller, Layout, Scope};
@@ -15,8 +13,7 @@ use crate::ns::now_ns;
 use crate::plan::CpusetCase;
 use crate::probe::lifecycle::allowed_cpus;
 use crate::record::{CaseResult, Series, Summary, Verdict};
-use crate::workload::cpuspin::{parse_report, ThreadReport};
-use crate::workload::spawn_in;
+use crate::workload::cpuspin::{Spinners, ThreadReport};
 
 use super::ProbeError;
 
@@ -83,14 +80,6 @@ pub fn migration_latencies(
         .collect()
 }
 
-fn series(metric: &str, unit: &str, values: Vec<u64>) -> Series {
-    Series {
-        metric: metric.into(),
-        unit: unit.into(),
-        values,
-    }
-}
-
 /// Runs one case.
 pub fn run(
     scope: &mut Scope,
@@ -123,24 +112,11 @@ fn measure(
     if let Err(e) = cg.set_cpus(&case.cpus) {
         return Ok(Err(format!("set cpus: {e}")));
     }
-    let mut cmd = Command::new(exe);
-    cmd.args(["worker", "cpu-spin", "--threads", &case.threads.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    let mut child = spawn_in(&mut cmd, cg)?;
-    let pid = child.id() as i32;
-    let mut stdin = child.stdin.take();
-    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut ready = String::new();
-    let _ = out.read_line(&mut ready);
-    let tids: Vec<i32> = ready
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|t| t.parse().ok())
-        .collect();
+    let mut spinners = Spinners::start(exe, cg, case.threads, 0)?;
+    let pid = spinners.pid();
     let mut problems = Vec::new();
     // What the kernel says the tasks may use, before they run.
-    for &tid in std::iter::once(&pid).chain(&tids) {
+    for &tid in std::iter::once(&pid).chain(&spinners.tids) {
         match allowed_cpus(tid) {
             Some(a) if a == case.cpus => {}
             Some(a) => problems.push(format!(
@@ -155,8 +131,7 @@ fn measure(
         Ok(e) => problems.push(format!("cpuset effective cpus {e}, wanted {}", case.cpus)),
         Err(e) => problems.push(e.to_string()),
     }
-    let go = |s: &mut Option<std::process::ChildStdin>| s.as_mut().map(|s| s.write_all(b"g"));
-    go(&mut stdin);
+    spinners.signal();
     let start = now_ns();
     let mut changes: Vec<(u64, CpuList)> = Vec::new();
     let slept = match &case.move_to {
@@ -176,13 +151,9 @@ fn measure(
             Ok(())
         })(),
     };
-    go(&mut stdin);
-    drop(stdin);
-    let mut text = String::new();
-    let _ = out.read_to_string(&mut text);
-    let _ = child.wait();
+    let reports = spinners.stop();
     slept?;
-    let reports = match parse_report(&text) {
+    let reports = match reports {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
@@ -202,11 +173,13 @@ fn measure(
             let pct = (on * 100).checked_div(total).unwrap_or(0);
             result
                 .series
-                .push(series("on_allowed_pct", "pct", vec![pct]));
-            result.series.push(series("samples", "count", vec![total]));
+                .push(Series::new("on_allowed_pct", "pct", vec![pct]));
             result
                 .series
-                .push(series("off_allowed", "count", vec![total - on]));
+                .push(Series::new("samples", "count", vec![total]));
+            result
+                .series
+                .push(Series::new("off_allowed", "count", vec![total - on]));
             if total == 0 {
                 problems.push("no sched_getcpu() samples".into());
             } else if on < total {
@@ -242,9 +215,9 @@ fn measure(
             problems.extend(lat.iter().filter_map(|l| l.as_ref().err().cloned()));
             result
                 .series
-                .push(series("migrate_latency", "ns", ok.clone()));
+                .push(Series::new("migrate_latency", "ns", ok.clone()));
             if problems.is_empty() {
-                let s = Summary::of(&series("m", "ns", ok))
+                let s = Summary::of(&Series::new("m", "ns", ok))
                     .map(|s| (s.p50, s.max))
                     .unwrap_or((0, 0));
                 result.verdict = Verdict::pass(format!(
@@ -258,17 +231,17 @@ fn measure(
             }
         }
     }
-    result.series.push(series(
+    result.series.push(Series::new(
         "move_thread",
         "index",
         moves.iter().map(|m| m.0).collect(),
     ));
-    result.series.push(series(
+    result.series.push(Series::new(
         "move_time",
         "ns",
         moves.iter().map(|m| m.1).collect(),
     ));
-    result.series.push(series(
+    result.series.push(Series::new(
         "move_cpu",
         "cpu",
         moves.iter().map(|m| m.2).collect(),

@@ -6,14 +6,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cgroup::{Cgroup, Controller, CpuMax, Layout, Scope};
+use crate::cgroup::{Controller, CpuMax, Layout, Scope};
 use crate::interrupt;
 use crate::plan::FreezerCase;
 use crate::record::{CaseResult, Series, Summary, Verdict};
-use crate::workload::process_run_time_ns;
+use crate::workload::cgroup_run_time_ns as run_time;
 
-use super::cpu::Spinners;
 use super::ProbeError;
+use crate::workload::cpuspin::Spinners;
 
 pub const PROBE: &str = "freezer";
 
@@ -22,10 +22,6 @@ pub const PROBE: &str = "freezer";
 const SETTLE: Duration = Duration::from_millis(20);
 /// How long a frozen (or thawed) cgroup is watched.
 const WATCH: Duration = Duration::from_millis(30);
-
-fn run_time(cg: &Cgroup) -> Option<u64> {
-    cg.procs().ok()?.into_iter().map(process_run_time_ns).sum()
-}
 
 /// Runs one case.
 pub fn run(
@@ -104,16 +100,8 @@ pub fn run(
     scope.remove(&cg)?;
     outcome?;
     result.series = vec![
-        Series {
-            metric: "freeze_latency".into(),
-            unit: "ns".into(),
-            values: freeze,
-        },
-        Series {
-            metric: "thaw_latency".into(),
-            unit: "ns".into(),
-            values: thaw,
-        },
+        Series::new("freeze_latency", "ns", freeze),
+        Series::new("thaw_latency", "ns", thaw),
     ];
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
     let p = |m: &str| {

@@ -26,11 +26,7 @@ impl Samples {
     fn push(&mut self, metric: &str, unit: &str, value: u64) {
         match self.0.iter_mut().find(|s| s.metric == metric) {
             Some(s) => s.values.push(value),
-            None => self.0.push(Series {
-                metric: metric.into(),
-                unit: unit.into(),
-                values: vec![value],
-            }),
+            None => self.0.push(Series::new(metric, unit, vec![value])),
         }
     }
     fn time<T>(&mut self, metric: &str, mut f: impl FnMut() -> T) -> T {
@@ -285,12 +281,12 @@ fn check_freezer(cg: &Cgroup, s: &mut Samples, failures: &mut Vec<String>) {
     // counter. It is judged after a short settle: on 6.12 (v2, with cpu.max) a
     // task was seen to add up to ~5 ms of run time just after cgroup.events said
     // "frozen" — kept as `run_after_frozen`, data for the freezer probe.
-    let at_frozen = run_time_ns(cg);
+    let at_frozen = crate::workload::cgroup_run_time_ns(cg);
     std::thread::sleep(FROZEN_SETTLE);
-    let a = run_time_ns(cg);
+    let a = crate::workload::cgroup_run_time_ns(cg);
     let usage_a = cg.cpu_stat().map(|c| c.usage).ok();
     std::thread::sleep(FROZEN_WATCH);
-    let b = run_time_ns(cg);
+    let b = crate::workload::cgroup_run_time_ns(cg);
     let usage_b = cg.cpu_stat().map(|c| c.usage).ok();
     if let (Some(f), Some(a)) = (at_frozen, a) {
         s.push("run_after_frozen", "ns", a.saturating_sub(f));
@@ -326,15 +322,6 @@ const FROZEN_SETTLE: Duration = Duration::from_millis(20);
 
 /// How long a frozen cgroup is watched for progress.
 const FROZEN_WATCH: Duration = Duration::from_millis(20);
-
-/// Total run time of the cgroup's tasks, ns.
-fn run_time_ns(cg: &Cgroup) -> Option<u64> {
-    cg.procs()
-        .ok()?
-        .into_iter()
-        .map(crate::workload::run_time_ns)
-        .sum()
-}
 
 /// The CPUs a task may run on, from `/proc/<pid>/status`.
 pub fn allowed_cpus(pid: i32) -> Option<CpuList> {

@@ -22,14 +22,6 @@ pub const PIDS: &str = "pids";
 const HIGH_OVERSHOOT_BYTES: u64 = 1 << 20;
 pub const MEMORY: &str = "memory";
 
-fn series(metric: &str, unit: &str, values: Vec<u64>) -> Series {
-    Series {
-        metric: metric.into(),
-        unit: unit.into(),
-        values,
-    }
-}
-
 /// What the fork worker managed: forks, the errno that stopped it, tasks in the
 /// cgroup at that moment, new `max` events.
 type ForkOutcome = (u64, i32, u64, u64);
@@ -79,9 +71,9 @@ pub fn run_pids(
         Err(e) => result.verdict = Verdict::fail(e),
         Ok((forked, errno, current, events)) => {
             result.series = vec![
-                series("forks_reached", "count", vec![forked]),
-                series("tasks_at_limit", "count", vec![current]),
-                series("max_events", "count", vec![events]),
+                Series::new("forks_reached", "count", vec![forked]),
+                Series::new("tasks_at_limit", "count", vec![current]),
+                Series::new("max_events", "count", vec![events]),
             ];
             let name = nix::errno::Errno::from_raw(errno);
             let facts = format!("{forked} forks succeeded besides the worker ({} tasks, pids.max {}), then {name}; pids.events max +{events}", forked + 1, case.max);
@@ -156,21 +148,23 @@ pub fn run_memory(
     let _ = stats;
     let (signal, oom_kills, peak, current, death_ns) = status;
     result.series = vec![
-        series("limit_bytes", "bytes", vec![max]),
-        series("touched_bytes", "bytes", vec![rep.touched]),
-        series(
+        Series::new("limit_bytes", "bytes", vec![max]),
+        Series::new("touched_bytes", "bytes", vec![rep.touched]),
+        Series::new(
             "oom_killed",
             "count",
             vec![u64::from(signal == Some(libc::SIGKILL) && oom_kills > 0)],
         ),
-        series("oom_kill_events", "count", vec![oom_kills]),
+        Series::new("oom_kill_events", "count", vec![oom_kills]),
     ];
     if let Some(p) = peak {
-        result.series.push(series("peak_bytes", "bytes", vec![p]));
+        result
+            .series
+            .push(Series::new("peak_bytes", "bytes", vec![p]));
     }
     result
         .series
-        .push(series("current_bytes", "bytes", vec![current]));
+        .push(Series::new("current_bytes", "bytes", vec![current]));
     let peak_ok = peak.is_none_or(|p| p <= max + case.slack_bytes);
     let peak_text = peak.map_or("peak n/a".to_string(), |p| format!("peak {} MiB", p >> 20));
     let mib = |b: u64| b >> 20;
@@ -179,14 +173,14 @@ pub fn run_memory(
             let mut reason = format!("touched {} MiB under memory.max {} MiB and survived; {peak_text}, {} MiB charged at the end", mib(rep.touched), mib(max), mib(current));
             if let (Some(h), Some((_, base))) = (high, baseline_ns) {
                 let slow = elapsed_ns as f64 / base.max(1) as f64;
-                result.series.push(series("slowdown", "x100", vec![(slow * 100.0).round() as u64]));
+                result.series.push(Series::new("slowdown", "x100", vec![(slow * 100.0).round() as u64]));
                 reason.push_str(&format!("; memory.high {} MiB slowed it {slow:.1}× ({} ms vs {} ms unthrottled), no OOM kill", mib(h), elapsed_ns / 1_000_000, base / 1_000_000));
             }
             Verdict::pass(reason)
         }
         MemoryKind::Above if signal == Some(libc::SIGKILL) && oom_kills > 0 && peak_ok => {
             let ttk = death_ns.saturating_sub(rep.last_touch_ns);
-            result.series.push(series("time_to_kill", "ns", vec![ttk]));
+            result.series.push(Series::new("time_to_kill", "ns", vec![ttk]));
             Verdict::pass(format!(
                 "OOM-killed (SIGKILL, oom_kill +{oom_kills}) after touching {} MiB of {} MiB asked, memory.max {} MiB; {peak_text}; killed {} ms after its last progress report",
                 mib(rep.touched),

@@ -168,14 +168,6 @@ fn drain(baseline: u64, timeout: Duration) -> Result<Option<(Duration, u64)>, Pr
     }
 }
 
-fn series(metric: &str, unit: &str, values: Vec<u64>) -> Series {
-    Series {
-        metric: metric.into(),
-        unit: unit.into(),
-        values,
-    }
-}
-
 /// Operations per second of one worker.
 fn rate(samples: usize, elapsed_ns: u64) -> u64 {
     if elapsed_ns == 0 {
@@ -247,7 +239,7 @@ pub fn run_case(
         .flat_map(|r| r.samples.iter().copied())
         .collect();
     let n = latency.len();
-    result.series.push(series("latency", "ns", latency));
+    result.series.push(Series::new("latency", "ns", latency));
     if case.workers > 1 {
         let per_worker = reports
             .iter()
@@ -255,10 +247,10 @@ pub fn run_case(
             .collect();
         result
             .series
-            .push(series("throughput", "ops_per_s", per_worker));
+            .push(Series::new("throughput", "ops_per_s", per_worker));
         // All workers together: every operation over the longest worker's loop.
         let slowest = reports.iter().map(|r| r.elapsed_ns).max().unwrap_or(0);
-        result.series.push(series(
+        result.series.push(Series::new(
             "aggregate_throughput",
             "ops_per_s",
             vec![rate(n, slowest)],
@@ -267,17 +259,19 @@ pub fn run_case(
     let mut notes = Vec::new();
     if let Some(base) = before {
         let peak = ns::net_namespaces_alive().unwrap_or(base);
-        result
-            .series
-            .push(series("backlog", "count", vec![peak.saturating_sub(base)]));
+        result.series.push(Series::new(
+            "backlog",
+            "count",
+            vec![peak.saturating_sub(base)],
+        ));
         match drain(base, case.drain_timeout)? {
             Some((d, residual)) => {
                 result
                     .series
-                    .push(series("drain", "ns", vec![d.as_nanos() as u64]));
+                    .push(Series::new("drain", "ns", vec![d.as_nanos() as u64]));
                 result
                     .series
-                    .push(series("drain_residual", "count", vec![residual]));
+                    .push(Series::new("drain_residual", "count", vec![residual]));
             }
             None => notes.push(format!(
                 "teardown backlog not drained within {} ms",
@@ -289,18 +283,18 @@ pub fn run_case(
                 Ok(r) => {
                     let r = &r[0];
                     let after = ns::net_namespaces_alive().unwrap_or(base);
-                    result.series.push(series(
+                    result.series.push(Series::new(
                         "sustained_rate",
                         "ops_per_s",
                         vec![rate(r.samples.len(), r.elapsed_ns)],
                     ));
-                    result.series.push(series(
+                    result.series.push(Series::new(
                         "sustained_backlog",
                         "count",
                         vec![after.saturating_sub(base)],
                     ));
                     match drain(base, case.drain_timeout)? {
-                        Some((d, _)) => result.series.push(series(
+                        Some((d, _)) => result.series.push(Series::new(
                             "sustained_drain",
                             "ns",
                             vec![d.as_nanos() as u64],

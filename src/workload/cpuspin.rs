@@ -9,10 +9,13 @@
 //! `thread <i> <cpu>:<samples> ...`, one line `moves <i> <t_ns>:<cpu> ...`, one
 //! line `cputime <i> <ns>`, and `done`.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::cgroup::{Cgroup, CgroupError};
 use crate::ns::now_ns;
 
 /// Most CPU changes a thread records (a thread bouncing between allowed CPUs
@@ -192,6 +195,85 @@ pub fn parse_report(text: &str) -> Result<Vec<ThreadReport>, String> {
         return Err("the placement worker did not finish".into());
     }
     Ok(reports)
+}
+
+/// The harness side of a running `cpu-spin` worker in a cgroup: started inside
+/// it (between fork and exec), ready, waiting for [`Spinners::signal`] to start.
+pub struct Spinners {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: BufReader<ChildStdout>,
+    /// Thread ids of the spinning (and dozing) threads.
+    pub tids: Vec<i32>,
+}
+
+impl Spinners {
+    pub fn start(
+        exe: &Path,
+        cg: &Cgroup,
+        threads: u32,
+        idle: u32,
+    ) -> Result<Spinners, CgroupError> {
+        let mut cmd = Command::new(exe);
+        cmd.args([
+            "worker",
+            "cpu-spin",
+            "--threads",
+            &threads.to_string(),
+            "--idle-threads",
+            &idle.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+        let mut child = super::spawn_in(&mut cmd, cg)?;
+        let stdin = child.stdin.take();
+        let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut ready = String::new();
+        let _ = out.read_line(&mut ready);
+        let tids = ready
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        Ok(Spinners {
+            child,
+            stdin,
+            out,
+            tids,
+        })
+    }
+
+    /// The worker process.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The first call starts the threads; the second stops them.
+    pub fn signal(&mut self) {
+        if let Some(s) = self.stdin.as_mut() {
+            let _ = s.write_all(b"g");
+        }
+    }
+
+    /// Stops the threads and returns what they saw.
+    pub fn stop(mut self) -> Result<Vec<ThreadReport>, String> {
+        self.signal();
+        drop(self.stdin.take());
+        let mut text = String::new();
+        let _ = self.out.read_to_string(&mut text);
+        let _ = self.child.wait();
+        parse_report(&text)
+    }
+}
+
+impl Drop for Spinners {
+    /// Never outlives its handle: a still-running worker is killed and reaped.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -138,15 +138,9 @@ impl Drop for Worker {
     }
 }
 
-/// CPU time a task has run, ns: the first field of `/proc/<pid>/schedstat`
-/// (exact, where `/proc/<pid>/stat`'s utime is tick-coarse).
+/// CPU time all threads of a process have run, ns: the first field of every
+/// task's schedstat (exact, where `/proc/<pid>/stat`'s utime is tick-coarse).
 pub fn run_time_ns(pid: i32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
-    text.split_whitespace().next()?.parse().ok()
-}
-
-/// CPU time all threads of a process have run, ns (schedstat of every task).
-pub fn process_run_time_ns(pid: i32) -> Option<u64> {
     let mut total = 0;
     for t in std::fs::read_dir(format!("/proc/{pid}/task"))
         .ok()?
@@ -156,6 +150,11 @@ pub fn process_run_time_ns(pid: i32) -> Option<u64> {
         total += text.split_whitespace().next()?.parse::<u64>().ok()?;
     }
     Some(total)
+}
+
+/// CPU time every process in `cg` has run, ns.
+pub fn cgroup_run_time_ns(cg: &Cgroup) -> Option<u64> {
+    cg.procs().ok()?.into_iter().map(run_time_ns).sum()
 }
 
 /// What a spin worker touches after `go`: memory charged to its cgroup *after*
