@@ -8,8 +8,9 @@ use std::process::Command;
 
 use common::{bin, dirs_of, privileged, serial};
 
-/// Runs a scenario body and returns summary.csv (asserting exit 0 and nothing left).
-fn run(body: &str) -> String {
+/// Runs `isobench run` on a scenario body in a fresh folder (results in
+/// `<dir>/out`), asserting it left no cgroup behind.
+fn run_scenario(body: &str) -> (std::process::Output, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let path = common::scenario(
         tmp.path(),
@@ -26,6 +27,13 @@ fn run(body: &str) -> String {
         .unwrap();
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
+    assert!(dirs_of(pid).is_empty(), "left behind: {:?}", dirs_of(pid));
+    (out, tmp)
+}
+
+/// Runs a scenario body and returns summary.csv (asserting exit 0 and nothing left).
+fn run(body: &str) -> String {
+    let (out, tmp) = run_scenario(body);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -33,7 +41,6 @@ fn run(body: &str) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(dirs_of(pid).is_empty(), "left behind: {:?}", dirs_of(pid));
     std::fs::read_to_string(tmp.path().join("out/summary.csv")).unwrap()
 }
 
@@ -148,18 +155,7 @@ fn a_heavier_weight_gets_more_cpu() {
         return;
     }
     let _g = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let path = common::scenario(
-        tmp.path(),
-        "w.toml",
-        "schema = 1\nname = \"w\"\n[cpu_weight]\nweights = [[100, 400]]\nduration_ms = 500\n",
-    );
-    let out = Command::new(bin())
-        .args(["run", "--out"])
-        .arg(tmp.path().join("out"))
-        .arg(&path)
-        .output()
-        .unwrap();
+    let (out, tmp) = run_scenario("[cpu_weight]\nweights = [[100, 400]]\nduration_ms = 500\n");
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "{}",
@@ -215,18 +211,7 @@ fn a_contended_host_makes_a_quota_case_inconclusive() {
             .collect(),
     );
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let tmp = tempfile::tempdir().unwrap();
-    let path = common::scenario(
-        tmp.path(),
-        "c.toml",
-        &format!("schema = 1\nname = \"c\"\n[cpu_quota]\nquota_pct = [150]\nperiod_us = [100000]\nthreads = [{cpus}]\nduration_ms = 500\nfibtest = false\n"),
-    );
-    let out = Command::new(bin())
-        .args(["run", "--out"])
-        .arg(tmp.path().join("out"))
-        .arg(&path)
-        .output()
-        .unwrap();
+    let (out, tmp) = run_scenario(&format!("[cpu_quota]\nquota_pct = [150]\nperiod_us = [100000]\nthreads = [{cpus}]\nduration_ms = 500\nfibtest = false\n"));
     let csv = std::fs::read_to_string(tmp.path().join("out/summary.csv")).unwrap();
     let r = row(
         &csv,
