@@ -8,6 +8,7 @@ pub mod check;
 pub mod cpulist;
 pub mod host;
 pub mod interrupt;
+pub mod loopdev;
 pub mod ns;
 pub mod plan;
 pub mod probe;

@@ -94,6 +94,21 @@ enum WorkerKind {
         #[arg(long, default_value_t = 0)]
         rate_mib_s: u64,
     },
+    /// O_DIRECT reads (or --write) of --block-bytes over --region-bytes of --dev for --ms.
+    Io {
+        #[arg(long)]
+        dev: std::path::PathBuf,
+        #[arg(long)]
+        write: bool,
+        #[arg(long)]
+        block_bytes: usize,
+        #[arg(long)]
+        region_bytes: u64,
+        #[arg(long)]
+        ms: u64,
+        #[arg(long, default_value_t = 250)]
+        window_ms: u64,
+    },
     /// Fork waiting children until fork fails or --max were made.
     Fork {
         #[arg(long, default_value_t = 100_000)]
@@ -355,6 +370,26 @@ fn main() -> ExitCode {
         Command::Worker {
             kind: WorkerKind::Mem { bytes, rate_mib_s },
         } => ExitCode::from(isobench::workload::limits::mem_main(bytes, rate_mib_s) as u8),
+        Command::Worker {
+            kind:
+                WorkerKind::Io {
+                    dev,
+                    write,
+                    block_bytes,
+                    region_bytes,
+                    ms,
+                    window_ms,
+                },
+        } => ExitCode::from(
+            isobench::workload::io::io_main(&isobench::workload::io::IoJob {
+                device: dev,
+                write,
+                block_bytes,
+                region_bytes,
+                ms,
+                window_ms,
+            }) as u8,
+        ),
         Command::Worker {
             kind: WorkerKind::Fork { max },
         } => ExitCode::from(isobench::workload::limits::fork_main(max) as u8),

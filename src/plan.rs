@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cgroup::{CpuMax, IoLimit};
 use crate::cpulist::CpuList;
 use crate::ns::{Method, NsKind};
-use crate::scenario::{resolve_device, LifecycleCaseSpec, NsSpec, Scenario, Sweep};
+use crate::scenario::{resolve_device, Bytes, LifecycleCaseSpec, NsSpec, Scenario, Sweep};
 
 /// One life-cycle case, ready to run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -136,6 +136,40 @@ pub struct FreezerCase {
     pub quota: Option<Duration>,
 }
 
+/// What an io case limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IoKind {
+    ReadBps,
+    WriteBps,
+    ReadIops,
+    WriteIops,
+}
+
+impl IoKind {
+    pub fn is_write(self) -> bool {
+        matches!(self, IoKind::WriteBps | IoKind::WriteIops)
+    }
+    pub fn is_bps(self) -> bool {
+        matches!(self, IoKind::ReadBps | IoKind::WriteBps)
+    }
+}
+
+/// One io case: one limit on the harness's loop device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IoCase {
+    /// `read-bps-<size>`, `write-bps-<size>`, `read-iops-<N>`, `write-iops-<N>`.
+    pub id: String,
+    pub kind: IoKind,
+    /// Bytes/s or IO/s, as the kind says.
+    pub limit: u64,
+    pub block_bytes: u64,
+    pub device_bytes: u64,
+    pub duration: Duration,
+    pub baseline: Duration,
+    pub tolerance_pct: f64,
+}
+
 /// Everything one run will do, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
@@ -150,6 +184,7 @@ pub struct Plan {
     pub pids: Vec<PidsCase>,
     pub memory: Vec<MemoryCase>,
     pub freezer: Vec<FreezerCase>,
+    pub io: Vec<IoCase>,
 }
 
 /// The default CFS period when only a quota is given.
@@ -517,6 +552,56 @@ impl Plan {
                     }
                 }
             }
+            if let Some(io) = &s.io {
+                // Quick runs shorten the measurement (the verdict states its window).
+                let duration = Duration::from_millis(if quick {
+                    io.duration_ms.min(2000)
+                } else {
+                    io.duration_ms
+                });
+                let case = |kind: IoKind, id: String, limit: u64, block: Bytes| IoCase {
+                    id,
+                    kind,
+                    limit,
+                    block_bytes: block.0,
+                    device_bytes: io.size.0,
+                    duration,
+                    baseline: Duration::from_millis(io.baseline_ms),
+                    tolerance_pct: io.tolerance_pct,
+                };
+                for l in &io.read_bps {
+                    plan.io.push(case(
+                        IoKind::ReadBps,
+                        format!("read-bps-{l}"),
+                        l.0,
+                        io.bps_block,
+                    ));
+                }
+                for l in &io.write_bps {
+                    plan.io.push(case(
+                        IoKind::WriteBps,
+                        format!("write-bps-{l}"),
+                        l.0,
+                        io.bps_block,
+                    ));
+                }
+                for &l in &io.read_iops {
+                    plan.io.push(case(
+                        IoKind::ReadIops,
+                        format!("read-iops-{l}"),
+                        l,
+                        io.iops_block,
+                    ));
+                }
+                for &l in &io.write_iops {
+                    plan.io.push(case(
+                        IoKind::WriteIops,
+                        format!("write-iops-{l}"),
+                        l,
+                        io.iops_block,
+                    ));
+                }
+            }
             if let Some(o) = &s.cgroup_ops {
                 plan.ops.extend(o.siblings.iter().map(|&n| OpsCase {
                     id: format!("s{n}"),
@@ -560,6 +645,30 @@ mod tests {
     fn plan(body: &str) -> Plan {
         let text = format!("schema = 1\nname = \"t\"\n[cgroup_lifecycle]\nrepeat = 3\n[[cgroup_lifecycle.case]]\nname = \"c\"\n{body}\n");
         Plan::build(&[Scenario::parse(&text, "t").unwrap()], false)
+    }
+
+    #[test]
+    fn io_cases_get_kind_and_limit_in_their_ids() {
+        let text = "schema = 1\nname = \"t\"\n[io]\nread_bps = [\"8MiB\"]\nwrite_bps = [\"1GiB\"]\nread_iops = [200]\nwrite_iops = [50]\n";
+        let s = Scenario::parse(text, "t").unwrap();
+        let p = Plan::build(std::slice::from_ref(&s), false);
+        let ids: Vec<&str> = p.io.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "read-bps-8MiB",
+                "write-bps-1GiB",
+                "read-iops-200",
+                "write-iops-50"
+            ]
+        );
+        assert_eq!(p.io[0].block_bytes, 64 << 10);
+        assert_eq!(p.io[2].block_bytes, 4 << 10);
+        assert_eq!(p.io[3].limit, 50);
+        assert!(p.io[1].kind.is_write() && p.io[1].kind.is_bps());
+        assert_eq!(p.io[0].duration, Duration::from_secs(5));
+        let quick = Plan::build(&[s], true);
+        assert_eq!(quick.io[0].duration, Duration::from_secs(2));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use crate::cgroup::{clean_stale, CleanReport, Layout, Scope, ScopeOptions};
 use crate::host::Host;
 use crate::interrupt::Interrupted;
 use crate::plan::Plan;
-use crate::probe::{cgroup_ops, cpu, cpuset, freezer, lifecycle, limits, ns_latency, ProbeError};
+use crate::probe::{
+    cgroup_ops, cpu, cpuset, freezer, io, lifecycle, limits, ns_latency, ProbeError,
+};
 use crate::record::{CaseResult, Run, Summary, SCHEMA_VERSION};
 use crate::scenario::Scenario;
 use crate::sink;
@@ -140,6 +142,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         Pids(&'a crate::plan::PidsCase),
         Memory(&'a crate::plan::MemoryCase),
         Freezer(&'a crate::plan::FreezerCase),
+        Io(&'a crate::plan::IoCase),
         Ns(&'a crate::plan::NsCase),
         Verify(crate::ns::NsKind),
     }
@@ -183,6 +186,11 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
                 .map(|c| (freezer::PROBE, c.id.clone(), Step::Freezer(c))),
         )
         .chain(
+            plan.io
+                .iter()
+                .map(|c| (io::PROBE, c.id.clone(), Step::Io(c))),
+        )
+        .chain(
             plan.ns
                 .iter()
                 .map(|c| (ns_latency::PROBE, c.id.clone(), Step::Ns(c))),
@@ -214,6 +222,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             Step::Pids(case) => limits::run_pids(&mut scope, &layout, case, &exe),
             Step::Memory(case) => limits::run_memory(&mut scope, &layout, case, &exe),
             Step::Freezer(case) => freezer::run(&mut scope, &layout, case, &exe),
+            Step::Io(case) => io::run(&mut scope, &layout, case, &exe, run.host.config_hz),
             Step::Ns(case) => ns_latency::run_case(case, &exe, baselines.get(&case.workers)),
             Step::Verify(kind) => ns_latency::run_verify(*kind, &exe),
         };

@@ -383,6 +383,73 @@ fn default_freeze_quota() -> Vec<u32> {
     vec![0, 20]
 }
 
+/// The `io` section: IO throttling on a loop device of the harness's own
+/// (memfd-backed, detached afterwards), with O_DIRECT reads or writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IoProbeSpec {
+    /// The device to throttle: only `loop` (a device the harness makes), so a
+    /// scenario can never throttle or write to a disk anyone uses.
+    #[serde(default = "default_io_device")]
+    pub device: String,
+    /// Read bandwidth limits, one case each (`read-bps-<size>`).
+    #[serde(default)]
+    pub read_bps: Vec<Bytes>,
+    /// Write bandwidth limits (`write-bps-<size>`).
+    #[serde(default)]
+    pub write_bps: Vec<Bytes>,
+    /// Read IO/s limits (`read-iops-<N>`).
+    #[serde(default)]
+    pub read_iops: Vec<u64>,
+    /// Write IO/s limits (`write-iops-<N>`).
+    #[serde(default)]
+    pub write_iops: Vec<u64>,
+    /// Block size of the bandwidth cases.
+    #[serde(default = "default_bps_block")]
+    pub bps_block: Bytes,
+    /// Block size of the IO/s cases.
+    #[serde(default = "default_iops_block")]
+    pub iops_block: Bytes,
+    /// How long each throttled measurement runs, ms.
+    #[serde(default = "default_io_duration_ms")]
+    pub duration_ms: u64,
+    /// How long the unthrottled reference run of each case lasts, ms.
+    #[serde(default = "default_io_baseline_ms")]
+    pub baseline_ms: u64,
+    /// Allowed deviation of the achieved rate from the limit, %.
+    #[serde(default = "default_io_tolerance")]
+    pub tolerance_pct: f64,
+    /// Size of the device (RAM, freed afterwards).
+    #[serde(default = "default_io_size")]
+    pub size: Bytes,
+}
+
+fn default_io_device() -> String {
+    "loop".into()
+}
+fn default_bps_block() -> Bytes {
+    Bytes(64 << 10)
+}
+fn default_iops_block() -> Bytes {
+    Bytes(4 << 10)
+}
+fn default_io_duration_ms() -> u64 {
+    5000
+}
+fn default_io_baseline_ms() -> u64 {
+    1000
+}
+fn default_io_tolerance() -> f64 {
+    10.0
+}
+fn default_io_size() -> Bytes {
+    Bytes(64 << 20)
+}
+
+/// The IO probe measures its rate in windows of this length; a limit must allow a
+/// few IOs per window for the rate to mean anything.
+pub const IO_MIN_IOS_PER_S: u64 = 20;
+
 /// The smallest memory limit the memory probe accepts: the worker process
 /// itself needs a few MiB before it touches anything.
 pub const MIN_MEMORY_PROBE_BYTES: u64 = 16 << 20;
@@ -439,6 +506,7 @@ pub struct Scenario {
     pub pids: Option<PidsSpec>,
     pub memory: Option<MemorySpec>,
     pub freezer: Option<FreezerSpec>,
+    pub io: Option<IoProbeSpec>,
 }
 
 /// A scenario that cannot be used, with where and why.
@@ -725,6 +793,9 @@ impl Scenario {
                 ));
             }
         }
+        if let Some(io) = &self.io {
+            validate_io(io, &err)?;
+        }
         if let Some(f) = &self.freezer {
             if !(1..=64).contains(&f.threads) {
                 return Err(err(
@@ -956,6 +1027,120 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// Checks the `io` section.
+fn validate_io(
+    io: &IoProbeSpec,
+    err: &impl Fn(String, String, String, Option<String>) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    let key = |k: &str| format!("io.{k}");
+    if io.device != "loop" {
+        return Err(err(
+            key("device"),
+            format!("{:?}", io.device),
+            "the io probe only throttles a loop device it makes itself".into(),
+            Some("use device = \"loop\"; it never touches a disk that holds data".into()),
+        ));
+    }
+    if !Path::new(crate::loopdev::LOOP_CONTROL).exists() {
+        return Err(err(
+            key("device"),
+            "\"loop\"".into(),
+            format!(
+                "{} does not exist on this host",
+                crate::loopdev::LOOP_CONTROL
+            ),
+            Some("loop devices need CONFIG_BLK_DEV_LOOP (modprobe loop)".into()),
+        ));
+    }
+    if io.read_bps.is_empty()
+        && io.write_bps.is_empty()
+        && io.read_iops.is_empty()
+        && io.write_iops.is_empty()
+    {
+        return Err(err(
+            key("read_bps"),
+            "[]".into(),
+            "the io section names no limit".into(),
+            Some("set read_bps, write_bps, read_iops or write_iops".into()),
+        ));
+    }
+    for (k, b) in [("bps_block", io.bps_block), ("iops_block", io.iops_block)] {
+        let block = u64::from(crate::loopdev::BLOCK_BYTES);
+        if b.0 < block || !b.0.is_multiple_of(block) || b.0 > 4 << 20 {
+            return Err(err(
+                key(k),
+                b.to_string(),
+                format!(
+                    "must be a multiple of {block} bytes (the device's block size), at most 4MiB"
+                ),
+                None,
+            ));
+        }
+    }
+    for (k, limits) in [("read_bps", &io.read_bps), ("write_bps", &io.write_bps)] {
+        let min = IO_MIN_IOS_PER_S * io.bps_block.0;
+        if let Some(l) = limits.iter().find(|l| l.0 < min) {
+            return Err(err(
+                key(k),
+                l.to_string(),
+                format!(
+                    "allows fewer than {IO_MIN_IOS_PER_S} blocks of {} a second (at least {} is needed to measure a rate)",
+                    io.bps_block,
+                    Bytes(min)
+                ),
+                Some("raise the limit or lower io.bps_block".into()),
+            ));
+        }
+    }
+    for (k, limits) in [("read_iops", &io.read_iops), ("write_iops", &io.write_iops)] {
+        if let Some(l) = limits.iter().find(|&&l| l < IO_MIN_IOS_PER_S) {
+            return Err(err(
+                key(k),
+                l.to_string(),
+                format!("must be at least {IO_MIN_IOS_PER_S} IO/s to measure a rate"),
+                None,
+            ));
+        }
+    }
+    let largest = io.bps_block.0.max(io.iops_block.0);
+    if io.size.0 < 16 * largest || !io.size.0.is_multiple_of(largest) || io.size.0 > 1 << 30 {
+        return Err(err(
+            key("size"),
+            io.size.to_string(),
+            format!(
+                "must be a multiple of the block size, 16 blocks ({}) … 1GiB",
+                Bytes(16 * largest)
+            ),
+            Some("the device is RAM, freed afterwards".into()),
+        ));
+    }
+    if !(1000..=600_000).contains(&io.duration_ms) {
+        return Err(err(
+            key("duration_ms"),
+            io.duration_ms.to_string(),
+            "must be 1000 … 600000".into(),
+            None,
+        ));
+    }
+    if !(200..=60_000).contains(&io.baseline_ms) {
+        return Err(err(
+            key("baseline_ms"),
+            io.baseline_ms.to_string(),
+            "must be 200 … 60000".into(),
+            None,
+        ));
+    }
+    if !(io.tolerance_pct > 0.0 && io.tolerance_pct <= 100.0) {
+        return Err(err(
+            key("tolerance_pct"),
+            io.tolerance_pct.to_string(),
+            "must be above 0 and at most 100".into(),
+            None,
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the `ns_latency` section.

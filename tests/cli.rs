@@ -33,6 +33,10 @@ fn run_scenario(path: &Path) -> Output {
         !path.with_extension("out").exists(),
         "a rejected scenario created its result folder"
     );
+    assert!(
+        isobench::loopdev::harness_devices().is_empty(),
+        "a rejected scenario attached a loop device"
+    );
     let records = std::fs::read_dir(isobench::cgroup::owner::state_dir())
         .map(|d| {
             d.flatten()
@@ -260,6 +264,24 @@ fn bad_limit_settings() {
         (
             "[memory]\nlimits = [\"1KiB\"]\n",
             &["memory.limits = 1KiB"][..],
+        ),
+        (
+            "[io]\nread_bps = [0]\n",
+            &["io.read_bps = 0", "raise the limit"][..],
+        ),
+        ("[io]\nwrite_iops = [0]\n", &["io.write_iops = 0"][..]),
+        (
+            "[io]\ndevice = \"/dev/sdz\"\nread_iops = [200]\n",
+            &["io.device = \"/dev/sdz\"", "loop device it makes itself"][..],
+        ),
+        ("[io]\n", &["io.read_bps", "names no limit"][..]),
+        (
+            "[io]\nread_iops = [200]\niops_block = \"1000\"\n",
+            &["io.iops_block = 1000", "multiple of 4096"][..],
+        ),
+        (
+            "[io]\nread_iops = [200]\nsize = \"2GiB\"\n",
+            &["io.size = 2GiB", "1GiB"][..],
         ),
     ] {
         let path = scenario(

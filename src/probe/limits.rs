@@ -97,6 +97,8 @@ struct MemReport {
     touched: u64,
     last_touch_ns: u64,
     done: bool,
+    /// (bytes touched, ns since the worker was started) after every MiB.
+    trace: Vec<(u64, u64)>,
 }
 
 /// Runs one memory case.
@@ -138,7 +140,7 @@ pub fn run_memory(
     let cg = scope.create(&format!("mem-{}", case.id))?;
     let run = touch(&cg, exe, max, bytes, high, case.kind == MemoryKind::Killed);
     scope.remove(&cg)?;
-    let (rep, status, elapsed_ns, stats) = match run? {
+    let (mut rep, status, elapsed_ns, stats) = match run? {
         Ok((rep, status, t)) => (rep, status, t, true),
         Err(e) => {
             result.verdict = Verdict::fail(e);
@@ -165,6 +167,8 @@ pub fn run_memory(
     result
         .series
         .push(Series::new("current_bytes", "bytes", vec![current]));
+    // The allocation over time, for the chart: raw samples only, no summary.
+    let trace = std::mem::take(&mut rep.trace);
     let peak_ok = peak.is_none_or(|p| p <= max + case.slack_bytes);
     let peak_text = peak.map_or("peak n/a".to_string(), |p| format!("peak {} MiB", p >> 20));
     let mib = |b: u64| b >> 20;
@@ -203,6 +207,16 @@ pub fn run_memory(
         )),
     };
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    result.series.push(Series::new(
+        "trace_touched",
+        "bytes",
+        trace.iter().map(|t| t.0).collect(),
+    ));
+    result.series.push(Series::new(
+        "trace_time",
+        "ns",
+        trace.iter().map(|t| t.1).collect(),
+    ));
     Ok(result)
 }
 
@@ -233,6 +247,7 @@ fn touch(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());
     let start = Instant::now();
+    let start_ns = now_ns();
     let mut child = spawn_in(&mut cmd, cg)?;
     let mut rep = MemReport::default();
     let out = BufReader::new(child.stdout.take().expect("piped stdout"));
@@ -248,6 +263,7 @@ fn touch(
         };
         rep.touched = b;
         rep.last_touch_ns = t;
+        rep.trace.push((b, t.saturating_sub(start_ns)));
         if kind == "done" {
             rep.done = true;
             break;

@@ -7,6 +7,7 @@ pub mod cgroup_ops;
 pub mod cpu;
 pub mod cpuset;
 pub mod freezer;
+pub mod io;
 pub mod lifecycle;
 pub mod limits;
 pub mod ns_latency;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cgroup::{enter_self, raw_fds, Cgroup, CgroupError};
 
 pub mod cpuspin;
+pub mod io;
 pub mod limits;
 pub mod nsbench;
 pub mod nsverify;

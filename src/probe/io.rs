@@ -1,0 +1,482 @@
+//! `io`: does io.max (v2) / blkio.throttle.* (v1) hold a cgroup's O_DIRECT IO
+//! to the configured bytes/s or IO/s?
+//!
+//! Each case makes its own loop device (memfd-backed, so no user disk is ever
+//! throttled or written), runs the IO worker unthrottled for a reference rate,
+//! sets the one limit of the case and runs it again. The rate is measured from
+//! the end of the first window to the end of the run, so the start-up of the
+//! throttle's time slice does not count; the verdict compares it with the limit.
+
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cgroup::{Cgroup, Controller, DevId, IoLimit, Layout, Scope};
+use crate::interrupt::{self, Interrupted};
+use crate::loopdev::LoopDevice;
+use crate::plan::{IoCase, IoKind};
+use crate::record::{CaseResult, Series, Status, Summary, Verdict};
+use crate::workload::io::{parse_output, IoOutcome, IoPoint};
+use crate::workload::spawn_in;
+
+use super::ProbeError;
+
+pub const PROBE: &str = "io";
+/// Length of one rate window of the worker.
+pub const WINDOW_MS: u64 = 250;
+/// How long a worker may overrun its run before it is killed as hung.
+const GRACE: Duration = Duration::from_secs(10);
+/// Below this multiple of the limit, an unthrottled device cannot show the throttle.
+const HEADROOM: f64 = 2.0;
+
+/// One run of the worker: its progress points, or why it gave none.
+type WorkerRun = Result<Vec<IoPoint>, String>;
+
+/// Both runs of a case and the bytes the cgroup was charged for them.
+struct Measured {
+    baseline: Vec<IoPoint>,
+    throttled: Vec<IoPoint>,
+    charged: u64,
+}
+
+pub fn run(
+    scope: &mut Scope,
+    layout: &Layout,
+    case: &IoCase,
+    exe: &Path,
+    config_hz: Option<u32>,
+) -> Result<CaseResult, ProbeError> {
+    let mut result = CaseResult::new(PROBE, &case.id, case);
+    if layout.placement(Controller::Io).version.is_none() {
+        result.verdict = Verdict::skip("the io (blkio) controller is not available on this host");
+        return Ok(result);
+    }
+    let dev = match LoopDevice::create(case.device_bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            result.verdict = Verdict::fail(format!("could not make a loop device: {e}"));
+            return Ok(result);
+        }
+    };
+    let cg = match scope.create(&format!("io-{}", case.id)) {
+        Ok(cg) => cg,
+        Err(e) => {
+            dev.detach(Duration::from_secs(2));
+            return Err(e.into());
+        }
+    };
+    let measured = measure(&cg, &dev, case, exe);
+    let removed = scope.remove(&cg);
+    let sys_dir = dev.sys_dir();
+    let detached = dev.detach(Duration::from_secs(5));
+    removed?;
+    let m = match measured? {
+        Ok(m) => m,
+        Err(e) => {
+            result.verdict = Verdict::fail(e);
+            return Ok(result);
+        }
+    };
+    if !detached {
+        result.verdict = Verdict::fail(format!(
+            "{} is still attached after the case",
+            sys_dir.display()
+        ));
+        return Ok(result);
+    }
+    judge(
+        &mut result,
+        case,
+        &m.baseline,
+        &m.throttled,
+        m.charged,
+        config_hz,
+    );
+    Ok(result)
+}
+
+/// Reference run, limit, throttled run; then the bytes io.stat charged for both.
+fn measure(
+    cg: &Cgroup,
+    dev: &LoopDevice,
+    case: &IoCase,
+    exe: &Path,
+) -> Result<Result<Measured, String>, ProbeError> {
+    let before = charged_bytes(cg, dev.dev(), case.kind)?;
+    let baseline = match run_worker(cg, dev, case, case.baseline, exe)? {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(format!("unthrottled run: {e}"))),
+    };
+    let mut limit = IoLimit {
+        device: dev.dev(),
+        read_bps: None,
+        write_bps: None,
+        read_iops: None,
+        write_iops: None,
+    };
+    *match case.kind {
+        IoKind::ReadBps => &mut limit.read_bps,
+        IoKind::WriteBps => &mut limit.write_bps,
+        IoKind::ReadIops => &mut limit.read_iops,
+        IoKind::WriteIops => &mut limit.write_iops,
+    } = Some(case.limit);
+    if let Err(e) = cg.set_io_max(&limit) {
+        return Ok(Err(format!("set the IO limit: {e}")));
+    }
+    let throttled = match run_worker(cg, dev, case, case.duration, exe)? {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(format!("throttled run: {e}"))),
+    };
+    let after = charged_bytes(cg, dev.dev(), case.kind)?;
+    Ok(Ok(Measured {
+        baseline,
+        throttled,
+        charged: after.saturating_sub(before),
+    }))
+}
+
+/// Bytes the cgroup's io.stat (v2) or blkio.throttle.io_service_bytes (v1)
+/// counts for `dev` in the case's direction.
+fn charged_bytes(cg: &Cgroup, dev: DevId, kind: IoKind) -> Result<u64, ProbeError> {
+    let stat = cg.io_stat()?;
+    Ok(stat
+        .iter()
+        .find(|s| s.major == dev.major && s.minor == dev.minor)
+        .map_or(0, |s| {
+            if kind.is_write() {
+                s.write_bytes
+            } else {
+                s.read_bytes
+            }
+        }))
+}
+
+/// Runs the IO worker in `cg` for `length` and collects its progress.
+fn run_worker(
+    cg: &Cgroup,
+    dev: &LoopDevice,
+    case: &IoCase,
+    length: Duration,
+    exe: &Path,
+) -> Result<WorkerRun, ProbeError> {
+    let mut cmd = Command::new(exe);
+    cmd.args(["worker", "io", "--dev"])
+        .arg(dev.path())
+        .args([
+            "--block-bytes",
+            &case.block_bytes.to_string(),
+            "--region-bytes",
+            &dev.size_bytes().to_string(),
+            "--ms",
+            &length.as_millis().to_string(),
+            "--window-ms",
+            &WINDOW_MS.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    if case.kind.is_write() {
+        cmd.arg("--write");
+    }
+    let mut child = spawn_in(&mut cmd, cg)?;
+    let read = read_until_eof(&mut child, length + GRACE);
+    let status = child.wait().map_err(|source| ProbeError::Spawn {
+        path: exe.to_path_buf(),
+        source,
+    })?;
+    let lines = match read {
+        Ok(Ok(lines)) => lines,
+        Ok(Err(e)) => return Ok(Err(e)),
+        Err(i) => return Err(i.into()),
+    };
+    Ok(match parse_output(&lines) {
+        Some(IoOutcome::Done(points)) => Ok(points),
+        Some(IoOutcome::Error(errno, points)) => Err(format!(
+            "IO failed with {} after {} IOs",
+            nix::errno::Errno::from_raw(errno),
+            points.last().map_or(0, |p| p.ios)
+        )),
+        None => Err(format!(
+            "the IO worker ended without reporting ({})",
+            status
+                .signal()
+                .map_or_else(|| status.to_string(), |s| format!("signal {s}"))
+        )),
+    })
+}
+
+/// Starts the worker (one byte on stdin) once it is ready and reads its output
+/// to EOF; kills it if it outlives `limit` or the run is interrupted.
+fn read_until_eof(
+    child: &mut Child,
+    limit: Duration,
+) -> Result<Result<Vec<String>, String>, Interrupted> {
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let start = Instant::now();
+    let mut text = Vec::new();
+    let mut started = false;
+    let mut buf = [0u8; 4096];
+    loop {
+        if interrupt::requested() || start.elapsed() > limit {
+            let _ = child.kill();
+            interrupt::check()?;
+            return Ok(Err(format!(
+                "the IO worker was still running after {} s (killed)",
+                limit.as_secs()
+            )));
+        }
+        let fd = std::os::fd::AsFd::as_fd(&out);
+        let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, 100u16) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Ok(Err(format!("poll the IO worker: {e}"))),
+        }
+        let n = match out.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Ok(Err(format!("read the IO worker: {e}"))),
+        };
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+        if !started && text.starts_with(b"ready\n") {
+            started = true;
+            if stdin.write_all(b"g").is_err() {
+                return Ok(Err("the IO worker died before it started".into()));
+            }
+        }
+    }
+    Ok(Ok(String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::to_string)
+        .collect()))
+}
+
+/// What a run achieved, in the case's unit.
+#[derive(Debug, Clone, PartialEq)]
+struct Rate {
+    /// Over the measured span.
+    overall: f64,
+    /// Per window within the span.
+    windows: Vec<u64>,
+    span_ns: u64,
+    ios: u64,
+    bytes: u64,
+}
+
+/// The rate from the end of the first window (or from the start when `skip_first`
+/// is false) to the last point.
+fn rate(points: &[IoPoint], bps: bool, skip_first: bool) -> Option<Rate> {
+    let origin = IoPoint {
+        t_ns: 0,
+        ios: 0,
+        bytes: 0,
+    };
+    let last = *points.last()?;
+    let first = if skip_first && points.len() >= 2 {
+        points[0]
+    } else {
+        origin
+    };
+    let amount = |a: &IoPoint, b: &IoPoint| {
+        if bps {
+            b.bytes - a.bytes
+        } else {
+            b.ios - a.ios
+        }
+    };
+    let per_s = |a: &IoPoint, b: &IoPoint| {
+        amount(a, b) as f64 * 1e9 / b.t_ns.saturating_sub(a.t_ns).max(1) as f64
+    };
+    let from = points.iter().position(|p| *p == first).map_or(0, |i| i + 1);
+    let mut prev = first;
+    let mut windows = Vec::new();
+    for p in &points[from..] {
+        windows.push(per_s(&prev, p).round() as u64);
+        prev = *p;
+    }
+    Some(Rate {
+        overall: per_s(&first, &last),
+        windows,
+        span_ns: last.t_ns - first.t_ns,
+        ios: last.ios - first.ios,
+        bytes: last.bytes - first.bytes,
+    })
+}
+
+fn fmt_rate(v: f64, bps: bool) -> String {
+    if !bps {
+        return format!("{v:.1} IO/s");
+    }
+    if v >= (1u64 << 30) as f64 {
+        format!("{:.2} GiB/s", v / (1u64 << 30) as f64)
+    } else if v >= (1u64 << 20) as f64 {
+        format!("{:.2} MiB/s", v / (1u64 << 20) as f64)
+    } else {
+        format!("{:.1} KiB/s", v / 1024.0)
+    }
+}
+
+/// Sets the series and the verdict from the two runs.
+fn judge(
+    result: &mut CaseResult,
+    case: &IoCase,
+    baseline: &[IoPoint],
+    throttled: &[IoPoint],
+    charged: u64,
+    config_hz: Option<u32>,
+) {
+    let bps = case.kind.is_bps();
+    let unit = if bps { "bytes_per_s" } else { "ops_per_s" };
+    let (Some(base), Some(got)) = (rate(baseline, bps, false), rate(throttled, bps, true)) else {
+        result.verdict = Verdict::fail("the IO worker reported no progress");
+        return;
+    };
+    let limit = case.limit as f64;
+    let error_pct = (got.overall - limit) / limit * 100.0;
+    let done_bytes =
+        baseline.last().map_or(0, |p| p.bytes) + throttled.last().map_or(0, |p| p.bytes);
+    result.series = vec![
+        Series::new("rate", unit, got.windows.clone()),
+        Series::new("achieved", unit, vec![got.overall.round() as u64]),
+        Series::new("limit", unit, vec![case.limit]),
+        Series::new("unthrottled", unit, vec![base.overall.round() as u64]),
+        Series::new(
+            "error_pct",
+            "pct_x100",
+            vec![(error_pct.abs() * 100.0).round() as u64],
+        ),
+        Series::new("window", "ns", vec![got.span_ns]),
+        Series::new("ios", "count", vec![got.ios]),
+        Series::new("bytes", "bytes", vec![got.bytes]),
+        Series::new("charged_bytes", "bytes", vec![charged]),
+    ];
+    result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    let dir = if case.kind.is_write() {
+        "write"
+    } else {
+        "read"
+    };
+    let what = match case.kind {
+        IoKind::ReadBps => "read_bps",
+        IoKind::WriteBps => "write_bps",
+        IoKind::ReadIops => "read_iops",
+        IoKind::WriteIops => "write_iops",
+    };
+    let charged_pct = charged as f64 * 100.0 / done_bytes.max(1) as f64;
+    let facts = format!(
+        "{} against {what} {} ({error_pct:+.1}%, tolerance ±{}%) over {:.2} s of {} KiB O_DIRECT {dir}s ({} IOs); unthrottled {}; the cgroup was charged {charged_pct:.0}% of the bytes; CONFIG_HZ={}",
+        fmt_rate(got.overall, bps),
+        fmt_rate(limit, bps),
+        case.tolerance_pct,
+        got.span_ns as f64 / 1e9,
+        case.block_bytes / 1024,
+        got.ios,
+        fmt_rate(base.overall, bps),
+        config_hz.map_or("unknown".to_string(), |h| h.to_string()),
+    );
+    let (status, lead) = if charged == 0 {
+        (
+            Status::Fail,
+            "the cgroup's IO statistics did not see the IO",
+        )
+    } else if error_pct.abs() <= case.tolerance_pct {
+        (Status::Pass, "throttled to the limit")
+    } else if error_pct > 0.0 {
+        (Status::Fail, "the throttle let more through than the limit")
+    } else if base.overall < HEADROOM * limit {
+        (
+            Status::Inconclusive,
+            "below the limit, but the device is not much faster than the limit unthrottled",
+        )
+    } else {
+        (Status::Fail, "held well below the limit")
+    };
+    result.verdict = Verdict {
+        status,
+        reason: format!("{lead}: {facts}"),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(t_ms: u64, ios: u64, block: u64) -> IoPoint {
+        IoPoint {
+            t_ns: t_ms * 1_000_000,
+            ios,
+            bytes: ios * block,
+        }
+    }
+
+    fn case(kind: IoKind, limit: u64) -> IoCase {
+        IoCase {
+            id: "x".into(),
+            kind,
+            limit,
+            block_bytes: 4096,
+            device_bytes: 1 << 20,
+            duration: Duration::from_secs(5),
+            baseline: Duration::from_secs(1),
+            tolerance_pct: 10.0,
+        }
+    }
+
+    #[test]
+    fn the_first_window_is_left_out_of_the_rate() {
+        // A burst of 100 IOs in the first window, then 50 IO/s.
+        let pts = [p(250, 100, 4096), p(500, 112, 4096), p(1250, 150, 4096)];
+        let r = rate(&pts, false, true).unwrap();
+        assert!((r.overall - 50.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(r.windows, vec![48, 51]);
+        assert_eq!(r.ios, 50);
+        let all = rate(&pts, false, false).unwrap();
+        assert!((all.overall - 120.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn verdicts_tell_a_leak_a_slow_device_and_a_pass_apart() {
+        let base = [p(1000, 100_000, 4096)];
+        let at = |ios_per_s: u64| {
+            [
+                p(250, ios_per_s / 4, 4096),
+                p(5250, ios_per_s / 4 + ios_per_s * 5, 4096),
+            ]
+        };
+        let status = |base: &[IoPoint], thr: &[IoPoint]| {
+            let mut r = CaseResult::new(PROBE, "x", ());
+            judge(
+                &mut r,
+                &case(IoKind::ReadIops, 200),
+                base,
+                thr,
+                1,
+                Some(250),
+            );
+            r.verdict
+        };
+        assert_eq!(status(&base, &at(205)).status, Status::Pass);
+        assert_eq!(status(&base, &at(260)).status, Status::Fail);
+        assert_eq!(status(&base, &at(100)).status, Status::Fail);
+        // The device itself could do only 300 IO/s.
+        let slow = [p(1000, 300, 4096)];
+        let v = status(&slow, &at(100));
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        assert!(v.reason.contains("CONFIG_HZ=250"), "{}", v.reason);
+        let mut r = CaseResult::new(PROBE, "x", ());
+        judge(
+            &mut r,
+            &case(IoKind::ReadIops, 200),
+            &base,
+            &at(200),
+            0,
+            None,
+        );
+        assert_eq!(r.verdict.status, Status::Fail);
+    }
+}
