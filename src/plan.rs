@@ -147,6 +147,15 @@ pub enum IoKind {
 }
 
 impl IoKind {
+    /// The scenario key (`read_bps`, ...); the case id starts with it, dashed.
+    pub fn key(self) -> &'static str {
+        match self {
+            IoKind::ReadBps => "read_bps",
+            IoKind::WriteBps => "write_bps",
+            IoKind::ReadIops => "read_iops",
+            IoKind::WriteIops => "write_iops",
+        }
+    }
     pub fn is_write(self) -> bool {
         matches!(self, IoKind::WriteBps | IoKind::WriteIops)
     }
@@ -569,37 +578,25 @@ impl Plan {
                     baseline: Duration::from_millis(io.baseline_ms),
                     tolerance_pct: io.tolerance_pct,
                 };
-                for l in &io.read_bps {
-                    plan.io.push(case(
-                        IoKind::ReadBps,
-                        format!("read-bps-{l}"),
-                        l.0,
-                        io.bps_block,
-                    ));
+                let bps = [
+                    (IoKind::ReadBps, &io.read_bps),
+                    (IoKind::WriteBps, &io.write_bps),
+                ];
+                for (kind, limits) in bps {
+                    for l in limits {
+                        let id = format!("{}-{l}", kind.key().replace('_', "-"));
+                        plan.io.push(case(kind, id, l.0, io.bps_block));
+                    }
                 }
-                for l in &io.write_bps {
-                    plan.io.push(case(
-                        IoKind::WriteBps,
-                        format!("write-bps-{l}"),
-                        l.0,
-                        io.bps_block,
-                    ));
-                }
-                for &l in &io.read_iops {
-                    plan.io.push(case(
-                        IoKind::ReadIops,
-                        format!("read-iops-{l}"),
-                        l,
-                        io.iops_block,
-                    ));
-                }
-                for &l in &io.write_iops {
-                    plan.io.push(case(
-                        IoKind::WriteIops,
-                        format!("write-iops-{l}"),
-                        l,
-                        io.iops_block,
-                    ));
+                let iops = [
+                    (IoKind::ReadIops, &io.read_iops),
+                    (IoKind::WriteIops, &io.write_iops),
+                ];
+                for (kind, limits) in iops {
+                    for &l in limits {
+                        let id = format!("{}-{l}", kind.key().replace('_', "-"));
+                        plan.io.push(case(kind, id, l, io.iops_block));
+                    }
                 }
             }
             if let Some(o) = &s.cgroup_ops {

@@ -361,12 +361,7 @@ fn judge(
     } else {
         "read"
     };
-    let what = match case.kind {
-        IoKind::ReadBps => "read_bps",
-        IoKind::WriteBps => "write_bps",
-        IoKind::ReadIops => "read_iops",
-        IoKind::WriteIops => "write_iops",
-    };
+    let what = case.kind.key();
     let charged_pct = charged as f64 * 100.0 / done_bytes.max(1) as f64;
     let facts = format!(
         "{} against {what} {} ({error_pct:+.1}%, tolerance ±{}%) over {:.2} s of {} KiB O_DIRECT {dir}s ({} IOs); unthrottled {}; the cgroup was charged {charged_pct:.0}% of the bytes; CONFIG_HZ={}",
