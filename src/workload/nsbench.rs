@@ -28,14 +28,15 @@ pub enum Amount {
 }
 
 /// A namespace held open by a keeper process, for setns.
-struct Keeper {
-    pid: i32,
-    fd: OwnedFd,
+pub(crate) struct Keeper {
+    pub(crate) pid: i32,
+    /// `/proc/<pid>/ns/<kind>`, or a pidfd for several kinds at once.
+    pub(crate) fd: OwnedFd,
     release: Option<OwnedFd>,
 }
 
 impl Keeper {
-    fn start(kind: NsKind) -> Result<Keeper, String> {
+    pub(crate) fn start(kind: NsKind) -> Result<Keeper, String> {
         let (r, w) = ns::pipe().map_err(|e| format!("pipe: {e}"))?;
         // SAFETY: this worker is single-threaded; the child only blocks on read and exits.
         let pid = unsafe { ns::clone3_fork(kind.flags()) }

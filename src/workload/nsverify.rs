@@ -462,35 +462,20 @@ pub fn mechanics(kind: NsKind, method: Method) -> Result<Check, String> {
             })
         }
         Method::Setns => {
-            let (to_keeper_r, to_keeper_w) = ns::pipe().map_err(|e| e.to_string())?;
-            // SAFETY: single-threaded worker; the keeper blocks, then exits.
-            let keeper =
-                unsafe { ns::clone3_fork(kind.flags()) }.map_err(|e| format!("clone3: {e}"))?;
-            if keeper == 0 {
-                drop(to_keeper_w);
-                let mut b = [0u8; 1];
-                ns::read_exact(to_keeper_r.as_raw_fd(), &mut b);
-                ns::exit_child(0);
-            }
-            drop(to_keeper_r);
+            let keeper = super::nsbench::Keeper::start(kind)?;
             let name = kind.proc_name().unwrap_or("?");
-            let target = ns_id(&format!("/proc/{keeper}/ns/{name}"));
-            let r = std::fs::File::open(format!("/proc/{keeper}/ns/{name}"))
-                .map_err(|e| e.to_string())
-                .and_then(|f| {
-                    let fd = f.as_raw_fd();
-                    in_new_ns(
-                        0,
-                        |_| Ok(()),
-                        move || {
-                            let r = ns::setns(fd, kind.flags());
-                            format!("{} ({r:?})", ns_id(&format!("/proc/self/ns/{link}")))
-                        },
-                        |_| String::new(),
-                    )
-                });
-            drop(to_keeper_w);
-            let _ = ns::wait(keeper);
+            let target = ns_id(&format!("/proc/{}/ns/{name}", keeper.pid));
+            let fd = keeper.fd.as_raw_fd();
+            let r = in_new_ns(
+                0,
+                |_| Ok(()),
+                move || {
+                    let r = ns::setns(fd, kind.flags());
+                    format!("{} ({r:?})", ns_id(&format!("/proc/self/ns/{link}")))
+                },
+                |_| String::new(),
+            );
+            drop(keeper);
             let (after, _) = r?;
             let now = after.split(' ').next().unwrap_or("");
             Ok(Check {
