@@ -13,17 +13,7 @@ const HEAD: &str = "schema = 1\nname = \"t\"\n[cgroup_lifecycle]\nrepeat = 1\n[[
 /// Runs `isobench run <file>` and returns its output; asserts it made no cgroup
 /// and left no ownership record.
 fn run_scenario(path: &Path) -> Output {
-    let child = Command::new(bin())
-        .arg("run")
-        .arg(path)
-        .arg("--out")
-        .arg(path.with_extension("out"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
+    let (out, pid) = common::run_out(path, &path.with_extension("out"));
     assert!(
         dirs_of(pid).is_empty(),
         "a rejected scenario created cgroups: {:?}",

@@ -17,16 +17,7 @@ fn run_scenario(body: &str) -> (std::process::Output, tempfile::TempDir) {
         "s.toml",
         &format!("schema = 1\nname = \"t\"\n{body}\n"),
     );
-    let child = Command::new(bin())
-        .args(["run", "--out"])
-        .arg(tmp.path().join("out"))
-        .arg(&path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
+    let (out, pid) = common::run_out(&path, &tmp.path().join("out"));
     assert!(dirs_of(pid).is_empty(), "left behind: {:?}", dirs_of(pid));
     (out, tmp)
 }

@@ -11,6 +11,22 @@ pub fn bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_isobench")))
 }
 
+/// Runs `isobench run --out OUT SCENARIO`, capturing its output; returns it with
+/// the harness's pid, so a caller can look for what that process left behind.
+pub fn run_out(scenario: &Path, out: &Path) -> (std::process::Output, u32) {
+    let child = std::process::Command::new(bin())
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
+}
+
 /// Whether privileged tests must run (CI): an unmet requirement then fails.
 pub fn strict() -> bool {
     std::env::var("ISOBENCH_STRICT").is_ok_and(|v| v == "1")
