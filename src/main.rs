@@ -214,7 +214,8 @@ fn fit(s: &str, width: usize) -> String {
 /// `, about 1:05 left`, once an estimate exists.
 fn left_text(eta: &Eta, next: usize) -> String {
     match eta.left(next) {
-        Some(d) if !d.is_zero() => format!(", about {} left", units::clock(d)),
+        Some(d) if d >= Duration::from_secs(1) => format!(", about {} left", units::clock(d)),
+        Some(d) if !d.is_zero() => ", under a second left".into(),
         _ => String::new(),
     }
 }
@@ -261,7 +262,7 @@ fn cmd_run(
         }
         Event::Stale(_) => {}
         Event::Folder(d) => eprintln!("writing {}", d.display()),
-        Event::Plan(cases) => eta = Eta::new(cases.iter().map(|(p, _)| *p)),
+        Event::Plan(cases) => eta = Eta::new(cases.iter().map(|c| (c.probe, c.expected))),
         Event::CaseStart {
             index,
             total,

@@ -1,9 +1,11 @@
 //! Time left of a run, for the progress line. Cases of one probe take similar
 //! times and those of different probes do not (a namespace case takes
 //! milliseconds, a CPU quota case seconds), so each case still to run is
-//! estimated by the mean of the finished cases of its probe, or of all finished
-//! cases while its probe has none yet. Pure bookkeeping: the CLI feeds it the
-//! runner's events and redraws only then (no timer thread in the harness).
+//! estimated by the mean of the finished cases of its probe; while its probe has
+//! none, by the time the scenario tells it to run if it says, else by the median
+//! finished case (a mean would let one long CPU case inflate a hundred short
+//! namespace cases). Pure bookkeeping: the CLI feeds it the runner's events and
+//! redraws only then (no timer thread in the harness).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,18 +13,19 @@ use std::time::Duration;
 /// The estimate's state.
 #[derive(Debug, Clone, Default)]
 pub struct Eta {
-    /// The probe of every case of the plan, in order.
-    planned: Vec<String>,
+    /// Every case of the plan, in order: its probe and expected time, if known.
+    planned: Vec<(String, Option<Duration>)>,
     /// Per probe: total time and number of finished cases.
     done: BTreeMap<String, (Duration, u32)>,
-    total: (Duration, u32),
+    /// Every finished case's time, sorted.
+    times: Vec<Duration>,
 }
 
 impl Eta {
-    /// An estimate for a plan whose cases belong to `probes`, in order.
-    pub fn new<S: Into<String>>(probes: impl IntoIterator<Item = S>) -> Eta {
+    /// An estimate for a plan of cases `(probe, expected time)`, in order.
+    pub fn new<S: Into<String>>(cases: impl IntoIterator<Item = (S, Option<Duration>)>) -> Eta {
         Eta {
-            planned: probes.into_iter().map(Into::into).collect(),
+            planned: cases.into_iter().map(|(p, e)| (p.into(), e)).collect(),
             ..Eta::default()
         }
     }
@@ -32,22 +35,21 @@ impl Eta {
         let e = self.done.entry(probe.to_string()).or_default();
         e.0 += elapsed;
         e.1 += 1;
-        self.total.0 += elapsed;
-        self.total.1 += 1;
+        let at = self.times.partition_point(|&t| t < elapsed);
+        self.times.insert(at, elapsed);
     }
 
     /// The time the cases from index `next` on will take; `None` until a case finished.
     pub fn left(&self, next: usize) -> Option<Duration> {
-        let mean = |(t, n): (Duration, u32)| t / n.max(1);
-        if self.total.1 == 0 {
-            return None;
-        }
-        let overall = mean(self.total);
+        let median = *self.times.get(self.times.len() / 2)?;
         Some(
             self.planned
                 .iter()
                 .skip(next)
-                .map(|p| self.done.get(p).map_or(overall, |&d| mean(d)))
+                .map(|(p, expected)| match self.done.get(p) {
+                    Some(&(t, n)) => t / n.max(1),
+                    None => expected.unwrap_or(median),
+                })
                 .sum(),
         )
     }
@@ -58,17 +60,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn per_probe_means_then_the_overall_mean() {
-        let mut eta = Eta::new(["ns", "ns", "ns", "cpu", "cpu", "mem"]);
+    fn per_probe_means_then_the_expected_time_or_the_median() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        let mut eta = Eta::new([
+            ("ns", None),
+            ("ns", None),
+            ("ns", None),
+            ("cpu", Some(s(2))),
+            ("cpu", Some(s(2))),
+            ("mem", None),
+        ]);
         assert_eq!(eta.left(0), None);
-        eta.finished("ns", Duration::from_millis(10));
-        // 2 more ns at 10 ms, 3 unseen at the overall 10 ms.
-        assert_eq!(eta.left(1), Some(Duration::from_millis(50)));
-        eta.finished("ns", Duration::from_millis(30));
-        eta.finished("ns", Duration::from_millis(20));
-        eta.finished("cpu", Duration::from_secs(2));
-        // 1 cpu at 2 s, 1 mem at the overall mean (2.06 s / 4).
-        assert_eq!(eta.left(4), Some(Duration::from_millis(2000 + 515)));
+        eta.finished("ns", ms(10));
+        // 2 more ns at 10 ms, 2 cpu as the scenario says, mem at the median 10 ms.
+        assert_eq!(eta.left(1), Some(ms(20 + 4000 + 10)));
+        eta.finished("ns", ms(30));
+        eta.finished("ns", ms(20));
+        eta.finished("cpu", s(3));
+        // 1 cpu at its mean 3 s, mem at the median of 10, 20, 30 ms and 3 s.
+        assert_eq!(eta.left(4), Some(ms(3000 + 30)));
         assert_eq!(eta.left(6), Some(Duration::ZERO));
     }
 }

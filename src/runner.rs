@@ -30,8 +30,8 @@ pub struct RunOptions {
 pub enum Event<'a> {
     Stale(&'a CleanReport),
     Folder(&'a Path),
-    /// Every case the run will do, in order: (probe, case id).
-    Plan(&'a [(&'a str, &'a str)]),
+    /// Every case the run will do, in order.
+    Plan(&'a [Planned<'a>]),
     CaseStart {
         index: usize,
         total: usize,
@@ -47,6 +47,16 @@ pub enum Event<'a> {
     /// Something went wrong that does not change the results (the charts could
     /// not be drawn); the run goes on.
     Warning(&'a str),
+}
+
+/// One case of the plan, as announced before the run starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Planned<'a> {
+    pub probe: &'a str,
+    pub case: &'a str,
+    /// How long the scenario tells the case to run, where it says (a lower
+    /// bound, for a time-left estimate before a case of the probe finished).
+    pub expected: Option<Duration>,
 }
 
 /// A finished (or interrupted) run and its folder.
@@ -199,7 +209,20 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         )
         .collect();
     let total = steps.len();
-    let planned: Vec<(&str, &str)> = steps.iter().map(|(p, id, _)| (*p, id.as_str())).collect();
+    let planned: Vec<Planned> = steps
+        .iter()
+        .map(|(probe, id, step)| Planned {
+            probe,
+            case: id,
+            expected: match step {
+                Step::Lifecycle(c) => Some(c.hold * c.repeat),
+                Step::Cpuset(c) if c.move_to.is_none() => Some(c.duration),
+                Step::Quota(c) => Some(c.duration),
+                Step::Weight(c) => Some(c.duration),
+                _ => None,
+            },
+        })
+        .collect();
     on(Event::Plan(&planned));
     // The namespace cost of each clone case is measured over the none-clone
     // baseline with the same number of workers.

@@ -33,16 +33,24 @@ type Fact = (&'static str, fn(&Run) -> String);
 pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
     let labels: Vec<&str> = runs.iter().map(|(l, _)| l.as_str()).collect();
     let refs: Vec<&Run> = runs.iter().map(|(_, r)| r).collect();
+    // Tables name the runs by letter: labels (kernel release and folder) are too
+    // wide for a column per run.
+    let keys: Vec<String> = (0..runs.len()).map(key).collect();
     let mut out = format!("# isobench comparison of {} runs\n\n", runs.len());
     out.push_str(
         "Each cell: p50 (p99) of the run's samples, or the value when measured once; a verdict \
          other than pass follows the value; — when the run lacks the case. *Δ*: change of the \
-         p50 against the first run.\n\n",
+         p50 against run A.\n\n",
     );
     out.push_str("## Runs\n\n");
     let mut t = Table::new(
         std::iter::once(("".to_string(), Align::Left))
-            .chain(labels.iter().map(|l| (l.to_string(), Align::Left))),
+            .chain(keys.iter().map(|k| (k.clone(), Align::Left))),
+    );
+    t.row(
+        std::iter::once("label".to_string())
+            .chain(labels.iter().map(|l| l.to_string()))
+            .collect(),
     );
     let host_rows: Vec<Vec<(&str, String)>> = refs.iter().map(|r| host::rows(&r.host)).collect();
     for key in HOST_ROWS {
@@ -94,7 +102,7 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
             ("case".into(), Align::Left),
         ]
         .into_iter()
-        .chain(labels.iter().map(|l| (l.to_string(), Align::Left))),
+        .chain(keys.iter().map(|k| (k.clone(), Align::Left))),
     );
     let mut all_pass = 0;
     for p in &probes {
@@ -126,12 +134,11 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
         for m in &p.metrics {
             out.push_str(&format!("#### `{}` ({})\n\n", m.metric, m.unit));
             let mut cols = vec![("case".to_string(), Align::Left)];
-            cols.extend(labels.iter().map(|l| (l.to_string(), Align::Right)));
+            cols.extend(keys.iter().map(|k| (k.clone(), Align::Right)));
             cols.extend(
-                labels
-                    .iter()
+                keys.iter()
                     .skip(1)
-                    .map(|l| (format!("Δ {l}"), Align::Right)),
+                    .map(|k| (format!("Δ {k}"), Align::Right)),
             );
             let mut t = Table::new(cols);
             for (case, cells) in &m.rows {
@@ -157,6 +164,16 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
         out.push_str(&charts_of(charts, &p.probe));
     }
     out
+}
+
+/// `A`, `B`, … `Z`, `AA`, `AB`, …: the column of run `i`.
+fn key(i: usize) -> String {
+    let letter = |n: usize| char::from(b'A' + (n % 26) as u8);
+    if i < 26 {
+        letter(i).to_string()
+    } else {
+        format!("{}{}", letter(i / 26 - 1), letter(i))
+    }
 }
 
 /// The value a change is measured on: the exact value when measured once, else the median.
@@ -204,5 +221,13 @@ mod tests {
         b.cases.retain(|c| c.case != "noop");
         let runs = vec![("A".to_string(), a), ("B".to_string(), b)];
         insta::assert_snapshot!("compare_md", render(&runs, &[]));
+    }
+
+    #[test]
+    fn run_keys() {
+        assert_eq!(key(0), "A");
+        assert_eq!(key(25), "Z");
+        assert_eq!(key(26), "AA");
+        assert_eq!(key(27), "AB");
     }
 }
