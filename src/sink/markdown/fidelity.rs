@@ -207,7 +207,8 @@ fn weight(cases: &[&CaseResult]) -> String {
                 ws.get(i).map_or("?".into(), u64::to_string),
                 human_u64(w, "pct_x100"),
                 human_u64(g, "pct_x100"),
-                format!("{err:+.1}%"),
+                // Hundredths, as the shares; no `-0.00`.
+                format!("{:+.2}%", if err.abs() < 0.005 { 0.0 } else { err }),
                 if i == 0 {
                     verdict_word(c.verdict.status)
                 } else {
