@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::Host;
 
-/// The version of the run.json / summary.csv schema. Renaming a probe, case or
-/// metric id, or a column, is a schema change.
+/// The version of the run.json / summary.csv / samples schema. Renaming or
+/// removing a probe, case or metric id, a field or a column, or changing a unit,
+/// is a schema change; adding one is not (readers ignore what they do not know).
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The outcome of one check.
