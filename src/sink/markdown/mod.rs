@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 use super::Sink;
 use crate::chart::Chart;
 use crate::record::{CaseResult, Run, Status, Summary};
-use crate::units::{human, human_u64};
+use crate::units::human_u64;
 
 pub mod compare;
 mod fidelity;
 mod host;
 mod latency;
-pub mod table;
+mod table;
 
 use table::{Align, Table};
 
@@ -173,7 +173,7 @@ fn run_line(run: &Run) -> String {
 }
 
 /// `130 pass, 0 fail, 0 inconclusive, 3 skip`.
-pub fn counts_text(run: &Run) -> String {
+fn counts_text(run: &Run) -> String {
     run.counts()
         .iter()
         .map(|(s, n)| format!("{n} {s}"))
@@ -182,7 +182,7 @@ pub fn counts_text(run: &Run) -> String {
 }
 
 /// The verdict word as a report shows it: a failure stands out in plain text.
-pub fn verdict_word(s: Status) -> String {
+fn verdict_word(s: Status) -> String {
     match s {
         Status::Fail => "FAIL".into(),
         other => other.to_string(),
@@ -275,7 +275,7 @@ fn embed(c: &Chart) -> String {
 }
 
 /// The charts of `probe`, one per paragraph.
-pub fn charts_of(charts: &[Chart], probe: &str) -> String {
+fn charts_of(charts: &[Chart], probe: &str) -> String {
     let mut s = String::new();
     for c in charts.iter().filter(|c| c.probe == probe) {
         s.push_str(&embed(c));
@@ -285,7 +285,7 @@ pub fn charts_of(charts: &[Chart], probe: &str) -> String {
 }
 
 /// Every metric of every case: for probes without a dedicated table.
-pub fn generic(cases: &[&CaseResult]) -> String {
+fn generic(cases: &[&CaseResult]) -> String {
     let mut t = Table::new([
         ("case", Align::Left),
         ("metric", Align::Left),
@@ -327,7 +327,7 @@ pub fn generic(cases: &[&CaseResult]) -> String {
 
 /// A metric's typical value as one cell: the exact value when measured once,
 /// else the median.
-pub fn typical(s: &Summary) -> String {
+fn typical(s: &Summary) -> String {
     if s.n == 1 {
         human_u64(s.min, &s.unit)
     } else {
@@ -336,22 +336,17 @@ pub fn typical(s: &Summary) -> String {
 }
 
 /// [`typical`] of `metric` in `case`, or `—`.
-pub fn value(case: &CaseResult, metric: &str) -> String {
+fn value(case: &CaseResult, metric: &str) -> String {
     case.summary(metric).map_or("—".into(), typical)
 }
 
 /// A cell for a case that has no numbers to show: its verdict.
-pub fn blank_for(case: &CaseResult) -> String {
+fn blank_for(case: &CaseResult) -> String {
     match case.verdict.status {
         Status::Skip => "skip".into(),
         Status::Fail => "FAIL".into(),
         _ => "—".into(),
     }
-}
-
-/// A mean as text in its unit.
-pub fn mean(s: &Summary) -> String {
-    human(s.mean, &s.unit)
 }
 
 #[cfg(test)]
