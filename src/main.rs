@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use isobench::progress::Eta;
 use isobench::record::Run;
 use isobench::runner::{self, Event, RunOptions};
 use isobench::scenario::{HostLimits, Scenario, EMBEDDED};
 use isobench::workload::nsbench::{self, Amount, Op};
+use isobench::{report, units};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +48,15 @@ enum Command {
         /// Create cgroups under this existing cgroup in every hierarchy instead of the own cgroup: absolute from each hierarchy's root (/isobench.slice) or relative to the own cgroup.
         #[arg(long, value_name = "PATH")]
         cgroup_parent: Option<String>,
+    },
+    /// Rebuild report.md, junit.xml, results.ktap, summary.csv and charts of a result folder, or compare several folders side by side.
+    Report {
+        /// Result folders (written by `isobench run`); one re-renders it, several are compared.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Write here instead: one folder → a full copy with everything rebuilt; several → the comparison (default: results/compare-<UTC timestamp>/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Remove cgroups left by earlier runs whose owner process is gone; never those of a live run.
     Clean {
@@ -159,11 +170,25 @@ fn load_scenarios(
         .collect()
 }
 
+/// The verdict table: columns as wide as their longest cell.
 fn print_table(run: &Run) {
-    println!("{:<18} {:<26} {:<13} reason", "probe", "case", "verdict");
+    let w = |f: fn(&isobench::record::CaseResult) -> usize, title: &str| {
+        run.cases
+            .iter()
+            .map(f)
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (wp, wc) = (w(|c| c.probe.len(), "probe"), w(|c| c.case.len(), "case"));
+    let wv = "inconclusive".len();
+    println!(
+        "{:<wp$}  {:<wc$}  {:<wv$}  reason",
+        "probe", "case", "verdict"
+    );
     for c in &run.cases {
         println!(
-            "{:<18} {:<26} {:<13} {}",
+            "{:<wp$}  {:<wc$}  {:<wv$}  {}",
             c.probe,
             c.case,
             c.verdict.status.to_string(),
@@ -176,6 +201,38 @@ fn print_table(run: &Run) {
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     println!("{}", counts.join(", "));
+}
+
+/// Width of the terminal on stderr, so the progress line never wraps (a wrapped
+/// line cannot be redrawn with `\r`).
+fn term_width() -> usize {
+    // SAFETY: TIOCGWINSZ only writes a `winsize` into the zeroed struct we own.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    if r == 0 && ws.ws_col > 0 {
+        ws.ws_col as usize
+    } else {
+        80
+    }
+}
+
+/// `s` cut to `width` characters.
+fn fit(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+/// `, about 1:05 left`, once an estimate exists.
+fn left_text(eta: &Eta, next: usize) -> String {
+    match eta.left(next) {
+        Some(d) if d >= Duration::from_secs(1) => format!(", about {} left", units::clock(d)),
+        Some(d) if !d.is_zero() => ", under a second left".into(),
+        _ => String::new(),
+    }
 }
 
 fn cmd_run(
@@ -208,6 +265,9 @@ fn cmd_run(
         quick,
         cgroup_parent,
     };
+    // Redrawn on the runner's events only: a timer would need a thread, and the
+    // harness stays single-threaded for its namespace work.
+    let mut eta = Eta::default();
     let mut on = |ev: Event| match ev {
         Event::Stale(r) if !r.removed.is_empty() => {
             eprintln!(
@@ -217,13 +277,19 @@ fn cmd_run(
         }
         Event::Stale(_) => {}
         Event::Folder(d) => eprintln!("writing {}", d.display()),
+        Event::Plan(cases) => eta = Eta::new(cases.iter().map(|c| (c.probe, c.expected))),
         Event::CaseStart {
             index,
             total,
             probe,
             case,
         } if tty => {
-            eprint!("\r\x1b[K[{}/{total}] {probe}/{case} ...", index + 1)
+            let line = format!(
+                "[{}/{total}] {probe}/{case} running{}",
+                index + 1,
+                left_text(&eta, index)
+            );
+            eprint!("\r\x1b[K{}", fit(&line, term_width().saturating_sub(1)))
         }
         Event::CaseStart { .. } => {}
         Event::CaseDone {
@@ -235,20 +301,29 @@ fn cmd_run(
             if tty {
                 eprint!("\r\x1b[K");
             }
+            eta.finished(&result.probe, elapsed);
             eprintln!(
-                "[{}/{total}] {}/{} {} ({})",
+                "[{}/{total}] {}/{} {} ({}{})",
                 index + 1,
                 result.probe,
                 result.case,
                 result.verdict.status,
-                fmt_duration(elapsed)
+                units::duration(elapsed),
+                left_text(&eta, index + 1)
             )
+        }
+        Event::Warning(w) => {
+            if tty {
+                eprint!("\r\x1b[K");
+            }
+            eprintln!("isobench: warning: {w}")
         }
     };
     match runner::run(&opts, &mut on) {
         Ok(outcome) => {
             print_table(&outcome.run);
             println!("results: {}", outcome.dir.display());
+            println!("report: {}", outcome.dir.join("report.md").display());
             if outcome.run.failed() {
                 ExitCode::from(1)
             } else {
@@ -263,11 +338,25 @@ fn cmd_run(
     }
 }
 
-fn fmt_duration(d: Duration) -> String {
-    if d >= Duration::from_secs(1) {
-        format!("{:.1} s", d.as_secs_f64())
+fn cmd_report(dirs: Vec<PathBuf>, out: Option<PathBuf>) -> ExitCode {
+    // Every folder is read before anything is written.
+    let runs = match report::load_all(&dirs) {
+        Ok(r) => r,
+        Err(e) => return env_error(&e),
+    };
+    let written = if runs.len() == 1 {
+        let (dir, run) = &runs[0];
+        report::rerender(dir, run, out.as_deref())
     } else {
-        format!("{} ms", d.as_millis())
+        let out = out.unwrap_or_else(report::default_compare_dir);
+        report::compare(runs, &out)
+    };
+    match written {
+        Ok(w) => {
+            println!("report: {}", w.report.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => env_error(&e),
     }
 }
 
@@ -341,6 +430,7 @@ fn main() -> ExitCode {
             quick,
             cgroup_parent,
         } => cmd_run(scenarios, out, quick, cgroup_parent),
+        Command::Report { dirs, out } => cmd_report(dirs, out),
         Command::Clean {
             cgroup_parent,
             json,

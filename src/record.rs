@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::Host;
 
-/// The version of the run.json / summary.csv schema. Renaming a probe, case or
-/// metric id, or a column, is a schema change.
+/// The version of the run.json / summary.csv / samples schema. Renaming or
+/// removing a probe, case or metric id, a field or a column, or changing a unit,
+/// is a schema change; adding one is not (readers ignore what they do not know).
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The outcome of one check.
@@ -133,9 +134,50 @@ pub struct CaseResult {
     pub verdict: Verdict,
     /// Relative path of the raw samples in the run folder.
     pub samples_file: Option<String>,
-    /// Raw samples; written to `samples_file`, not into run.json.
-    #[serde(skip)]
+    /// Raw samples. Their values go to `samples_file` only; run.json keeps the
+    /// metric and unit of each one as `samples_columns`, in column order, because
+    /// a CSV header `<metric>_<unit>` cannot be split back (both contain `_`).
+    /// A loaded run has them refilled from the CSV ([`crate::folder::load`]).
+    #[serde(
+        rename = "samples_columns",
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "columns"
+    )]
     pub series: Vec<Series>,
+    /// Wall time of the whole case as run, in ns (absent in runs of isobench ≤ 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ns: Option<u64>,
+}
+
+/// `series` in run.json: `[{"metric": …, "unit": …}, …]` without the values.
+mod columns {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Series;
+
+    #[derive(Serialize, Deserialize)]
+    struct Column<'a> {
+        #[serde(borrow)]
+        metric: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        unit: std::borrow::Cow<'a, str>,
+    }
+
+    pub fn serialize<S: Serializer>(series: &[Series], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(series.iter().map(|x| Column {
+            metric: x.metric.as_str().into(),
+            unit: x.unit.as_str().into(),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Series>, D::Error> {
+        let columns = Vec::<Column>::deserialize(d)?;
+        Ok(columns
+            .into_iter()
+            .map(|c| Series::new(&c.metric, &c.unit, Vec::new()))
+            .collect())
+    }
 }
 
 impl CaseResult {
@@ -149,7 +191,21 @@ impl CaseResult {
             verdict: Verdict::pass(""),
             samples_file: None,
             series: Vec::new(),
+            elapsed_ns: None,
         }
+    }
+
+    /// The summary of `metric`, if it was measured.
+    pub fn summary(&self, metric: &str) -> Option<&Summary> {
+        self.summaries.iter().find(|s| s.metric == metric)
+    }
+
+    /// The raw values of `metric` (empty when not measured or not loaded).
+    pub fn values(&self, metric: &str) -> &[u64] {
+        self.series
+            .iter()
+            .find(|s| s.metric == metric)
+            .map_or(&[], |s| &s.values)
     }
 }
 

@@ -32,6 +32,8 @@ pub struct RunOptions {
 pub enum Event<'a> {
     Stale(&'a CleanReport),
     Folder(&'a Path),
+    /// Every case the run will do, in order.
+    Plan(&'a [Planned<'a>]),
     CaseStart {
         index: usize,
         total: usize,
@@ -44,6 +46,19 @@ pub enum Event<'a> {
         result: &'a CaseResult,
         elapsed: Duration,
     },
+    /// Something went wrong that does not change the results (the charts could
+    /// not be drawn); the run goes on.
+    Warning(&'a str),
+}
+
+/// One case of the plan, as announced before the run starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Planned<'a> {
+    pub probe: &'a str,
+    pub case: &'a str,
+    /// How long the scenario tells the case to run, where it says (a lower
+    /// bound, for a time-left estimate before a case of the probe finished).
+    pub expected: Option<Duration>,
 }
 
 /// A finished (or interrupted) run and its folder.
@@ -202,6 +217,21 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         )
         .collect();
     let total = steps.len();
+    let planned: Vec<Planned> = steps
+        .iter()
+        .map(|(probe, id, step)| Planned {
+            probe,
+            case: id,
+            expected: match step {
+                Step::Lifecycle(c) => Some(c.hold * c.repeat),
+                Step::Cpuset(c) if c.move_to.is_none() => Some(c.duration),
+                Step::Quota(c) => Some(c.duration),
+                Step::Weight(c) => Some(c.duration),
+                _ => None,
+            },
+        })
+        .collect();
+    on(Event::Plan(&planned));
     // The namespace cost of each clone case is measured over the none-clone
     // baseline with the same number of workers.
     let mut baselines: std::collections::BTreeMap<u32, Summary> = Default::default();
@@ -241,11 +271,13 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
                     result.samples_file =
                         Some(format!("samples/{}-{}.csv", result.probe, result.case));
                 }
+                let elapsed = t.elapsed();
+                result.elapsed_ns = Some(elapsed.as_nanos() as u64);
                 on(Event::CaseDone {
                     index,
                     total,
                     result: &result,
-                    elapsed: t.elapsed(),
+                    elapsed,
                 });
                 run.cases.push(result);
                 sink::write_all(&run, &dir)?;
@@ -254,6 +286,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
                 drop(scope);
                 run.interrupted = true;
                 sink::write_all(&run, &dir)?;
+                charts(&run, &dir, on);
                 return Err(i.into());
             }
             Err(e) => return Err(anyhow::Error::new(e).context(format!("case {probe}/{id}"))),
@@ -262,7 +295,20 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
     drop(scope);
     run.finished_utc = Some(utc_now().1);
     sink::write_all(&run, &dir)?;
+    charts(&run, &dir, on);
     Ok(Outcome { run, dir })
+}
+
+/// Draws the charts once, at the end (they are slower than the text files); a
+/// failure is a warning, since every result is already written.
+fn charts(run: &Run, dir: &Path, on: &mut dyn FnMut(Event)) {
+    if let Err(e) = sink::write_charts(run, dir) {
+        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        on(Event::Warning(&format!(
+            "charts left out of report.md: {}",
+            chain.join(": ")
+        )));
+    }
 }
 
 /// Whether an error chain is an interruption (exit 130) rather than an environment error.

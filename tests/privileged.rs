@@ -447,6 +447,8 @@ fn clean_removes_a_killed_run_and_spares_a_live_one() {
         serde_json::from_slice(&std::fs::read(tmp.path().join("live-out/run.json")).unwrap())
             .unwrap();
     assert_eq!(run["interrupted"], true);
+    let report = std::fs::read_to_string(tmp.path().join("live-out/report.md")).unwrap();
+    assert!(report.contains("**Interrupted**"), "{report}");
 }
 
 #[test]
@@ -485,6 +487,17 @@ fn a_quick_run_writes_the_result_folder() {
         .is_some_and(|s| !s.is_empty()));
     assert!(run["finished_utc"].is_string());
     assert!(out_dir.join("samples/cgroup_lifecycle-cpu.csv").exists());
+    assert!(stdout.contains(&format!("report: {}", out_dir.join("report.md").display())));
+    for f in ["report.md", "junit.xml", "results.ktap"] {
+        assert!(out_dir.join(f).is_file(), "{f} missing");
+    }
+    // The folder reads back whole: every sampled case has its values again.
+    let back = isobench::folder::load(&out_dir).unwrap();
+    assert!(back
+        .cases
+        .iter()
+        .filter(|c| c.samples_file.is_some())
+        .all(|c| c.series.iter().any(|s| !s.values.is_empty())));
     assert!(dirs_of(pid).is_empty(), "the run left {:?}", dirs_of(pid));
 }
 

@@ -102,6 +102,7 @@ mod tests {
             verdict,
             samples_file: None,
             series,
+            elapsed_ns: None,
         }
     }
 
@@ -143,7 +144,7 @@ mod tests {
             case: "memory-high".into(),
             ..case(vec![], Verdict::skip("v2 only"))
         };
-        let host = crate::host::Host::probe(None);
+        let host = crate::sink::fixture::host();
         let run = Run {
             schema_version: 1,
             isobench_version: "0".into(),
@@ -171,5 +172,15 @@ mod tests {
             lines[2],
             "cgroup_lifecycle,memory-high,,,,,,,,,skip,v2 only"
         );
+    }
+
+    #[test]
+    fn snapshot_of_a_fixed_run() {
+        let run = crate::sink::fixture::run();
+        let text = String::from_utf8(SummaryCsv.render(&run).unwrap()).unwrap();
+        insta::assert_snapshot!("summary_csv", text);
+        let quota = run.cases.iter().find(|c| c.probe == "cpu_quota").unwrap();
+        let text = String::from_utf8(samples(quota).unwrap()).unwrap();
+        insta::assert_snapshot!("samples_csv", text);
     }
 }

@@ -1,0 +1,118 @@
+//! `isobench report`: rebuilds what a result folder derives from its record, or
+//! compares several folders side by side. Every input folder is read (and
+//! checked) before anything is written, so bad input creates nothing.
+//!
+//! - One folder, no `--out`: summary.csv, report.md, junit.xml, results.ktap and
+//!   charts are rewritten in place; run.json and samples are not touched.
+//! - One folder, `--out DIR`: DIR becomes a complete result folder (run.json
+//!   with `samples_columns`, samples, and everything derived).
+//! - Several folders: `--out DIR` (default `results/compare-<UTC time>/`) gets a
+//!   comparison report.md and overlay charts.
+//!
+//! An output folder that already holds another run's run.json is refused.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use crate::folder::{self, RUN_JSON};
+use crate::record::Run;
+use crate::sink::{self, markdown};
+
+/// What `report` wrote.
+#[derive(Debug)]
+pub struct Written {
+    /// The report.md written.
+    pub report: PathBuf,
+    /// Number of charts embedded.
+    pub charts: usize,
+}
+
+/// Reads every folder of `dirs`, in order; the first bad one is the error.
+pub fn load_all(dirs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Run)>> {
+    dirs.iter()
+        .map(|d| Ok((d.clone(), folder::load(d)?)))
+        .collect()
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Refuses an output folder that is a file, or holds a run other than `keep`.
+fn check_out(out: &Path, keep: Option<&Path>) -> anyhow::Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!("--out {}: exists and is not a directory", out.display());
+    }
+    if out.join(RUN_JSON).exists() && !keep.is_some_and(|k| same_dir(k, out)) {
+        bail!(
+            "--out {}: already holds a run (run.json); hint: give a new or empty folder",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Re-renders one run: in `dir` itself, or as a whole folder in `out`.
+pub fn rerender(dir: &Path, run: &Run, out: Option<&Path>) -> anyhow::Result<Written> {
+    let target = match out {
+        Some(o) if !same_dir(o, dir) => {
+            check_out(o, None)?;
+            std::fs::create_dir_all(o).with_context(|| format!("create {}", o.display()))?;
+            sink::write_all(run, o)?;
+            o
+        }
+        _ => {
+            sink::write_derived(run, dir)?;
+            dir
+        }
+    };
+    let charts = sink::write_charts(run, target)?;
+    Ok(Written {
+        report: target.join("report.md"),
+        charts: charts.len(),
+    })
+}
+
+/// The default folder of a comparison: `results/compare-<UTC time>/`.
+pub fn default_compare_dir() -> PathBuf {
+    PathBuf::from("results").join(format!("compare-{}", crate::runner::utc_now().0))
+}
+
+/// Writes the comparison of `runs` (folder, run) into `out`.
+pub fn compare(runs: Vec<(PathBuf, Run)>, out: &Path) -> anyhow::Result<Written> {
+    check_out(out, None)?;
+    let labels = crate::compare::unique(
+        runs.iter()
+            .map(|(d, r)| {
+                let d = d.canonicalize().unwrap_or_else(|_| d.clone());
+                crate::compare::label(&d, r)
+            })
+            .collect(),
+    );
+    let labelled: Vec<(String, Run)> = labels
+        .into_iter()
+        .zip(runs.into_iter().map(|(_, r)| r))
+        .collect();
+    std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
+    let path = out.join("report.md");
+    let write = |charts: &[crate::chart::Chart]| {
+        sink::write_atomic(
+            &path,
+            markdown::compare::render(&labelled, charts).as_bytes(),
+        )
+        .with_context(|| format!("write {}", path.display()))
+    };
+    // The tables first: a chart that fails leaves a report without charts.
+    write(&[])?;
+    let charts = crate::chart::render_compare(&labelled, out)
+        .with_context(|| format!("render the charts into {}", out.join("charts").display()))?;
+    write(&charts)?;
+    Ok(Written {
+        report: path,
+        charts: charts.len(),
+    })
+}

@@ -1,0 +1,359 @@
+//! Latency tables: namespace creation per kind and method (one table per
+//! concurrency level), the cgroup life cycle per step, cgroup operations per
+//! sibling count.
+
+use super::table::{Align, Table};
+use super::{blank_for, generic, typical, verdict_word};
+use crate::record::{CaseResult, Status};
+use crate::units::human_u64;
+
+/// The tables of one latency probe.
+pub fn section(probe: &str, cases: &[&CaseResult]) -> String {
+    match probe {
+        "ns_latency" => ns_latency(cases),
+        "cgroup_lifecycle" => lifecycle(cases),
+        "cgroup_ops" => ops(cases),
+        _ => generic(cases),
+    }
+}
+
+/// An `ns_latency` case id: `<kind>-<method>` or `<kind>-<method>-c<N>`.
+#[derive(Debug, PartialEq, Eq)]
+struct NsId<'a> {
+    kind: &'a str,
+    method: &'a str,
+    workers: u32,
+}
+
+fn ns_id(id: &str) -> Option<NsId<'_>> {
+    let mut parts = id.split('-');
+    let kind = parts.next()?;
+    let method = parts.next()?;
+    let workers = match parts.next() {
+        None => 1,
+        Some(c) => c.strip_prefix('c')?.parse().ok()?,
+    };
+    if parts.next().is_some() || method == "isolation" {
+        return None;
+    }
+    Some(NsId {
+        kind,
+        method,
+        workers,
+    })
+}
+
+/// First-seen order without repeats.
+fn ordered<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = Vec::new();
+    for i in items {
+        if !v.contains(&i) {
+            v.push(i);
+        }
+    }
+    v
+}
+
+fn ns_latency(cases: &[&CaseResult]) -> String {
+    let mut out = String::new();
+    if let Some(noop) = cases.iter().find(|c| c.case == "noop") {
+        if let Some(s) = noop.summary("latency") {
+            out.push_str(&format!(
+                "Measurement floor (`noop`, two clock reads): p50 {}, p99 {} over {} samples.\n\n",
+                human_u64(s.p50, &s.unit),
+                human_u64(s.p99, &s.unit),
+                s.n
+            ));
+        }
+    }
+    let ids: Vec<(&CaseResult, NsId)> = cases
+        .iter()
+        .filter_map(|c| ns_id(&c.case).map(|id| (*c, id)))
+        .collect();
+    let mut levels: Vec<u32> = ids.iter().map(|(_, id)| id.workers).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let find = |kind: &str, method: &str, workers: u32| {
+        ids.iter()
+            .find(|(_, id)| id.kind == kind && id.method == method && id.workers == workers)
+            .map(|(c, _)| *c)
+    };
+    if !ids.is_empty() {
+        out.push_str(
+            "Latency of one operation (p50 and p99). `clone`: clone3 until the child is reaped; \
+             `unshare`: the call alone; `setns`: joining a held namespace. \
+             *ns cost*: the clone's quantile minus that of `none-clone` at the same concurrency \
+             (floored at 0: a cost near 0 is within the noise of process creation).\n\n",
+        );
+    }
+    for &level in &levels {
+        out.push_str(&if level == 1 {
+            "#### Serial (1 worker)\n\n".to_string()
+        } else {
+            format!("#### {level} parallel workers (per-operation latency)\n\n")
+        });
+        let at_level = |id: &NsId| id.workers == level;
+        let kinds = ordered(
+            ids.iter()
+                .filter(|(_, id)| at_level(id))
+                .map(|(_, id)| id.kind),
+        );
+        let methods = ordered(
+            ids.iter()
+                .filter(|(_, id)| at_level(id))
+                .map(|(_, id)| id.method),
+        );
+        let mut cols: Vec<(String, Align)> = vec![("kind".into(), Align::Left)];
+        let mut has_cost = Vec::new();
+        for &m in &methods {
+            cols.push((format!("{m} p50"), Align::Right));
+            cols.push((format!("{m} p99"), Align::Right));
+            let cost = kinds
+                .iter()
+                .any(|k| find(k, m, level).is_some_and(|c| c.summary("ns_cost").is_some()));
+            if cost {
+                cols.push(("ns cost p50".into(), Align::Right));
+            }
+            has_cost.push(cost);
+        }
+        let mut t = Table::new(cols);
+        for &k in &kinds {
+            let mut row = vec![k.to_string()];
+            for (&m, &cost) in methods.iter().zip(&has_cost) {
+                let c = find(k, m, level);
+                match c.and_then(|c| c.summary("latency").map(|s| (c, s))) {
+                    Some((c, s)) => {
+                        let mark = match c.verdict.status {
+                            Status::Fail => " FAIL",
+                            _ => "",
+                        };
+                        row.push(format!("{}{mark}", human_u64(s.p50, &s.unit)));
+                        row.push(human_u64(s.p99, &s.unit));
+                    }
+                    None => {
+                        let b = c.map_or(String::new(), blank_for);
+                        row.push(b);
+                        row.push(String::new());
+                    }
+                }
+                if cost {
+                    row.push(
+                        c.and_then(|c| c.summary("ns_cost"))
+                            .map_or(String::new(), |s| human_u64(s.p50, &s.unit)),
+                    );
+                }
+            }
+            t.row(row);
+        }
+        out.push_str(&t.render());
+        out.push('\n');
+        if level > 1 {
+            let mut t = Table::new(
+                std::iter::once(("kind".to_string(), Align::Left))
+                    .chain(methods.iter().map(|m| (m.to_string(), Align::Right))),
+            );
+            let mut any = false;
+            for &k in &kinds {
+                let mut row = vec![k.to_string()];
+                for &m in &methods {
+                    let cell = find(k, m, level)
+                        .and_then(|c| c.summary("aggregate_throughput"))
+                        .map_or(String::new(), |s| {
+                            any = true;
+                            typical(s)
+                        });
+                    row.push(cell);
+                }
+                t.row(row);
+            }
+            if any {
+                out.push_str(&format!(
+                    "Operations per second of all {level} workers together:\n\n"
+                ));
+                out.push_str(&t.render());
+                out.push('\n');
+            }
+        }
+    }
+    let mut t = Table::new([
+        ("case", Align::Left),
+        ("backlog", Align::Right),
+        ("drain", Align::Right),
+        ("left after drain", Align::Right),
+        ("sustained rate", Align::Right),
+        ("sustained backlog", Align::Right),
+        ("sustained drain", Align::Right),
+    ]);
+    for c in cases.iter().filter(|c| c.summary("backlog").is_some()) {
+        let v = |m: &str| c.summary(m).map_or("—".into(), typical);
+        t.row(vec![
+            c.case.clone(),
+            v("backlog"),
+            v("drain"),
+            v("drain_residual"),
+            v("sustained_rate"),
+            v("sustained_backlog"),
+            v("sustained_drain"),
+        ]);
+    }
+    if !t.is_empty() {
+        out.push_str(
+            "#### Network namespace teardown\n\n\
+             Namespaces still being torn down after the case (`net_namespace` objects in use), \
+             how long until the count stopped falling, and a create+destroy loop's rate:\n\n",
+        );
+        out.push_str(&t.render());
+        out.push('\n');
+    }
+    let mut t = Table::new([
+        ("namespace", Align::Left),
+        ("verdict", Align::Left),
+        ("what was seen", Align::Left),
+    ]);
+    for c in cases.iter().filter(|c| c.case.ends_with("-isolation")) {
+        t.row(vec![
+            c.case.trim_end_matches("-isolation").to_string(),
+            verdict_word(c.verdict.status),
+            c.verdict.reason.clone(),
+        ]);
+    }
+    if !t.is_empty() {
+        out.push_str("#### Isolation\n\n");
+        out.push_str(&t.render());
+        out.push('\n');
+    }
+    let known = |c: &&&CaseResult| {
+        c.case == "noop" || c.case.ends_with("-isolation") || ns_id(&c.case).is_some()
+    };
+    let rest: Vec<&CaseResult> = cases.iter().filter(|c| !known(c)).copied().collect();
+    if !rest.is_empty() {
+        out.push_str(&generic(&rest));
+    }
+    out
+}
+
+/// Where a life-cycle metric goes: the steps in the order a cycle does them,
+/// then what the cgroup counted (stable sort: first-seen order within each).
+fn step_order(metric: &str) -> u8 {
+    match metric {
+        "create" => 0,
+        "attach" => 1,
+        m if m.starts_with("set_") || m.starts_with("disable_") => 2,
+        "freeze" => 3,
+        "thaw" => 4,
+        "remove" => 5,
+        _ => 6,
+    }
+}
+
+/// Steps as rows and cases as columns (p50 over the cycles); a long table when
+/// there are too many cases to fit across.
+fn lifecycle(cases: &[&CaseResult]) -> String {
+    const MAX_COLUMNS: usize = 8;
+    let measured: Vec<&CaseResult> = cases
+        .iter()
+        .filter(|c| !c.summaries.is_empty())
+        .copied()
+        .collect();
+    if measured.is_empty() {
+        return "No case was measured (see the verdicts).\n\n".into();
+    }
+    if measured.len() > MAX_COLUMNS {
+        return generic(cases);
+    }
+    let mut metrics = ordered(
+        measured
+            .iter()
+            .flat_map(|c| c.summaries.iter().map(|s| s.metric.as_str())),
+    );
+    metrics.sort_by_key(|m| step_order(m));
+    let one_cycle = measured
+        .iter()
+        .all(|c| c.summaries.iter().all(|s| s.n == 1));
+    let mut out = format!(
+        "{} of each case: latency of each step, then what the worker's cgroup counted.\n\n",
+        if one_cycle {
+            "One cycle"
+        } else {
+            "Median over the cycles"
+        }
+    );
+    let mut t = Table::new(
+        std::iter::once(("step".to_string(), Align::Left))
+            .chain(measured.iter().map(|c| (c.case.clone(), Align::Right))),
+    );
+    for m in &metrics {
+        let mut row = vec![m.to_string()];
+        for c in &measured {
+            row.push(c.summary(m).map_or(String::new(), typical));
+        }
+        t.row(row);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+    let skipped: Vec<String> = cases
+        .iter()
+        .filter(|c| c.summaries.is_empty())
+        .map(|c| format!("`{}` ({})", c.case, c.verdict.status))
+        .collect();
+    if !skipped.is_empty() {
+        out.push_str(&format!(
+            "Not measured: {} — see the verdicts.\n\n",
+            skipped.join(", ")
+        ));
+    }
+    out
+}
+
+fn ops(cases: &[&CaseResult]) -> String {
+    let mut t = Table::new([
+        ("case", Align::Left),
+        ("operation", Align::Left),
+        ("n", Align::Right),
+        ("p50", Align::Right),
+        ("p90", Align::Right),
+        ("p99", Align::Right),
+        ("max", Align::Right),
+    ]);
+    for c in cases {
+        if c.summaries.is_empty() {
+            t.row(vec![c.case.clone(), blank_for(c)]);
+        }
+        for s in &c.summaries {
+            t.row(vec![
+                c.case.clone(),
+                s.metric.trim_end_matches("_latency").to_string(),
+                s.n.to_string(),
+                human_u64(s.p50, &s.unit),
+                human_u64(s.p90, &s.unit),
+                human_u64(s.p99, &s.unit),
+                human_u64(s.max, &s.unit),
+            ]);
+        }
+    }
+    format!(
+        "Each operation on a cgroup with N−1 siblings present (case `s<N>`):\n\n{}\n",
+        t.render()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ns_case_ids() {
+        assert_eq!(
+            ns_id("net-clone-c2"),
+            Some(NsId {
+                kind: "net",
+                method: "clone",
+                workers: 2
+            })
+        );
+        assert_eq!(ns_id("mnt-setns").map(|i| i.workers), Some(1));
+        assert_eq!(ns_id("mnt-isolation"), None);
+        assert_eq!(ns_id("noop"), None);
+        assert_eq!(ns_id("a-b-x3"), None);
+    }
+}

@@ -1,0 +1,368 @@
+//! `report.md`: the run for people — what a kernel developer would paste into a
+//! mail: the verdicts with their reasons, the host, latency tables per probe,
+//! fidelity tables (what a limit promised against what the kernel delivered),
+//! and the charts. Derived from the [`Run`] alone (and the chart list), so it
+//! can be rebuilt from a folder at any time (`isobench report`).
+
+use std::collections::BTreeMap;
+
+use super::Sink;
+use crate::chart::Chart;
+use crate::record::{CaseResult, Run, Status, Summary};
+use crate::units::human_u64;
+
+pub mod compare;
+mod fidelity;
+mod host;
+mod latency;
+mod table;
+
+use table::{Align, Table};
+
+/// The report of one run, embedding `charts` (rendered beforehand; the report
+/// names only charts that exist).
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub charts: Vec<Chart>,
+}
+
+impl Sink for Report {
+    fn file_name(&self) -> &'static str {
+        "report.md"
+    }
+    fn render(&self, run: &Run) -> anyhow::Result<Vec<u8>> {
+        Ok(render(run, &self.charts).into_bytes())
+    }
+}
+
+/// How the report groups the probes: latency first, then fidelity, then any
+/// probe this build does not know (shown generically, so nothing is hidden).
+const LATENCY: [(&str, &str); 3] = [
+    ("ns_latency", "Namespace creation"),
+    ("cgroup_lifecycle", "Cgroup life cycle"),
+    ("cgroup_ops", "Cgroup operations"),
+];
+const FIDELITY: [(&str, &str); 7] = [
+    ("cpu_quota", "CPU quota (cpu.max, cpu.cfs_quota_us)"),
+    ("cpu_weight", "CPU weight (cpu.weight, cpu.shares)"),
+    ("cpuset", "Cpuset placement"),
+    ("memory", "Memory limit"),
+    ("pids", "Pids limit"),
+    ("io", "IO limits (io.max, blkio.throttle)"),
+    ("freezer", "Freezer"),
+];
+
+/// The whole report text.
+pub fn render(run: &Run, charts: &[Chart]) -> String {
+    let mut out = String::new();
+    let h = &run.host;
+    out.push_str(&format!(
+        "# isobench report: Linux {} on {}\n\n",
+        h.kernel_release, h.hostname
+    ));
+    out.push_str(&run_line(run));
+    out.push_str(&format!("**{}.**\n\n", counts_text(run)));
+    out.push_str("## Verdicts\n\n");
+    out.push_str(&verdicts(run));
+    out.push_str("## Host\n\n");
+    let mut t = Table::new([("fact", Align::Left), ("value", Align::Left)]);
+    for (k, v) in host::rows(h) {
+        t.row(vec![k.into(), v]);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+    out.push_str(&host::cmdline(h));
+
+    let by_probe = group_by_probe(run);
+    let mut shown: Vec<&str> = Vec::new();
+    for (group, known, render) in [
+        ("Latency", &LATENCY[..], latency::section as Renderer),
+        ("Fidelity", &FIDELITY[..], fidelity::section as Renderer),
+    ] {
+        let present: Vec<&(&str, &str)> = known
+            .iter()
+            .filter(|(p, _)| by_probe.contains_key(p))
+            .collect();
+        if present.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("## {group}\n\n"));
+        for (probe, title) in present {
+            out.push_str(&format!("### {title} (`{probe}`)\n\n"));
+            out.push_str(&render(probe, &by_probe[probe]));
+            out.push_str(&charts_of(charts, probe));
+            shown.push(probe);
+        }
+    }
+    let others: Vec<&str> = run
+        .cases
+        .iter()
+        .map(|c| c.probe.as_str())
+        .filter(|p| !shown.contains(p))
+        .fold(Vec::new(), |mut v, p| {
+            if !v.contains(&p) {
+                v.push(p);
+            }
+            v
+        });
+    if !others.is_empty() {
+        out.push_str("## Other probes\n\n");
+        for probe in others {
+            out.push_str(&format!("### `{probe}`\n\n"));
+            out.push_str(&generic(&by_probe[probe]));
+            out.push_str(&charts_of(charts, probe));
+            shown.push(probe);
+        }
+    }
+    let rest: Vec<&Chart> = charts
+        .iter()
+        .filter(|c| !shown.contains(&c.probe.as_str()))
+        .collect();
+    if !rest.is_empty() {
+        out.push_str("## Other charts\n\n");
+        for c in rest {
+            out.push_str(&embed(c));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "---\n\nFiles: `run.json` (the record; everything else is derived from it and `samples/`), \
+         `summary.csv`, `samples/*.csv`, `junit.xml`, `results.ktap`. \
+         Rebuild with `isobench report <this folder>`.\n",
+    );
+    out
+}
+
+type Renderer = fn(&str, &[&CaseResult]) -> String;
+
+/// One line saying which run this is, and notes that change how to read it.
+fn run_line(run: &Run) -> String {
+    let scenarios: Vec<&str> = run.scenarios.iter().map(|(f, _)| f.as_str()).collect();
+    let mut s = format!(
+        "Run `{}`, isobench {}, scenario {}; started {}, {}.\n\n",
+        run.run_id,
+        run.isobench_version,
+        if scenarios.is_empty() {
+            "none".into()
+        } else {
+            scenarios.join(", ")
+        },
+        run.started_utc,
+        match &run.finished_utc {
+            Some(f) => format!("finished {f}"),
+            None if run.interrupted => "interrupted".into(),
+            None => "not finished (still running, or the harness was killed)".into(),
+        }
+    );
+    if run.interrupted {
+        s.push_str(&format!(
+            "> **Interrupted** by a signal after {} case(s): the cases below finished; later ones did not run.\n\n",
+            run.cases.len()
+        ));
+    }
+    if run.quick {
+        s.push_str("> **Quick run** (`--quick`): one repetition per case, a smoke test rather than a measurement.\n\n");
+    }
+    if run.host.busy {
+        s.push_str(&format!(
+            "> **Busy host**: load {:.2} on {} CPUs when the run started; latencies are noisier.\n\n",
+            run.host.load_avg_1m, run.host.cpus_online_count
+        ));
+    }
+    s
+}
+
+/// `130 pass, 0 fail, 0 inconclusive, 3 skip`.
+fn counts_text(run: &Run) -> String {
+    run.counts()
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The verdict word as a report shows it: a failure stands out in plain text.
+fn verdict_word(s: Status) -> String {
+    match s {
+        Status::Fail => "FAIL".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Counts per probe, then every case with its reason (the ones that did not
+/// pass first, so a long run's problems are on the first screen).
+fn verdicts(run: &Run) -> String {
+    let mut out = String::new();
+    let mut t = Table::new([
+        ("probe", Align::Left),
+        ("pass", Align::Right),
+        ("fail", Align::Right),
+        ("inconclusive", Align::Right),
+        ("skip", Align::Right),
+    ]);
+    for (probe, cases) in group_by_probe_ordered(run) {
+        let n = |s: Status| cases.iter().filter(|c| c.verdict.status == s).count();
+        t.row(vec![
+            probe.to_string(),
+            n(Status::Pass).to_string(),
+            n(Status::Fail).to_string(),
+            n(Status::Inconclusive).to_string(),
+            n(Status::Skip).to_string(),
+        ]);
+    }
+    if t.is_empty() {
+        return "No case has finished.\n\n".into();
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+    for (status, title) in [
+        (Status::Fail, "Failed"),
+        (
+            Status::Inconclusive,
+            "Inconclusive (the host could not give a clean measurement)",
+        ),
+        (Status::Skip, "Skipped"),
+        (Status::Pass, "Passed"),
+    ] {
+        let mut t = Table::new([
+            ("probe", Align::Left),
+            ("case", Align::Left),
+            ("reason", Align::Left),
+        ]);
+        for c in run.cases.iter().filter(|c| c.verdict.status == status) {
+            t.row(vec![
+                c.probe.clone(),
+                c.case.clone(),
+                c.verdict.reason.clone(),
+            ]);
+        }
+        if !t.is_empty() {
+            out.push_str(&format!("### {title}\n\n"));
+            out.push_str(&t.render());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn group_by_probe(run: &Run) -> BTreeMap<&str, Vec<&CaseResult>> {
+    let mut m: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+    for c in &run.cases {
+        m.entry(c.probe.as_str()).or_default().push(c);
+    }
+    m
+}
+
+/// Probes in the order the run met them.
+fn group_by_probe_ordered(run: &Run) -> Vec<(&str, Vec<&CaseResult>)> {
+    let mut v: Vec<(&str, Vec<&CaseResult>)> = Vec::new();
+    for c in &run.cases {
+        match v.iter_mut().find(|(p, _)| *p == c.probe) {
+            Some((_, cases)) => cases.push(c),
+            None => v.push((c.probe.as_str(), vec![c])),
+        }
+    }
+    v
+}
+
+fn embed(c: &Chart) -> String {
+    let mut s = format!("![{}]({})", c.title, c.svg);
+    if !c.png.is_empty() {
+        s.push_str(&format!(" ([PNG]({}))", c.png));
+    }
+    s.push('\n');
+    s
+}
+
+/// The charts of `probe`, one per paragraph.
+fn charts_of(charts: &[Chart], probe: &str) -> String {
+    let mut s = String::new();
+    for c in charts.iter().filter(|c| c.probe == probe) {
+        s.push_str(&embed(c));
+        s.push('\n');
+    }
+    s
+}
+
+/// Every metric of every case: for probes without a dedicated table.
+fn generic(cases: &[&CaseResult]) -> String {
+    let mut t = Table::new([
+        ("case", Align::Left),
+        ("metric", Align::Left),
+        ("n", Align::Right),
+        ("p50", Align::Right),
+        ("p90", Align::Right),
+        ("p99", Align::Right),
+        ("max", Align::Right),
+        ("verdict", Align::Left),
+    ]);
+    for c in cases {
+        if c.summaries.is_empty() {
+            t.row(vec![
+                c.case.clone(),
+                "—".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                verdict_word(c.verdict.status),
+            ]);
+        }
+        for s in &c.summaries {
+            t.row(vec![
+                c.case.clone(),
+                s.metric.clone(),
+                s.n.to_string(),
+                human_u64(s.p50, &s.unit),
+                human_u64(s.p90, &s.unit),
+                human_u64(s.p99, &s.unit),
+                human_u64(s.max, &s.unit),
+                verdict_word(c.verdict.status),
+            ]);
+        }
+    }
+    format!("{}\n", t.render())
+}
+
+/// A metric's typical value as one cell: the exact value when measured once,
+/// else the median.
+fn typical(s: &Summary) -> String {
+    if s.n == 1 {
+        human_u64(s.min, &s.unit)
+    } else {
+        human_u64(s.p50, &s.unit)
+    }
+}
+
+/// [`typical`] of `metric` in `case`, or `—`.
+fn value(case: &CaseResult, metric: &str) -> String {
+    case.summary(metric).map_or("—".into(), typical)
+}
+
+/// A cell for a case that has no numbers to show: its verdict.
+fn blank_for(case: &CaseResult) -> String {
+    match case.verdict.status {
+        Status::Skip => "skip".into(),
+        Status::Fail => "FAIL".into(),
+        _ => "—".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_of_a_fixed_run() {
+        let run = crate::sink::fixture::run();
+        insta::assert_snapshot!("report_md", render(&run, &crate::sink::fixture::charts()));
+    }
+
+    #[test]
+    fn no_chart_means_no_image() {
+        let run = crate::sink::fixture::run();
+        let text = render(&run, &[]);
+        assert!(!text.contains("!["), "{text}");
+    }
+}

@@ -1,0 +1,167 @@
+//! Values for people: a raw number and its unit id (`ns`, `bytes`, `pct_x100`, …)
+//! as text a kernel developer would write (`106 µs`, `64 MiB`, `25.01%`). Records
+//! keep exact integers; only reports and the terminal use this.
+
+use std::time::Duration;
+
+/// `value` in `unit` (a record's unit id) as short text: three significant
+/// digits, binary prefixes for bytes, the unit switched at 1000 for time. An
+/// unknown unit is printed after the number.
+pub fn human(value: f64, unit: &str) -> String {
+    if !value.is_finite() {
+        return "—".into();
+    }
+    match unit {
+        "ns" => time_ns(value),
+        "bytes" => bytes(value),
+        "bytes_per_s" => format!("{}/s", bytes(value)),
+        "ops_per_s" => per_second(value),
+        "pct" => format!("{}%", trim(&format!("{value:.1}"))),
+        "pct_x100" => format!("{:.2}%", value / 100.0),
+        "x100" => format!("{:.2}×", value / 100.0),
+        "count" => count(value),
+        "cpu" | "index" => trim(&format!("{value:.1}")),
+        _ => format!("{} {unit}", trim(&format!("{value:.1}"))),
+    }
+}
+
+/// [`human`] of an integer value.
+pub fn human_u64(value: u64, unit: &str) -> String {
+    human(value as f64, unit)
+}
+
+/// A duration as `850 ns`, `12.3 µs`, `4.56 ms`, `1.23 s`.
+pub fn duration(d: Duration) -> String {
+    time_ns(d.as_nanos() as f64)
+}
+
+/// A time left or elapsed on a clock: `42 s`, `3:05`, `1:02:03`.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs_f64().round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{}:{:02}", s / 60, s % 60),
+        _ => format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60),
+    }
+}
+
+/// Three significant digits, never dropping integer digits; trailing zeros kept
+/// (`6.10`), so a column of numbers reads at one precision.
+fn sig3(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// `64.0` → `64`, `1.50` → `1.5`: for sizes, where a round value is the common case.
+fn trim(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+fn time_ns(ns: f64) -> String {
+    let a = ns.abs();
+    // Rounding to three digits can carry into the next unit (999.6 µs → 1000 µs).
+    let (v, u) = if a < 999.5 {
+        return format!("{ns:.0} ns");
+    } else if a < 999_500.0 {
+        (ns / 1e3, "µs")
+    } else if a < 999_500_000.0 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    };
+    format!("{} {u}", sig3(v))
+}
+
+fn bytes(b: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b;
+    let mut i = 0;
+    while v.abs() >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        return format!("{b:.0} B");
+    }
+    format!("{} {}", trim(&sig3(v)), UNITS[i])
+}
+
+fn per_second(v: f64) -> String {
+    let a = v.abs();
+    if a < 1e3 {
+        format!("{}/s", trim(&format!("{v:.1}")))
+    } else if a < 1e6 {
+        format!("{} k/s", sig3(v / 1e3))
+    } else {
+        format!("{} M/s", sig3(v / 1e6))
+    }
+}
+
+fn count(v: f64) -> String {
+    if v.fract() != 0.0 {
+        return format!("{v:.1}");
+    }
+    let a = v.abs();
+    if a < 1e6 {
+        format!("{v:.0}")
+    } else if a < 1e9 {
+        format!("{} M", sig3(v / 1e6))
+    } else {
+        format!("{} G", sig3(v / 1e9))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_switch_unit_at_a_thousand() {
+        assert_eq!(human(20.0, "ns"), "20 ns");
+        assert_eq!(human(6099.0, "ns"), "6.10 µs");
+        assert_eq!(human(105_791.0, "ns"), "106 µs");
+        assert_eq!(human(999_600.0, "ns"), "1.00 ms");
+        assert_eq!(human(10_028_208.0, "ns"), "10.0 ms");
+        assert_eq!(human(1_900_002_331.0, "ns"), "1.90 s");
+        assert_eq!(duration(Duration::from_micros(45)), "45.0 µs");
+    }
+
+    #[test]
+    fn sizes_use_binary_prefixes() {
+        assert_eq!(human(512.0, "bytes"), "512 B");
+        assert_eq!(human(67_108_864.0, "bytes"), "64 MiB");
+        assert_eq!(human(1_310_720.0, "bytes"), "1.25 MiB");
+        assert_eq!(human(34_004_992.0, "bytes"), "32.4 MiB");
+        assert_eq!(human(25_276_059_648.0, "bytes"), "23.5 GiB");
+        assert_eq!(human(10_485_760.0, "bytes_per_s"), "10 MiB/s");
+    }
+
+    #[test]
+    fn percentages_rates_and_counts() {
+        assert_eq!(human(2501.0, "pct_x100"), "25.01%");
+        assert_eq!(human(100.0, "pct"), "100%");
+        assert_eq!(human(123.0, "x100"), "1.23×");
+        assert_eq!(human(17_251.0, "ops_per_s"), "17.3 k/s");
+        assert_eq!(human(200.0, "ops_per_s"), "200/s");
+        assert_eq!(human(15.0, "count"), "15");
+        assert_eq!(human(168_778_496.0, "count"), "169 M");
+        assert_eq!(human(3.0, "widgets"), "3 widgets");
+    }
+
+    #[test]
+    fn clock_times() {
+        assert_eq!(clock(Duration::from_secs(42)), "42 s");
+        assert_eq!(clock(Duration::from_secs(185)), "3:05");
+        assert_eq!(clock(Duration::from_secs(3723)), "1:02:03");
+    }
+}
