@@ -81,8 +81,9 @@ impl Series {
     }
 }
 
-/// Distribution of one metric (from an HDR histogram at 3 significant digits;
-/// mean, min and max exact).
+/// Distribution of one metric: quantiles exact (nearest rank) up to
+/// [`EXACT_UP_TO`] samples, from an HDR histogram at 3 significant digits above
+/// that; mean, min and max always exact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub metric: String,
@@ -97,17 +98,38 @@ pub struct Summary {
     pub max: u64,
 }
 
+/// Metrics whose id starts with this are time series (a trace of placement or
+/// progress), kept as raw samples for charts; a distribution of them means nothing.
+pub const TRACE_PREFIX: &str = "trace_";
+
+/// Up to this many samples a summary's quantiles are exact: sorting is cheap, and
+/// an HDR bucket's top (e.g. 1057791 for a page-multiple 1056768) would read as a
+/// measured value.
+pub const EXACT_UP_TO: usize = 100_000;
+
 impl Summary {
-    /// Summarises a series; `None` when it is empty.
+    /// Summarises a series; `None` when it is empty or a trace.
     pub fn of(series: &Series) -> Option<Summary> {
+        if series.metric.starts_with(TRACE_PREFIX) {
+            return None;
+        }
         let v = &series.values;
         let max = *v.iter().max()?;
         let min = *v.iter().min()?;
-        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, max.max(2), 3).ok()?;
-        for &x in v {
-            h.saturating_record(x);
-        }
-        let q = |p: f64| h.value_at_quantile(p).clamp(min, max);
+        let q: Box<dyn Fn(f64) -> u64> = if v.len() <= EXACT_UP_TO {
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            Box::new(move |p: f64| {
+                let rank = (p * sorted.len() as f64).ceil() as usize;
+                sorted[rank.clamp(1, sorted.len()) - 1]
+            })
+        } else {
+            let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, max.max(2), 3).ok()?;
+            for &x in v {
+                h.saturating_record(x);
+            }
+            Box::new(move |p: f64| h.value_at_quantile(p).clamp(min, max))
+        };
         Some(Summary {
             metric: series.metric.clone(),
             unit: series.unit.clone(),
@@ -278,16 +300,22 @@ mod tests {
     }
 
     #[test]
-    fn large_values_keep_three_digits() {
-        let s = Series {
-            metric: "remove".into(),
-            unit: "ns".into(),
-            values: vec![0, 1_234_567, 9_876_543_210],
-        };
+    fn small_series_have_exact_quantiles_large_ones_three_digits() {
+        let s = Series::new("remove", "ns", vec![0, 1_234_567, 9_876_543_210]);
         let sum = Summary::of(&s).unwrap();
         assert_eq!(sum.min, 0);
         assert_eq!(sum.max, 9_876_543_210);
-        let rel = (sum.p50 as f64 - 1_234_567.0).abs() / 1_234_567.0;
-        assert!(rel < 0.001, "{}", sum.p50);
+        assert_eq!(sum.p50, 1_234_567);
+        let mut values = vec![1_234_567; EXACT_UP_TO];
+        values.push(9_876_543_210);
+        let big = Summary::of(&Series::new("remove", "ns", values)).unwrap();
+        let rel = (big.p50 as f64 - 1_234_567.0).abs() / 1_234_567.0;
+        assert!(rel < 0.001, "{}", big.p50);
+        assert_eq!(big.max, 9_876_543_210);
+    }
+
+    #[test]
+    fn traces_are_not_summarised() {
+        assert!(Summary::of(&Series::new("trace_cpu", "cpu", vec![0, 1])).is_none());
     }
 }

@@ -232,17 +232,17 @@ fn measure(
         }
     }
     result.series.push(Series::new(
-        "move_thread",
+        "trace_thread",
         "index",
         moves.iter().map(|m| m.0).collect(),
     ));
     result.series.push(Series::new(
-        "move_time",
+        "trace_time",
         "ns",
         moves.iter().map(|m| m.1).collect(),
     ));
     result.series.push(Series::new(
-        "move_cpu",
+        "trace_cpu",
         "cpu",
         moves.iter().map(|m| m.2).collect(),
     ));

@@ -167,7 +167,7 @@ pub fn run_memory(
     result
         .series
         .push(Series::new("current_bytes", "bytes", vec![current]));
-    // The allocation over time, for the chart: raw samples only, no summary.
+    // The allocation over time, for the chart (a trace: raw samples, no summary).
     let trace = std::mem::take(&mut rep.trace);
     let peak_ok = peak.is_none_or(|p| p <= max + case.slack_bytes);
     let peak_text = peak.map_or("peak n/a".to_string(), |p| format!("peak {} MiB", p >> 20));
@@ -206,7 +206,6 @@ pub fn run_memory(
             if peak_ok { String::new() } else { format!(" (over the limit by more than the {} MiB slack)", mib(case.slack_bytes)) }
         )),
     };
-    result.summaries = result.series.iter().filter_map(Summary::of).collect();
     result.series.push(Series::new(
         "trace_touched",
         "bytes",
@@ -217,6 +216,7 @@ pub fn run_memory(
         "ns",
         trace.iter().map(|t| t.1).collect(),
     ));
+    result.summaries = result.series.iter().filter_map(Summary::of).collect();
     Ok(result)
 }
 
