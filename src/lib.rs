@@ -4,6 +4,7 @@
 //! Data flows one way: scenario → plan → runner → probes → records → sinks.
 
 pub mod cgroup;
+pub mod chart;
 pub mod check;
 pub mod cpulist;
 pub mod host;
