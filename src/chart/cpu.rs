@@ -296,9 +296,12 @@ pub(crate) fn compare(runs: &[(String, Run)]) -> Vec<Figure> {
     vec![fig, err]
 }
 
+/// Most CPU changes of one thread a placement chart shows.
+const MAX_MOVES: usize = 60;
+
 /// `cpuset-placement-<case>`: the CPU of each spinner thread over time, from the
 /// probe's record of each thread's CPU changes (`move_thread`, `move_time`,
-/// `move_cpu`).
+/// `move_cpu`); a long trace only up to [`MAX_MOVES`] changes of one thread.
 fn placement_chart(c: &CaseResult) -> Option<Figure> {
     let (Some(th), Some(t), Some(cpu)) = (
         series(c, "move_thread"),
@@ -314,10 +317,24 @@ fn placement_chart(c: &CaseResult) -> Option<Figure> {
     let allowed = config_str(c, "cpus").and_then(cpus).unwrap_or_default();
     let move_to = config_str(c, "move_to").and_then(cpus);
     let last_move = t.values.iter().copied().max().unwrap_or(0);
-    let end = match (&move_to, config_ns(c, "duration")) {
+    let full_end = match (&move_to, config_ns(c, "duration")) {
         (None, Some(d)) => d.max(last_move),
         _ => last_move,
     };
+    // A long trace is shown up to the busiest thread's MAX_MOVES-th change:
+    // past that the steps merge into a block.
+    let end = per_thread
+        .values_mut()
+        .filter(|m| m.len() > MAX_MOVES)
+        .map(|m| {
+            m.sort_unstable();
+            m[MAX_MOVES].0
+        })
+        .min()
+        .unwrap_or(full_end);
+    for m in per_thread.values_mut() {
+        m.retain(|(t, _)| *t <= end);
+    }
     let max_cpu = cpu
         .values
         .iter()
@@ -329,17 +346,26 @@ fn placement_chart(c: &CaseResult) -> Option<Figure> {
     let names = (0..=max_cpu).map(|c| format!("CPU {c}")).collect();
     let title = match (&move_to, value(c, "on_allowed_pct")) {
         (Some(to), _) => format!(
-            "cpuset {}: CPU of each thread while cpuset.cpus alternates {} ↔ {}",
+            "cpuset {}: CPU per thread, cpuset.cpus alternating {} ↔ {}",
             c.case,
             config_str(c, "cpus").unwrap_or("?"),
             crate::cpulist::CpuList::new(to.iter().copied())
         ),
         (None, Some(pct)) => format!(
-            "cpuset {}: CPU of each thread over time ({pct}% of samples on CPUs {})",
+            "cpuset {}: CPU per thread ({pct}% of samples on CPUs {})",
             c.case,
             config_str(c, "cpus").unwrap_or("?")
         ),
-        (None, None) => format!("cpuset {}: CPU of each thread over time", c.case),
+        (None, None) => format!("cpuset {}: CPU per thread over time", c.case),
+    };
+    let title = if end < full_end {
+        format!(
+            "{title}, first {} of {}",
+            Unit::Ns.human(end as f64),
+            Unit::Ns.human(full_end as f64)
+        )
+    } else {
+        title
     };
     let mut fig = Figure::new(
         format!("cpuset-placement-{}", c.case),

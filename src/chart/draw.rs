@@ -78,7 +78,16 @@ type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::Er
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let title = (FONT, TITLE_SIZE).into_font().color(&color(INK));
+    // A title too long for the width is set smaller rather than cut.
+    let mut size = TITLE_SIZE;
+    while size > 11 {
+        let style: TextStyle = (FONT, size).into_font().into();
+        if root.estimate_text_size(&fig.title, &style)?.0 + 24 <= WIDTH {
+            break;
+        }
+        size -= 1;
+    }
+    let title = (FONT, size).into_font().color(&color(INK));
     let area = root.titled(&fig.title, title)?;
     let legend_w = legend_width(root, &fig.legend)?;
     let (plot, legend) = area.split_horizontally(WIDTH as i32 - legend_w);

@@ -75,7 +75,9 @@ fn ending(c: &CaseResult) -> Option<&'static str> {
 
 /// `memory-usage-<limit>`: memory touched over time, from `trace_time` (ns since
 /// the worker started) and `trace_touched` (bytes), one line per case, with
-/// memory.max and the kill marked. `None` when no case has the trace.
+/// memory.max (`limit_bytes`), memory.high (`high_bytes`, if recorded) and the
+/// kill marked (at the last trace point plus `time_to_kill`). `None` when no
+/// case has the trace.
 fn usage_chart(label: &str, group: &[&CaseResult]) -> Option<Figure> {
     let mut fig = Figure::new(
         format!("memory-usage-{label}"),
@@ -85,6 +87,7 @@ fn usage_chart(label: &str, group: &[&CaseResult]) -> Option<Figure> {
         Axis::linear("memory touched", Unit::Bytes).zero_based(),
     );
     let mut limits: Vec<u64> = Vec::new();
+    let mut highs: Vec<u64> = Vec::new();
     for (i, c) in group.iter().enumerate() {
         let (Some(t), Some(b)) = (series(c, "trace_time"), series(c, "trace_touched")) else {
             continue;
@@ -104,9 +107,11 @@ fn usage_chart(label: &str, group: &[&CaseResult]) -> Option<Figure> {
             .map(|p| format!(" (peak {})", Unit::Bytes.human(p as f64)))
             .unwrap_or_default();
         fig.entry(format!("{}{peak}", c.case), Swatch::Line(style));
-        if let Some(l) = value(c, "limit_bytes") {
-            if !limits.contains(&l) {
-                limits.push(l);
+        for (metric, seen) in [("limit_bytes", &mut limits), ("high_bytes", &mut highs)] {
+            if let Some(l) = value(c, metric) {
+                if !seen.contains(&l) {
+                    seen.push(l);
+                }
             }
         }
         if let Some(what) = ending(c) {
@@ -134,6 +139,17 @@ fn usage_chart(label: &str, group: &[&CaseResult]) -> Option<Figure> {
         });
         fig.entry(
             format!("memory.max {}", Unit::Bytes.human(l as f64)),
+            Swatch::Line(s),
+        );
+    }
+    for h in highs {
+        let s = Style::line(GRAY).dotted();
+        fig.layer(Layer::HLine {
+            y: h as f64,
+            style: s,
+        });
+        fig.entry(
+            format!("memory.high {}", Unit::Bytes.human(h as f64)),
             Swatch::Line(s),
         );
     }

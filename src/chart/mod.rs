@@ -20,11 +20,11 @@
 //! | `ns-latency-concurrency-<method>` | ns_latency | p50 against parallel workers (`-c<N>` cases; log x from a 4× span), one line per kind; only with two levels or more |
 //! | `cpu-quota` | cpu_quota | achieved CPU against the configured quota (log-log), the ideal y = x and the tolerance, the expected value where fewer threads than the quota cap it |
 //! | `cpu-quota-error` | cpu_quota | per case, achieved − expected in % of expected against the quota, the tolerance shaded (series side by side) |
-//! | `cpuset-placement-<case>` | cpuset | the CPU each spinner thread ran on over time (from the probe's per-thread record of CPU changes), allowed CPUs shaded for `pin-*` cases |
+//! | `cpuset-placement-<case>` | cpuset | the CPU each spinner thread ran on over time (from the probe's per-thread record of CPU changes; a long trace up to the busiest thread's 60th change), allowed CPUs shaded for `pin-*` cases |
 //! | `cpuset-migrate-latency` | cpuset | per cpuset change, the time until every thread ran on the new set (`move-*` cases) |
-//! | `memory-usage-<limit>` | memory | memory touched over time per case up to `memory.max`, the kill marked; needs the `trace_touched`/`trace_time` series |
+//! | `memory-usage-<limit>` | memory | memory touched over time per case up to `memory.max` (and `memory.high` if the case records `high_bytes`), the kill marked; needs the `trace_touched`/`trace_time` series |
 //! | `memory-peak` | memory | per case: memory.max, peak and touched bytes (runs without traces still get it) |
-//! | `io-<case>` | io | rate per 250 ms window over time, with the limit, the unthrottled rate and the achieved mean as horizontal lines |
+//! | `io-<case>` | io | rate per 250 ms window over time, with the limit, the unthrottled rate (named only when far off the scale) and the achieved mean as horizontal lines |
 //! | `cgroup-ops-siblings` | cgroup_ops | p50 and p99 of each cgroup operation against the number of sibling cgroups |
 //! | `freezer-latency` | freezer | CDF of freeze and thaw latency per case |
 //!
@@ -435,6 +435,90 @@ mod tests {
         run_of(cases)
     }
 
+    /// A long run: 10 kinds × 3 methods × 4 worker levels of 10 000 samples,
+    /// 1 000 cpuset changes, a 4 GiB memory trace, 2 400 io windows.
+    fn big_run() -> Run {
+        const MIB: u64 = 1 << 20;
+        let mut cases = Vec::new();
+        let kinds = [
+            "none", "mnt", "pid", "net", "ipc", "uts", "user", "cgroup", "time", "all",
+        ];
+        for workers in [1u64, 2, 4, 8] {
+            for (i, kind) in kinds.iter().enumerate() {
+                for method in ["clone", "unshare", "setns"] {
+                    let id = format!("{kind}-{method}-c{workers}");
+                    let v = noisy(
+                        10_000,
+                        10_000.0 * (i + 1) as f64 * workers as f64,
+                        0.3,
+                        i as u64 + workers,
+                    );
+                    cases.push(case(
+                        "ns_latency",
+                        &id,
+                        json!({"kind": kind, "method": method, "workers": workers}),
+                        vec![Series::new("latency", "ns", v)],
+                    ));
+                }
+            }
+        }
+        let (mut th, mut t, mut cpu) = (vec![], vec![], vec![]);
+        for thread in 0..4u64 {
+            for k in 0..1_000u64 {
+                th.push(thread);
+                t.push(k * 200_000_000 + thread * 1_000_000);
+                cpu.push((k + thread) % 4);
+            }
+        }
+        cases.push(case(
+            "cpuset",
+            "move-0_1-2_3",
+            json!({"cpus": "0-1", "move_to": "2-3"}),
+            vec![
+                Series::new("migrate_latency", "ns", noisy(1_000, 2_000_000.0, 0.5, 1)),
+                Series::new("move_thread", "index", th),
+                Series::new("move_time", "ns", t),
+                Series::new("move_cpu", "cpu", cpu),
+            ],
+        ));
+        cases.push(case(
+            "memory",
+            "above-4GiB",
+            json!({"kind": "above", "limit_bytes": 4096 * MIB}),
+            vec![
+                Series::new("limit_bytes", "bytes", vec![4096 * MIB]),
+                Series::new("oom_killed", "count", vec![1]),
+                Series::new(
+                    "trace_touched",
+                    "bytes",
+                    (1..=4096).map(|m| m * MIB).collect(),
+                ),
+                Series::new(
+                    "trace_time",
+                    "ns",
+                    (1..=4096).map(|m| m * 300_000).collect(),
+                ),
+            ],
+        ));
+        cases.push(case(
+            "io",
+            "read-bps-10MiB",
+            json!({}),
+            vec![
+                Series::new(
+                    "rate",
+                    "bytes_per_s",
+                    noisy(2_400, 10.0 * MIB as f64, 0.05, 2),
+                ),
+                Series::new("limit", "bytes_per_s", vec![10 * MIB]),
+            ],
+        ));
+        cases.extend(quota_cases(1.0));
+        cases.extend(ops_cases(1.0));
+        cases.push(freezer_case());
+        run_of(cases)
+    }
+
     fn ids(charts: &[Chart]) -> Vec<&str> {
         charts.iter().map(|c| c.id.as_str()).collect()
     }
@@ -708,6 +792,14 @@ mod tests {
         let t = std::time::Instant::now();
         let charts = render_run(&full_run(1.0), &out.join("hand-built")).unwrap();
         println!("hand-built: {} charts in {:?}", charts.len(), t.elapsed());
+        let big = big_run();
+        let t = std::time::Instant::now();
+        let charts = render_run(&big, &out.join("big")).unwrap();
+        println!(
+            "big (every kind × method × 4 levels × 10k samples, long traces): {} charts in {:?}",
+            charts.len(),
+            t.elapsed()
+        );
         let Ok(list) = std::env::var("ISOBENCH_CHART_RUNS") else {
             println!("ISOBENCH_CHART_RUNS is not set: no result folder rendered");
             return;
