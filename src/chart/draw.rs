@@ -2,7 +2,7 @@
 //! an RGB buffer that is then encoded as PNG. Text is laid out with DejaVu Sans
 //! compiled into the binary (plotters' `ab_glyph` font backend), so the output
 //! does not depend on the fonts installed, and the same figure gives the same
-//! bytes everywhere.
+//! bytes everywhere. The font's licence is in `assets/fonts/LICENSE-DejaVu.txt`.
 
 use std::sync::OnceLock;
 
