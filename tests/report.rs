@@ -115,6 +115,21 @@ fn two_runs_give_a_comparison() {
             .any(|l| cells_of(l) == ["ns_latency", "none-setns", "skip", "skip"]),
         "{verdicts}"
     );
+    // Overlay charts: one line per run, embedded in the report.
+    let cdf = out_dir.join("charts/compare-ns-latency-cdf-mnt.svg");
+    let svg = text(&cdf);
+    assert!(
+        svg.contains(OLD) && svg.contains(NEW),
+        "both runs in {}",
+        cdf.display()
+    );
+    assert!(
+        md.contains("](charts/compare-ns-latency-cdf-mnt.svg)"),
+        "{md}"
+    );
+    assert!(out_dir
+        .join("charts/compare-ns-latency-cdf-mnt.png")
+        .is_file());
     // Nothing but the report (and charts) in the output folder.
     assert!(!out_dir.join("run.json").exists());
 }
