@@ -159,6 +159,11 @@ pub fn run_memory(
         ),
         Series::new("oom_kill_events", "count", vec![oom_kills]),
     ];
+    if let Some(h) = high {
+        result
+            .series
+            .push(Series::new("high_bytes", "bytes", vec![h]));
+    }
     if let Some(p) = peak {
         result
             .series
