@@ -36,17 +36,14 @@ pub const UNITS: [&str; 10] = [
 /// Why a folder could not be read.
 #[derive(Debug, Error)]
 pub enum LoadError {
-    #[error("{0}: no such directory")]
-    Missing(PathBuf),
+    #[error("{0}: {1}")]
+    Missing(PathBuf, String),
     #[error(
         "{0}: not a result folder (no run.json); hint: give a folder written by `isobench run`"
     )]
     NotARun(PathBuf),
-    #[error("read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("read {path}: {message}")]
+    Read { path: PathBuf, message: String },
     #[error("{path}: not a valid run.json: {message}")]
     Json { path: PathBuf, message: String },
     #[error("{path}: schema version {found}, this isobench reads version {SCHEMA_VERSION}; hint: use the isobench release that wrote it")]
@@ -59,16 +56,29 @@ pub enum LoadError {
 /// samples file. A case whose samples file is named but missing is an error; a
 /// folder is read whole or not at all.
 pub fn load(dir: &Path) -> Result<Run, LoadError> {
-    if !dir.is_dir() {
-        return Err(LoadError::Missing(dir.to_path_buf()));
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(LoadError::Missing(
+                dir.to_path_buf(),
+                "not a directory; hint: give the run folder, not a file in it".into(),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LoadError::Missing(
+                dir.to_path_buf(),
+                "no such directory".into(),
+            ))
+        }
+        Err(e) => return Err(LoadError::Missing(dir.to_path_buf(), e.to_string())),
     }
     let path = dir.join(RUN_JSON);
     if !path.is_file() {
         return Err(LoadError::NotARun(dir.to_path_buf()));
     }
-    let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
+    let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Read {
         path: path.clone(),
-        source,
+        message: e.to_string(),
     })?;
     let mut run = parse_run(&text).map_err(|e| match e {
         RunJsonError::Schema(found) => LoadError::Schema {
@@ -85,14 +95,32 @@ pub fn load(dir: &Path) -> Result<Run, LoadError> {
             continue;
         };
         let path = dir.join(&rel);
-        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
+        // The name comes from the file: it must stay inside the folder's samples/,
+        // or `report --out` would read and write wherever run.json points.
+        if !is_samples_name(&rel) {
+            return Err(LoadError::Samples {
+                path: dir.join(RUN_JSON),
+                message: format!(
+                    "case {}/{}: samples_file {rel:?} is not samples/<name>.csv",
+                    case.probe, case.case
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Read {
             path: path.clone(),
-            source,
+            message: e.to_string(),
         })?;
         case.series =
             parse_samples(&text, case).map_err(|message| LoadError::Samples { path, message })?;
     }
     Ok(run)
+}
+
+/// Whether `rel` is `samples/<name>.csv` with a plain file name (no `/`, no `..`).
+fn is_samples_name(rel: &str) -> bool {
+    rel.strip_prefix("samples/")
+        .and_then(|n| n.strip_suffix(".csv"))
+        .is_some_and(|n| !n.is_empty() && !n.contains('/') && n != "." && n != "..")
 }
 
 /// What is wrong with a run.json text.
@@ -212,6 +240,21 @@ mod tests {
             series,
             summaries,
             ..CaseResult::new("cpu_quota", "q1", ())
+        }
+    }
+
+    #[test]
+    fn a_samples_file_must_stay_in_samples() {
+        assert!(is_samples_name("samples/io-read-bps-8MiB.csv"));
+        for bad in [
+            "../../x.csv",
+            "/etc/x.csv",
+            "samples/../x.csv",
+            "samples/a/b.csv",
+            "samples/.csv",
+            "x.csv",
+        ] {
+            assert!(!is_samples_name(bad), "{bad}");
         }
     }
 

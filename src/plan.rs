@@ -196,6 +196,64 @@ pub struct Plan {
     pub io: Vec<IoCase>,
 }
 
+impl Plan {
+    /// The first case id that two cases of one section share, with the section:
+    /// a run folder keeps one samples file and one set of charts per case, so
+    /// every id must be unique (a value repeated in a list, or a scenario given twice).
+    pub fn duplicate(&self) -> Option<(&'static str, String)> {
+        fn first_dup<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {
+            let mut seen = std::collections::BTreeSet::new();
+            ids.into_iter()
+                .find(|id| !seen.insert(*id))
+                .map(str::to_string)
+        }
+        let verify: Vec<String> = self
+            .ns_verify
+            .iter()
+            .map(|k| format!("{k}-isolation"))
+            .collect();
+        [
+            (
+                "cgroup_lifecycle",
+                first_dup(self.lifecycle.iter().map(|c| c.id.as_str())),
+            ),
+            (
+                "ns_latency",
+                first_dup(self.ns.iter().map(|c| c.id.as_str())),
+            ),
+            ("ns_latency", first_dup(verify.iter().map(String::as_str))),
+            (
+                "cpuset",
+                first_dup(self.cpuset.iter().map(|c| c.id.as_str())),
+            ),
+            (
+                "cgroup_ops",
+                first_dup(self.ops.iter().map(|c| c.id.as_str())),
+            ),
+            (
+                "cpu_quota",
+                first_dup(self.quota.iter().map(|c| c.id.as_str())),
+            ),
+            (
+                "cpu_weight",
+                first_dup(self.weight.iter().map(|c| c.id.as_str())),
+            ),
+            ("pids", first_dup(self.pids.iter().map(|c| c.id.as_str()))),
+            (
+                "memory",
+                first_dup(self.memory.iter().map(|c| c.id.as_str())),
+            ),
+            (
+                "freezer",
+                first_dup(self.freezer.iter().map(|c| c.id.as_str())),
+            ),
+            ("io", first_dup(self.io.iter().map(|c| c.id.as_str()))),
+        ]
+        .into_iter()
+        .find_map(|(section, dup)| dup.map(|d| (section, d)))
+    }
+}
+
 /// The default CFS period when only a quota is given.
 pub const DEFAULT_PERIOD_US: u64 = 100_000;
 

@@ -56,20 +56,39 @@ fn check_out(out: &Path, keep: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs `write` into `out`; if it fails and `out` did not exist before, removes
+/// what it made, so a retry is not refused as "already holds a run".
+fn into_new(
+    out: &Path,
+    write: impl FnOnce() -> anyhow::Result<Written>,
+) -> anyhow::Result<Written> {
+    let fresh = !out.exists();
+    let r = write();
+    if r.is_err() && fresh {
+        let _ = std::fs::remove_dir_all(out);
+    }
+    r
+}
+
 /// Re-renders one run: in `dir` itself, or as a whole folder in `out`.
 pub fn rerender(dir: &Path, run: &Run, out: Option<&Path>) -> anyhow::Result<Written> {
-    let target = match out {
+    match out {
         Some(o) if !same_dir(o, dir) => {
             check_out(o, None)?;
-            std::fs::create_dir_all(o).with_context(|| format!("create {}", o.display()))?;
-            sink::write_all(run, o)?;
-            o
+            into_new(o, || {
+                std::fs::create_dir_all(o).with_context(|| format!("create {}", o.display()))?;
+                sink::write_all(run, o)?;
+                charts_into(run, o)
+            })
         }
         _ => {
             sink::write_derived(run, dir)?;
-            dir
+            charts_into(run, dir)
         }
-    };
+    }
+}
+
+fn charts_into(run: &Run, target: &Path) -> anyhow::Result<Written> {
     let charts = sink::write_charts(run, target)?;
     Ok(Written {
         report: target.join("report.md"),
@@ -97,18 +116,22 @@ pub fn compare(runs: Vec<(PathBuf, Run)>, out: &Path) -> anyhow::Result<Written>
         .into_iter()
         .zip(runs.into_iter().map(|(_, r)| r))
         .collect();
+    into_new(out, || compare_into(&labelled, out))
+}
+
+fn compare_into(labelled: &[(String, Run)], out: &Path) -> anyhow::Result<Written> {
     std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
     let path = out.join("report.md");
     let write = |charts: &[crate::chart::Chart]| {
         sink::write_atomic(
             &path,
-            markdown::compare::render(&labelled, charts).as_bytes(),
+            markdown::compare::render(labelled, charts).as_bytes(),
         )
         .with_context(|| format!("write {}", path.display()))
     };
     // The tables first: a chart that fails leaves a report without charts.
     write(&[])?;
-    let charts = crate::chart::render_compare(&labelled, out)
+    let charts = crate::chart::render_compare(labelled, out)
         .with_context(|| format!("render the charts into {}", out.join("charts").display()))?;
     write(&charts)?;
     Ok(Written {

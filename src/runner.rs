@@ -302,12 +302,22 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
 /// Draws the charts once, at the end (they are slower than the text files); a
 /// failure is a warning, since every result is already written.
 fn charts(run: &Run, dir: &Path, on: &mut dyn FnMut(Event)) {
-    if let Err(e) = sink::write_charts(run, dir) {
-        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-        on(Event::Warning(&format!(
-            "charts left out of report.md: {}",
-            chain.join(": ")
-        )));
+    // A chart is a view of finished results: a bug in drawing one must not cost
+    // the run its verdict table and exit code.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sink::write_charts(run, dir)
+    })) {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            on(Event::Warning(&format!(
+                "charts left out of report.md: {}",
+                chain.join(": ")
+            )));
+        }
+        Err(_) => on(Event::Warning(
+            "charts left out of report.md: drawing them panicked (a bug; please report it)",
+        )),
     }
 }
 

@@ -86,7 +86,8 @@ fn bytes(b: f64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b;
     let mut i = 0;
-    while v.abs() >= 1024.0 && i + 1 < UNITS.len() {
+    // 1023.5 and up would round to "1024" in this unit: carry into the next.
+    while v.abs() >= 1023.5 && i + 1 < UNITS.len() {
         v /= 1024.0;
         i += 1;
     }
@@ -98,9 +99,10 @@ fn bytes(b: f64) -> String {
 
 fn per_second(v: f64) -> String {
     let a = v.abs();
-    if a < 1e3 {
+    // The bounds sit where rounding would print "1000" in the smaller unit.
+    if a < 999.95 {
         format!("{}/s", trim(&format!("{v:.1}")))
-    } else if a < 1e6 {
+    } else if a < 999_500.0 {
         format!("{} k/s", sig3(v / 1e3))
     } else {
         format!("{} M/s", sig3(v / 1e6))
@@ -114,7 +116,7 @@ fn count(v: f64) -> String {
     let a = v.abs();
     if a < 1e6 {
         format!("{v:.0}")
-    } else if a < 1e9 {
+    } else if a < 999_500_000.0 {
         format!("{} M", sig3(v / 1e6))
     } else {
         format!("{} G", sig3(v / 1e9))
@@ -124,6 +126,15 @@ fn count(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_carries_into_the_next_unit() {
+        assert_eq!(human(1_048_575.0, "bytes"), "1 MiB");
+        assert_eq!(human(1023.7, "bytes"), "1 KiB");
+        assert_eq!(human(999_999.0, "ops_per_s"), "1.00 M/s");
+        assert_eq!(human(999.97, "ops_per_s"), "1.00 k/s");
+        assert_eq!(human(999_999_999.0, "count"), "1.00 G");
+    }
 
     #[test]
     fn times_switch_unit_at_a_thousand() {

@@ -243,6 +243,32 @@ fn bad_namespace_settings() {
 }
 
 #[test]
+fn a_scenario_named_twice_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(
+        dir.path(),
+        "twice.toml",
+        "schema = 1\nname = \"t\"\n[pids]\nmax = [4]\n",
+    );
+    let out = Command::new(bin())
+        .arg("run")
+        .arg(&path)
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("pids = max4") && err.contains("twice.toml"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
 fn bad_limit_settings() {
     let dir = tempfile::tempdir().unwrap();
     for (body, needles) in [
@@ -260,6 +286,10 @@ fn bad_limit_settings() {
             &["io.read_bps = 0", "raise the limit"][..],
         ),
         ("[io]\nwrite_iops = [0]\n", &["io.write_iops = 0"][..]),
+        (
+            "[pids]\nmax = [16, 16]\n",
+            &["pids = max16", "two cases would have the id max16"][..],
+        ),
         (
             "[io]\ndevice = \"/dev/sdz\"\nread_iops = [200]\n",
             &["io.device = \"/dev/sdz\"", "loop device it makes itself"][..],

@@ -100,7 +100,11 @@ fn ideal_lines(fig: &mut Figure, (lo, hi): (f64, f64), tol: Option<f64>) {
     fig.entry("ideal: achieved = configured", Swatch::Line(ideal));
     if let Some(t) = tol {
         let s = Style::line(GRAY).dotted().thin();
-        for f in [1.0 + t / 100.0, 1.0 - t / 100.0] {
+        // A tolerance of 100 % or more has no lower line (y = 0 on a log axis).
+        for f in [1.0 + t / 100.0, 1.0 - t / 100.0]
+            .into_iter()
+            .filter(|f| *f > 0.0)
+        {
             // y = f·x, clipped to the square.
             let (a, b) = ((lo / f).max(lo), (hi / f).min(hi));
             fig.line(vec![(a, a * f), (b, b * f)], s);
@@ -164,7 +168,13 @@ fn groups(pts: &[QuotaPoint]) -> BTreeMap<(bool, u64, u64), Vec<&QuotaPoint>> {
 /// The signed error of a case against what the kernel owed, in percent.
 fn error_pct(p: &QuotaPoint) -> f64 {
     let owed = p.expected.unwrap_or(p.configured);
-    (p.achieved - owed) / owed * 100.0
+    let e = (p.achieved - owed) / owed * 100.0;
+    // Nothing owed (an empty record): no error to draw rather than an infinite one.
+    if e.is_finite() {
+        e
+    } else {
+        0.0
+    }
 }
 
 /// Series `k` of `n` drawn at `x` moved a little sideways (on a log axis), so

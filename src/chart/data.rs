@@ -52,7 +52,14 @@ pub(crate) fn config_f64(case: &CaseResult, key: &str) -> Option<f64> {
 /// A `Duration` as serde writes it (`{"secs": .., "nanos": ..}`), in ns.
 pub(crate) fn config_ns(case: &CaseResult, key: &str) -> Option<u64> {
     let d = case.config.get(key)?;
-    Some(d.get("secs")?.as_u64()? * 1_000_000_000 + d.get("nanos")?.as_u64()?)
+    let nanos = d.get("nanos")?.as_u64()?;
+    if nanos >= 1_000_000_000 {
+        return None;
+    }
+    d.get("secs")?
+        .as_u64()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(nanos)
 }
 
 /// Largest number of points a CDF line keeps: beyond it, evenly spaced quantiles.

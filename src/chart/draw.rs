@@ -215,11 +215,14 @@ impl Ranged for Ticked {
     type ValueType = f64;
 
     fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
-        if self.hi == self.lo {
+        let r = (v - self.lo) / (self.hi - self.lo);
+        if self.hi == self.lo || !r.is_finite() {
             return (limit.0 + limit.1) / 2;
         }
-        let r = (v - self.lo) / (self.hi - self.lo);
-        limit.0 + (r * f64::from(limit.1 - limit.0)).round() as i32
+        // Far off-scale values are clamped: plotters clips them, and the sum
+        // must not overflow.
+        let px = (r * f64::from(limit.1 - limit.0)).round().clamp(-1e6, 1e6) as i32;
+        limit.0.saturating_add(px)
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {

@@ -539,7 +539,16 @@ fn nice_step(x: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
+/// Ticks every `step` from `lo` to `hi`; none for a range that is not finite or
+/// would need more than a few thousand (a value of inf or 1e300 in a record
+/// must not make a chart allocate without end).
 fn steps(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    const MOST: f64 = 10_000.0;
+    if !(lo.is_finite() && hi.is_finite() && step.is_finite() && step > 0.0)
+        || (hi - lo) / step > MOST
+    {
+        return Vec::new();
+    }
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|i| i as f64 * step).collect()

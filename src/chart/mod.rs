@@ -557,6 +557,25 @@ mod tests {
     }
 
     #[test]
+    fn degenerate_records_draw_without_panicking() {
+        // A 100 % tolerance (valid in a scenario) and a case that owed nothing
+        // (an infinite error) once made the axis code overflow.
+        let id = "q1000-p10000-t1";
+        let c = case(
+            "cpu_quota",
+            id,
+            json!({"id": id, "quota": dur(1_000_000), "period": dur(10_000_000), "threads": 1, "idle_threads": 0, "tolerance_pct": 100.0}),
+            vec![
+                Series::new("achieved_pct", "pct_x100", vec![1000]),
+                Series::new("expected_pct", "pct_x100", vec![0]),
+            ],
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let charts = render_run(&run_of(vec![c]), tmp.path()).unwrap();
+        assert!(charts.iter().any(|c| c.id == "cpu-quota"), "{charts:?}");
+    }
+
+    #[test]
     fn every_probe_gets_its_charts() {
         let dir = tempfile::tempdir().unwrap();
         let charts = render_run(&full_run(1.0), dir.path()).unwrap();

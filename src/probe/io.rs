@@ -229,15 +229,22 @@ fn read_until_eof(
         }
         let fd = std::os::fd::AsFd::as_fd(&out);
         let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+        // Every early return kills the worker: the caller waits for it next.
         match nix::poll::poll(&mut fds, 100u16) {
             Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
             Ok(_) => {}
-            Err(e) => return Ok(Err(format!("poll the IO worker: {e}"))),
+            Err(e) => {
+                let _ = child.kill();
+                return Ok(Err(format!("poll the IO worker: {e}")));
+            }
         }
         let n = match out.read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Ok(Err(format!("read the IO worker: {e}"))),
+            Err(e) => {
+                let _ = child.kill();
+                return Ok(Err(format!("read the IO worker: {e}")));
+            }
         };
         if n == 0 {
             break;
@@ -246,6 +253,7 @@ fn read_until_eof(
         if !started && text.starts_with(b"ready\n") {
             started = true;
             if stdin.write_all(b"g").is_err() {
+                let _ = child.kill();
                 return Ok(Err("the IO worker died before it started".into()));
             }
         }

@@ -42,7 +42,7 @@ fn name(s: &str) -> String {
 
 /// Diagnostic or directive text: one line.
 fn line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
+    crate::sink::one_line(s)
 }
 
 /// The result line of a test with its directive.
@@ -136,6 +136,14 @@ pub fn render(run: &Run) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_cannot_start_a_line() {
+        assert_eq!(
+            line("a\nok 3 fake\u{1b}[31m\u{2028}x\0"),
+            "a ok 3 fake [31m x "
+        );
+    }
 
     #[test]
     fn snapshot_of_a_fixed_run() {

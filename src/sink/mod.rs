@@ -46,12 +46,38 @@ pub fn all() -> Vec<Box<dyn Sink>> {
     with_charts(Vec::new())
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader
-/// never sees half a file.
+/// `s` as one line of plain text: every control character (tab included) and
+/// Unicode line or paragraph separator becomes a space, so a reason can neither
+/// end a KTAP line or a Markdown table row nor smuggle in terminal escapes.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Writes `bytes` to `path` through a uniquely named temporary file in the same
+/// folder, renamed over it, so a reader (or a second writer) never sees half a
+/// file; the temporary file is removed on error. No fsync: the folder is rewritten
+/// after every case, and a crash loses at most the case that was running.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    // NamedTempFile is 0600; results are for everyone to read.
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
 }
 
 fn write_sink(sink: &dyn Sink, run: &Run, dir: &Path) -> anyhow::Result<()> {

@@ -31,10 +31,12 @@ fn config_u64(c: &CaseResult, key: &str) -> Option<u64> {
 /// A `Duration` as serde writes it (`{"secs": …, "nanos": …}`).
 fn config_duration(c: &CaseResult, key: &str) -> Option<Duration> {
     let d = c.config.get(key)?;
-    Some(Duration::new(
-        d.get("secs")?.as_u64()?,
-        d.get("nanos")?.as_u64()? as u32,
-    ))
+    let nanos = u32::try_from(d.get("nanos")?.as_u64()?).ok()?;
+    // A record from elsewhere may hold anything: nanos past a second is malformed.
+    if nanos >= 1_000_000_000 {
+        return None;
+    }
+    Some(Duration::new(d.get("secs")?.as_u64()?, nanos))
 }
 
 fn config_str<'a>(c: &'a CaseResult, key: &str) -> Option<&'a str> {

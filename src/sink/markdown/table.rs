@@ -90,14 +90,23 @@ fn pad(s: &str, width: usize, align: Align) -> String {
     }
 }
 
-/// A cell keeps to one line and cannot end it: `|` is escaped, line breaks become spaces.
+/// A cell keeps to one line and cannot end it: `\` and `|` are escaped (so `\|`
+/// in a reason cannot turn into an escaped backslash and a cell break), and
+/// every control character or line separator becomes a space.
 pub fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    crate::sink::one_line(s)
+        .replace('\\', "\\\\")
+        .replace('|', "\\|")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backslash_before_a_pipe_cannot_break_the_row() {
+        assert_eq!(escape("a\\|b\nc\u{1b}"), "a\\\\\\|b c ");
+    }
 
     #[test]
     fn padded_and_aligned() {
