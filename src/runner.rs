@@ -145,7 +145,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             .collect(),
         interrupted: false,
     };
-    sink::write_all(&run, &dir)?;
+    sink::write_records(&run, &dir)?;
     let exe = crate::workload::self_exe();
     // Every case of the plan as one step, in order: cgroups first, then namespaces.
     enum Step<'a> {
@@ -279,13 +279,16 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
                     result: &result,
                     elapsed,
                 });
+                // The text files cover the whole run and are rewritten; the
+                // samples are this case's alone and written once.
+                sink::write_samples(&result, &dir)?;
                 run.cases.push(result);
-                sink::write_all(&run, &dir)?;
+                sink::write_records(&run, &dir)?;
             }
             Err(ProbeError::Interrupted(i)) => {
                 drop(scope);
                 run.interrupted = true;
-                sink::write_all(&run, &dir)?;
+                sink::write_records(&run, &dir)?;
                 charts(&run, &dir, on);
                 return Err(i.into());
             }
@@ -294,7 +297,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
     }
     drop(scope);
     run.finished_utc = Some(utc_now().1);
-    sink::write_all(&run, &dir)?;
+    sink::write_records(&run, &dir)?;
     charts(&run, &dir, on);
     Ok(Outcome { run, dir })
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::chart::{self, Chart};
-use crate::record::Run;
+use crate::record::{CaseResult, Run};
 
 pub mod csv;
 #[cfg(test)]
@@ -88,23 +88,35 @@ fn write_sink(sink: &dyn Sink, run: &Run, dir: &Path) -> anyhow::Result<()> {
     write_atomic(&path, &bytes).with_context(|| format!("write {}", path.display()))
 }
 
-/// Writes every sink's file and the raw samples into `dir`.
+/// Writes every sink's file and the raw samples of every case into `dir`.
 pub fn write_all(run: &Run, dir: &Path) -> anyhow::Result<()> {
+    write_records(run, dir)?;
+    for case in &run.cases {
+        write_samples(case, dir)?;
+    }
+    Ok(())
+}
+
+/// Writes every sink's file (not the samples) into `dir`.
+pub fn write_records(run: &Run, dir: &Path) -> anyhow::Result<()> {
     for sink in all() {
         write_sink(sink.as_ref(), run, dir)?;
     }
-    for case in &run.cases {
-        if let Some(rel) = &case.samples_file {
-            let path = dir.join(rel);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("create {}", parent.display()))?;
-            }
-            let bytes = csv::samples(case)?;
-            write_atomic(&path, &bytes).with_context(|| format!("write {}", path.display()))?;
-        }
-    }
     Ok(())
+}
+
+/// Writes one case's raw samples to its `samples_file` in `dir`, if it has one.
+/// A finished case's samples never change: the runner writes them once.
+pub fn write_samples(case: &CaseResult, dir: &Path) -> anyhow::Result<()> {
+    let Some(rel) = &case.samples_file else {
+        return Ok(());
+    };
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
+    }
+    let bytes = csv::samples(case)?;
+    write_atomic(&path, &bytes).with_context(|| format!("write {}", path.display()))
 }
 
 /// Rewrites the files derived from the record — every sink but run.json; the
