@@ -159,7 +159,7 @@ fn load_scenarios(
         s.validate(EMBEDDED, &host)?;
         return Ok(vec![(EMBEDDED.to_string(), s)]);
     }
-    let scenarios: Vec<(String, Scenario)> = paths
+    paths
         .iter()
         .map(|p| {
             let file = p.display().to_string();
@@ -167,19 +167,7 @@ fn load_scenarios(
             s.validate(&file, &host)?;
             Ok((file, s))
         })
-        .collect::<Result<_, isobench::scenario::ScenarioError>>()?;
-    let all: Vec<Scenario> = scenarios.iter().map(|(_, s)| s.clone()).collect();
-    if let Some((section, id)) = isobench::plan::Plan::build(&all, false).duplicate() {
-        let files: Vec<&str> = scenarios.iter().map(|(f, _)| f.as_str()).collect();
-        return Err(isobench::scenario::ScenarioError {
-            file: files.join(", "),
-            key: section.into(),
-            value: id.clone(),
-            reason: format!("two cases would have the id {id}, and a run folder keeps one set of results per case"),
-            hint: Some("drop the repeated value, or name each scenario file once".into()),
-        });
-    }
-    Ok(scenarios)
+        .collect()
 }
 
 /// The verdict table: columns as wide as their longest cell.

@@ -103,6 +103,18 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             .collect::<Vec<_>>(),
         opts.quick,
     );
+    // Checked on the plan itself, before anything is created: ids come from the
+    // expansion, across every scenario of the run.
+    if let Some((section, id)) = plan.duplicate() {
+        let files: Vec<&str> = opts.scenarios.iter().map(|(f, _)| f.as_str()).collect();
+        return Err(anyhow::Error::new(crate::scenario::ScenarioError {
+            file: files.join(", "),
+            key: section.into(),
+            value: id.clone(),
+            reason: format!("two cases would have the id {id}, and a run folder keeps one set of results per case"),
+            hint: Some("drop the repeated value, or name each scenario file once".into()),
+        }));
+    }
     let stale = clean_stale(&layout, opts.cgroup_parent.as_deref())
         .context("remove leftovers of earlier runs")?;
     on(Event::Stale(&stale));
