@@ -1,6 +1,6 @@
 //! Values for people: a raw number and its unit id (`ns`, `bytes`, `pct_x100`, …)
 //! as text a kernel developer would write (`106 µs`, `64 MiB`, `25.01%`). Records
-//! keep exact integers; only reports and the terminal use this.
+//! keep exact integers; reports, verdict reasons and the terminal use this.
 
 use std::time::Duration;
 

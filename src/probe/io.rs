@@ -285,10 +285,9 @@ fn rate(points: &[IoPoint], bps: bool, skip_first: bool) -> Option<Rate> {
         bytes: 0,
     };
     let last = *points.last()?;
-    let first = if skip_first && points.len() >= 2 {
-        points[0]
-    } else {
-        origin
+    let (first, rest) = match points {
+        [first, rest @ ..] if skip_first && !rest.is_empty() => (*first, rest),
+        _ => (origin, points),
     };
     let amount = |a: &IoPoint, b: &IoPoint| {
         if bps {
@@ -300,13 +299,11 @@ fn rate(points: &[IoPoint], bps: bool, skip_first: bool) -> Option<Rate> {
     let per_s = |a: &IoPoint, b: &IoPoint| {
         amount(a, b) as f64 * 1e9 / b.t_ns.saturating_sub(a.t_ns).max(1) as f64
     };
-    let from = points.iter().position(|p| *p == first).map_or(0, |i| i + 1);
-    let mut prev = first;
-    let mut windows = Vec::new();
-    for p in &points[from..] {
-        windows.push(per_s(&prev, p).round() as u64);
-        prev = *p;
-    }
+    let windows = std::iter::once(&first)
+        .chain(rest)
+        .zip(rest)
+        .map(|(a, b)| per_s(a, b).round() as u64)
+        .collect();
     Some(Rate {
         overall: per_s(&first, &last),
         windows,
@@ -314,19 +311,6 @@ fn rate(points: &[IoPoint], bps: bool, skip_first: bool) -> Option<Rate> {
         ios: last.ios - first.ios,
         bytes: last.bytes - first.bytes,
     })
-}
-
-fn fmt_rate(v: f64, bps: bool) -> String {
-    if !bps {
-        return format!("{v:.1} IO/s");
-    }
-    if v >= (1u64 << 30) as f64 {
-        format!("{:.2} GiB/s", v / (1u64 << 30) as f64)
-    } else if v >= (1u64 << 20) as f64 {
-        format!("{:.2} MiB/s", v / (1u64 << 20) as f64)
-    } else {
-        format!("{:.1} KiB/s", v / 1024.0)
-    }
 }
 
 /// Sets the series and the verdict from the two runs.
@@ -340,6 +324,7 @@ fn judge(
 ) {
     let bps = case.kind.is_bps();
     let unit = if bps { "bytes_per_s" } else { "ops_per_s" };
+    let fmt_rate = |v: f64| crate::units::human(v, unit);
     let (Some(base), Some(got)) = (rate(baseline, bps, false), rate(throttled, bps, true)) else {
         result.verdict = Verdict::fail("the IO worker reported no progress");
         return;
@@ -373,13 +358,13 @@ fn judge(
     let charged_pct = charged as f64 * 100.0 / done_bytes.max(1) as f64;
     let facts = format!(
         "{} against {what} {} ({error_pct:+.1}%, tolerance ±{}%) over {:.2} s of {} KiB O_DIRECT {dir}s ({} IOs); unthrottled {}; the cgroup was charged {charged_pct:.0}% of the bytes; CONFIG_HZ={}",
-        fmt_rate(got.overall, bps),
-        fmt_rate(limit, bps),
+        fmt_rate(got.overall),
+        fmt_rate(limit),
         case.tolerance_pct,
         got.span_ns as f64 / 1e9,
         case.block_bytes / 1024,
         got.ios,
-        fmt_rate(base.overall, bps),
+        fmt_rate(base.overall),
         config_hz.map_or("unknown".to_string(), |h| h.to_string()),
     );
     let (status, lead) = if charged == 0 {
