@@ -140,14 +140,13 @@ pub fn run_memory(
     let cg = scope.create(&format!("mem-{}", case.id))?;
     let run = touch(&cg, exe, max, bytes, high, case.kind == MemoryKind::Killed);
     scope.remove(&cg)?;
-    let (mut rep, status, elapsed_ns, stats) = match run? {
-        Ok((rep, status, t)) => (rep, status, t, true),
+    let (mut rep, status, elapsed_ns) = match run? {
+        Ok(r) => r,
         Err(e) => {
             result.verdict = Verdict::fail(e);
             return Ok(result);
         }
     };
-    let _ = stats;
     let (signal, oom_kills, peak, current, death_ns) = status;
     result.series = vec![
         Series::new("limit_bytes", "bytes", vec![max]),
