@@ -129,11 +129,11 @@ pub fn run_memory(
         MemoryKind::High => (2 * l, Some(l / 2), l / 2 + HIGH_OVERSHOOT_BYTES),
     };
     // memory.high: the same allocation without it first, to say how much it slowed.
-    let baseline_ns = if let Some(_h) = high {
+    let baseline_ns = if high.is_some() {
         let cg = scope.create(&format!("mem-{}-base", case.id))?;
-        let r = touch(&cg, exe, 2 * l, l / 2 + HIGH_OVERSHOOT_BYTES, None, false);
+        let r = touch(&cg, exe, max, bytes, None, false);
         scope.remove(&cg)?;
-        r?.map(|(rep, _, t)| (rep.touched, t)).ok()
+        r?.map(|(_, _, t)| t).ok()
     } else {
         None
     };
@@ -179,7 +179,7 @@ pub fn run_memory(
     result.verdict = match case.kind {
         MemoryKind::Below | MemoryKind::High if signal.is_none() && rep.done && oom_kills == 0 && peak_ok => {
             let mut reason = format!("touched {} MiB under memory.max {} MiB and survived; {peak_text}, {} MiB charged at the end", mib(rep.touched), mib(max), mib(current));
-            if let (Some(h), Some((_, base))) = (high, baseline_ns) {
+            if let (Some(h), Some(base)) = (high, baseline_ns) {
                 let slow = elapsed_ns as f64 / base.max(1) as f64;
                 result.series.push(Series::new("slowdown", "x100", vec![(slow * 100.0).round() as u64]));
                 reason.push_str(&format!("; memory.high {} MiB slowed it {slow:.1}× ({} ms vs {} ms unthrottled), no OOM kill", mib(h), elapsed_ns / 1_000_000, base / 1_000_000));
