@@ -116,10 +116,12 @@ impl Summary {
         let v = &series.values;
         let max = *v.iter().max()?;
         let min = *v.iter().min()?;
-        let q: Box<dyn Fn(f64) -> u64> = if v.len() <= EXACT_UP_TO {
+        const QUANTILES: [f64; 4] = [0.50, 0.90, 0.99, 0.999];
+        let [p50, p90, p99, p999] = if v.len() <= EXACT_UP_TO {
             let mut sorted = v.clone();
             sorted.sort_unstable();
-            Box::new(move |p: f64| {
+            // Nearest rank: the smallest value with at least p of the samples at or below it.
+            QUANTILES.map(|p| {
                 let rank = (p * sorted.len() as f64).ceil() as usize;
                 sorted[rank.clamp(1, sorted.len()) - 1]
             })
@@ -128,7 +130,7 @@ impl Summary {
             for &x in v {
                 h.saturating_record(x);
             }
-            Box::new(move |p: f64| h.value_at_quantile(p).clamp(min, max))
+            QUANTILES.map(|p| h.value_at_quantile(p).clamp(min, max))
         };
         Some(Summary {
             metric: series.metric.clone(),
@@ -136,10 +138,10 @@ impl Summary {
             n: v.len() as u64,
             mean: v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64,
             min,
-            p50: q(0.50),
-            p90: q(0.90),
-            p99: q(0.99),
-            p999: q(0.999),
+            p50,
+            p90,
+            p99,
+            p999,
             max,
         })
     }
