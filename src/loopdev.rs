@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::cgroup::DevId;
+use crate::cgroup::{errno_of, DevId};
 
 pub const LOOP_CONTROL: &str = "/dev/loop-control";
 /// The name every harness memfd starts with; `/sys/block/loopN/loop/backing_file`
@@ -227,10 +227,6 @@ fn zeroed_info() -> LoopInfo64 {
         lo_encrypt_key: [0; 32],
         lo_init: [0; 2],
     }
-}
-
-fn errno_of(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// A memfd of `size_bytes`: the device's backing store, in RAM and nameless.

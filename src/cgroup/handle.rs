@@ -128,7 +128,7 @@ impl Cgroup {
                     .map_err(|e| CgroupError::Write {
                         path,
                         value: "0".into(),
-                        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                        errno: super::errno_of(&e),
                     })
             })
             .collect()

@@ -200,7 +200,8 @@ fn write_hint(e: Errno, path: &Path) -> &'static str {
     }
 }
 
-fn errno_of(e: &std::io::Error) -> Errno {
+/// The errno behind an I/O error (EIO when it carries none).
+pub fn errno_of(e: &std::io::Error) -> Errno {
     e.raw_os_error().map(Errno::from_raw).unwrap_or(Errno::EIO)
 }
 

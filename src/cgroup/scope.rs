@@ -220,7 +220,7 @@ impl Scope {
         for d in &cg.dirs {
             std::fs::remove_dir(&d.path).map_err(|e| CgroupError::Rmdir {
                 path: d.path.clone(),
-                errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                errno: super::errno_of(&e),
             })?;
         }
         self.live.retain(|c| c.name != cg.name);
@@ -262,7 +262,7 @@ impl Drop for Scope {
 fn mkdir(path: &Path) -> Result<(), CgroupError> {
     std::fs::create_dir(path).map_err(|e| CgroupError::Mkdir {
         path: path.to_path_buf(),
-        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        errno: super::errno_of(&e),
     })
 }
 
@@ -281,7 +281,7 @@ fn rmdir_retry(path: &Path) -> Result<(), CgroupError> {
             Err(e) => {
                 return Err(CgroupError::Rmdir {
                     path: path.to_path_buf(),
-                    errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                    errno: super::errno_of(&e),
                 })
             }
         }

@@ -38,7 +38,7 @@ pub fn spawn_in(cmd: &mut Command, cg: &Cgroup) -> Result<Child, CgroupError> {
             .map(|d| d.path.join(crate::cgroup::CGROUP_PROCS))
             .unwrap_or_default(),
         value: "0".into(),
-        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        errno: crate::cgroup::errno_of(&e),
     })
 }
 
