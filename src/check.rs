@@ -6,8 +6,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cgroup::{Controller, Layout, Version};
+use crate::cgroup::Layout;
 use crate::host::Host;
+use crate::probe::HostFacts;
 
 /// One probe family's readiness on this host.
 #[derive(Debug, Clone, Serialize)]
@@ -17,8 +18,6 @@ pub struct Family {
     pub ready: bool,
     /// Why not, or what it will use.
     pub detail: String,
-    /// Whether this build of isobench implements the probe yet.
-    pub implemented: bool,
 }
 
 /// The whole report.
@@ -51,112 +50,22 @@ pub fn report() -> CheckReport {
             .filter(|h| h.own_dir.is_some())
             .all(|h| h.own_dir.as_deref().is_some_and(writable))
     });
-    let place = |c: Controller| layout.as_ref().and_then(|l| l.placement(c).version);
-    let ctl = |c: Controller| match place(c) {
-        Some(v) => (true, format!("{c} controller on cgroup {v}")),
-        None => (
-            false,
-            format!("no {c} controller available to this process"),
-        ),
+    let facts = HostFacts {
+        layout: layout.clone(),
+        is_root,
+        can_create_cgroups: can_create,
     };
-    let both = |a: Controller, b: Controller| {
-        let (ra, da) = ctl(a);
-        let (rb, db) = ctl(b);
-        (ra && rb, format!("{da}; {db}"))
-    };
-    let ns_missing: Vec<&str> = ["mnt", "pid", "net", "ipc", "uts", "user", "cgroup", "time"]
-        .into_iter()
-        .filter(|k| !Path::new(&format!("/proc/self/ns/{k}")).exists())
+    let families = crate::probe::ALL
+        .iter()
+        .map(|p| {
+            let r = p.readiness(&facts);
+            Family {
+                name: p.id(),
+                ready: r.ready,
+                detail: r.detail,
+            }
+        })
         .collect();
-    let gate = |(ok, detail): (bool, String)| -> (bool, String) {
-        if !is_root {
-            (false, format!("needs root (CAP_SYS_ADMIN); {detail}"))
-        } else if !can_create {
-            (
-                false,
-                format!("cannot create cgroups under the own cgroup; {detail}"),
-            )
-        } else {
-            (ok, detail)
-        }
-    };
-    let io_dev = Path::new(crate::loopdev::LOOP_CONTROL).exists();
-    let fam = |name, (ready, detail): (bool, String), implemented| Family {
-        name,
-        ready,
-        detail,
-        implemented,
-    };
-    let families = vec![
-        fam(
-            "ns_latency",
-            if !is_root {
-                (
-                    false,
-                    "needs root (CAP_SYS_ADMIN) to create every namespace type".into(),
-                )
-            } else if ns_missing.is_empty() {
-                (true, "all of mnt pid net ipc uts user cgroup time".into())
-            } else {
-                (
-                    false,
-                    format!(
-                        "this kernel lacks namespace types: {}",
-                        ns_missing.join(" ")
-                    ),
-                )
-            },
-            true,
-        ),
-        fam(
-            "cgroup_lifecycle",
-            gate((
-                layout.is_some(),
-                layout
-                    .as_ref()
-                    .map_or("no cgroups".into(), |l| l.kind.to_string()),
-            )),
-            true,
-        ),
-        fam(
-            "cgroup_ops",
-            gate((layout.is_some(), "mkdir, attach, rmdir latency".into())),
-            true,
-        ),
-        fam("cpuset", gate(ctl(Controller::Cpuset)), true),
-        fam(
-            "cpu_quota",
-            gate(both(Controller::Cpu, Controller::Cpuacct)),
-            true,
-        ),
-        fam("cpu_weight", gate(ctl(Controller::Cpu)), true),
-        fam("memory", gate(ctl(Controller::Memory)), true),
-        fam(
-            "io",
-            gate({
-                let (ok, d) = ctl(Controller::Io);
-                if io_dev {
-                    (ok, format!("{d}; loop devices available"))
-                } else {
-                    (
-                        false,
-                        format!("{d}; no /dev/loop-control to make a test device (modprobe loop)"),
-                    )
-                }
-            }),
-            true,
-        ),
-        fam("pids", gate(ctl(Controller::Pids)), true),
-        fam(
-            "freezer",
-            gate(match place(Controller::Freezer) {
-                Some(Version::V1) => (true, "freezer controller on cgroup v1".into()),
-                Some(Version::V2) => (true, "cgroup.freeze on cgroup v2".into()),
-                None => (false, "no freezer".into()),
-            }),
-            true,
-        ),
-    ];
     CheckReport {
         host,
         layout,
@@ -274,15 +183,10 @@ impl CheckReport {
         for f in &self.families {
             let _ = writeln!(
                 s,
-                "  {:<17} {:<6} {}{}",
+                "  {:<17} {:<6} {}",
                 f.name,
                 if f.ready { "ready" } else { "no" },
                 f.detail,
-                if f.implemented {
-                    ""
-                } else {
-                    "  (probe not in this build yet)"
-                }
             );
         }
         s

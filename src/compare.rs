@@ -156,7 +156,7 @@ mod tests {
         CaseResult {
             summaries: Summary::of(&s).into_iter().collect(),
             verdict,
-            ..CaseResult::new(probe, id, ())
+            ..CaseResult::new(probe, id, (), Verdict::pass(""))
         }
     }
 

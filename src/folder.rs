@@ -239,7 +239,7 @@ mod tests {
         CaseResult {
             series,
             summaries,
-            ..CaseResult::new("cpu_quota", "q1", ())
+            ..CaseResult::new("cpu_quota", "q1", (), crate::record::Verdict::pass(""))
         }
     }
 

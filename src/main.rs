@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use isobench::progress::Eta;
 use isobench::record::Run;
 use isobench::runner::{self, Event, RunOptions};
-use isobench::scenario::{HostLimits, Scenario, EMBEDDED};
+use isobench::scenario::{Scenario, EMBEDDED};
 use isobench::workload::nsbench::{self, Amount, Op};
 use isobench::{report, units};
 
@@ -153,7 +153,7 @@ fn env_error(e: &anyhow::Error) -> ExitCode {
 fn load_scenarios(
     paths: &[PathBuf],
 ) -> Result<Vec<(String, Scenario)>, isobench::scenario::ScenarioError> {
-    let host = HostLimits::probe();
+    let host = isobench::scenario::host_limits();
     if paths.is_empty() {
         let s = Scenario::embedded();
         s.validate(EMBEDDED, &host)?;

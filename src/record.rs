@@ -1,6 +1,7 @@
 //! Records: the in-memory results every sink reads. A probe fills them, analysis
 //! sets verdicts, sinks only format. `run.json` is these types serialized.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::host::Host;
@@ -50,6 +51,12 @@ impl Verdict {
     pub fn fail(reason: impl Into<String>) -> Self {
         Self {
             status: Status::Fail,
+            reason: reason.into(),
+        }
+    }
+    pub fn inconclusive(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Inconclusive,
             reason: reason.into(),
         }
     }
@@ -205,18 +212,31 @@ mod columns {
 }
 
 impl CaseResult {
-    /// A result with no measurement yet and a provisional pass; `config` is the case as run.
-    pub fn new(probe: &str, case: &str, config: impl Serialize) -> CaseResult {
+    /// A finished case: it cannot exist without its verdict. `config` is the case as run.
+    pub fn new(probe: &str, case: &str, config: impl Serialize, verdict: Verdict) -> CaseResult {
         CaseResult {
             probe: probe.into(),
             case: case.into(),
             config: serde_json::to_value(config).unwrap_or_default(),
             summaries: Vec::new(),
-            verdict: Verdict::pass(""),
+            verdict,
             samples_file: None,
             series: Vec::new(),
             elapsed_ns: None,
         }
+    }
+
+    /// A setting of the case as run, read back typed (`"limit_bytes"` as `u64`,
+    /// `"quota"` as `Duration`): the one reader of `config`, for reports and
+    /// charts. `None` where the record does not hold it or holds something else
+    /// (a run folder from elsewhere may hold anything).
+    pub fn config<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        T::deserialize(self.config.get(key)?).ok()
+    }
+
+    /// A text setting of the case as run, borrowed from the record.
+    pub fn config_str(&self, key: &str) -> Option<&str> {
+        self.config.get(key)?.as_str()
     }
 
     /// The summary of `metric`, if it was measured.
@@ -230,6 +250,54 @@ impl CaseResult {
             .iter()
             .find(|s| s.metric == metric)
             .map_or(&[], |s| &s.values)
+    }
+}
+
+/// A case being measured: everything of a [`CaseResult`] but the verdict,
+/// which the probe sets when it has judged. [`Measured::finish`] makes the
+/// record; a case that reached no verdict is recorded as failed (a bug in the
+/// probe), never as a pass.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub probe: String,
+    pub case: String,
+    pub config: serde_json::Value,
+    pub summaries: Vec<Summary>,
+    pub series: Vec<Series>,
+    pub verdict: Option<Verdict>,
+}
+
+impl Measured {
+    pub fn new(probe: &str, case: &str, config: impl Serialize) -> Measured {
+        Measured {
+            probe: probe.into(),
+            case: case.into(),
+            config: serde_json::to_value(config).unwrap_or_default(),
+            summaries: Vec::new(),
+            series: Vec::new(),
+            verdict: None,
+        }
+    }
+
+    /// Sets the verdict (the last one set counts).
+    pub fn judge(&mut self, v: Verdict) {
+        self.verdict = Some(v);
+    }
+
+    /// The record of the case.
+    pub fn finish(self) -> CaseResult {
+        CaseResult {
+            probe: self.probe,
+            case: self.case,
+            config: self.config,
+            summaries: self.summaries,
+            verdict: self.verdict.unwrap_or_else(|| {
+                Verdict::fail("the probe reached no verdict (a bug in isobench; please report it)")
+            }),
+            samples_file: None,
+            series: self.series,
+            elapsed_ns: None,
+        }
     }
 }
 

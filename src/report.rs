@@ -131,7 +131,7 @@ fn compare_into(labelled: &[(String, Run)], out: &Path) -> anyhow::Result<Writte
     };
     // The tables first: a chart that fails leaves a report without charts.
     write(&[])?;
-    let charts = crate::chart::render_compare(labelled, out)
+    let charts = crate::sink::charts::render_compare(labelled, out)
         .with_context(|| format!("render the charts into {}", out.join("charts").display()))?;
     write(&charts)?;
     Ok(Written {

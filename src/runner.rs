@@ -11,12 +11,10 @@ use crate::cgroup::{clean_stale, CleanReport, Layout, Scope, ScopeOptions};
 use crate::host::Host;
 use crate::interrupt::Interrupted;
 use crate::plan::Plan;
-use crate::probe::{
-    cgroup_ops, cpu, cpuset, freezer, io, lifecycle, limits, ns_latency, ProbeError,
-};
-use crate::record::{CaseResult, Run, Summary, SCHEMA_VERSION};
-use crate::scenario::Scenario;
+use crate::probe::{Ctx, PlanEnv, ProbeError, Scenario};
+use crate::record::{CaseResult, Run, SCHEMA_VERSION};
 use crate::sink;
+use crate::spec::ScenarioError;
 
 /// What to run and where to put it.
 #[derive(Debug, Clone)]
@@ -33,7 +31,7 @@ pub enum Event<'a> {
     Stale(&'a CleanReport),
     Folder(&'a Path),
     /// Every case the run will do, in order.
-    Plan(&'a [Planned<'a>]),
+    Plan(&'a [Announced<'a>]),
     CaseStart {
         index: usize,
         total: usize,
@@ -53,7 +51,7 @@ pub enum Event<'a> {
 
 /// One case of the plan, as announced before the run starts.
 #[derive(Debug, Clone, Copy)]
-pub struct Planned<'a> {
+pub struct Announced<'a> {
     pub probe: &'a str,
     pub case: &'a str,
     /// How long the scenario tells the case to run, where it says (a lower
@@ -95,25 +93,24 @@ fn default_dir(stamp: &str, release: &str) -> PathBuf {
 pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outcome> {
     let layout = Layout::detect().context("detect the cgroup layout")?;
     let host = Host::probe(Some(&layout));
-    let plan = Plan::build(
-        &opts
-            .scenarios
-            .iter()
-            .map(|(_, s)| s.clone())
-            .collect::<Vec<_>>(),
-        opts.quick,
-    );
+    let env = PlanEnv {
+        quick: opts.quick,
+        online_cpus: crate::host::online_cpus(),
+    };
+    let scenarios: Vec<Scenario> = opts.scenarios.iter().map(|(_, s)| s.clone()).collect();
+    let plan = Plan::build(&scenarios, &env);
     // Checked on the plan itself, before anything is created: ids come from the
     // expansion, across every scenario of the run.
-    if let Some((section, id)) = plan.duplicate() {
+    if let Some((probe, id)) = plan.duplicate() {
         let files: Vec<&str> = opts.scenarios.iter().map(|(f, _)| f.as_str()).collect();
-        return Err(anyhow::Error::new(crate::scenario::ScenarioError {
-            file: files.join(", "),
-            key: section.into(),
-            value: id.clone(),
-            reason: format!("two cases would have the id {id}, and a run folder keeps one set of results per case"),
-            hint: Some("drop the repeated value, or name each scenario file once".into()),
-        }));
+        let mut e = ScenarioError::new(
+            probe,
+            id.clone(),
+            format!("two cases would have the id {id}, and a run folder keeps one set of results per case"),
+        )
+        .hint("drop the repeated value, or name each scenario file once");
+        e.file = files.join(", ");
+        return Err(anyhow::Error::new(e));
     }
     let stale = clean_stale(&layout, opts.cgroup_parent.as_deref())
         .context("remove leftovers of earlier runs")?;
@@ -159,95 +156,19 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
     };
     sink::write_records(&run, &dir)?;
     let exe = crate::workload::self_exe();
-    // Every case of the plan as one step, in order: cgroups first, then namespaces.
-    enum Step<'a> {
-        Lifecycle(&'a crate::plan::LifecycleCase),
-        Ops(&'a crate::plan::OpsCase),
-        Cpuset(&'a crate::plan::CpusetCase),
-        Quota(&'a crate::plan::QuotaCase),
-        Weight(&'a crate::plan::WeightCase),
-        Pids(&'a crate::plan::PidsCase),
-        Memory(&'a crate::plan::MemoryCase),
-        Freezer(&'a crate::plan::FreezerCase),
-        Io(&'a crate::plan::IoCase),
-        Ns(&'a crate::plan::NsCase),
-        Verify(crate::ns::NsKind),
-    }
-    let steps: Vec<(&str, String, Step)> = plan
-        .lifecycle
+    let total = plan.cases.len();
+    let announced: Vec<Announced> = plan
+        .cases
         .iter()
-        .map(|c| (lifecycle::PROBE, c.id.clone(), Step::Lifecycle(c)))
-        .chain(
-            plan.ops
-                .iter()
-                .map(|c| (cgroup_ops::PROBE, c.id.clone(), Step::Ops(c))),
-        )
-        .chain(
-            plan.cpuset
-                .iter()
-                .map(|c| (cpuset::PROBE, c.id.clone(), Step::Cpuset(c))),
-        )
-        .chain(
-            plan.quota
-                .iter()
-                .map(|c| (cpu::QUOTA, c.id.clone(), Step::Quota(c))),
-        )
-        .chain(
-            plan.weight
-                .iter()
-                .map(|c| (cpu::WEIGHT, c.id.clone(), Step::Weight(c))),
-        )
-        .chain(
-            plan.pids
-                .iter()
-                .map(|c| (limits::PIDS, c.id.clone(), Step::Pids(c))),
-        )
-        .chain(
-            plan.memory
-                .iter()
-                .map(|c| (limits::MEMORY, c.id.clone(), Step::Memory(c))),
-        )
-        .chain(
-            plan.freezer
-                .iter()
-                .map(|c| (freezer::PROBE, c.id.clone(), Step::Freezer(c))),
-        )
-        .chain(
-            plan.io
-                .iter()
-                .map(|c| (io::PROBE, c.id.clone(), Step::Io(c))),
-        )
-        .chain(
-            plan.ns
-                .iter()
-                .map(|c| (ns_latency::PROBE, c.id.clone(), Step::Ns(c))),
-        )
-        .chain(
-            plan.ns_verify
-                .iter()
-                .map(|&k| (ns_latency::PROBE, format!("{k}-isolation"), Step::Verify(k))),
-        )
-        .collect();
-    let total = steps.len();
-    let planned: Vec<Planned> = steps
-        .iter()
-        .map(|(probe, id, step)| Planned {
-            probe,
-            case: id,
-            expected: match step {
-                Step::Lifecycle(c) => Some(c.hold * c.repeat),
-                Step::Cpuset(c) if c.move_to.is_none() => Some(c.duration),
-                Step::Quota(c) => Some(c.duration),
-                Step::Weight(c) => Some(c.duration),
-                _ => None,
-            },
+        .map(|p| Announced {
+            probe: p.probe,
+            case: p.case.id(),
+            expected: p.case.expected(),
         })
         .collect();
-    on(Event::Plan(&planned));
-    // The namespace cost of each clone case is measured over the none-clone
-    // baseline with the same number of workers.
-    let mut baselines: std::collections::BTreeMap<u32, Summary> = Default::default();
-    for (index, (probe, id, step)) in steps.iter().enumerate() {
+    on(Event::Plan(&announced));
+    for (index, planned) in plan.cases.iter().enumerate() {
+        let (probe, id) = (planned.probe, planned.case.id());
         on(Event::CaseStart {
             index,
             total,
@@ -255,30 +176,15 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             case: id,
         });
         let t = Instant::now();
-        let outcome = match step {
-            Step::Lifecycle(case) => lifecycle::run(&mut scope, &layout, case, &exe),
-            Step::Ops(case) => cgroup_ops::run(&mut scope, &layout, case, &exe),
-            Step::Cpuset(case) => cpuset::run(&mut scope, &layout, case, &exe),
-            Step::Quota(case) => cpu::run_quota(&mut scope, &layout, case, &exe),
-            Step::Weight(case) => cpu::run_weight(&mut scope, &layout, case, &exe),
-            Step::Pids(case) => limits::run_pids(&mut scope, &layout, case, &exe),
-            Step::Memory(case) => limits::run_memory(&mut scope, &layout, case, &exe),
-            Step::Freezer(case) => freezer::run(&mut scope, &layout, case, &exe),
-            Step::Io(case) => io::run(&mut scope, &layout, case, &exe, run.host.config_hz),
-            Step::Ns(case) => ns_latency::run_case(case, &exe, baselines.get(&case.workers)),
-            Step::Verify(kind) => ns_latency::run_verify(*kind, &exe),
-        };
+        let outcome = planned.case.run(&mut Ctx {
+            scope: &mut scope,
+            layout: &layout,
+            exe: &exe,
+            host: &run.host,
+            done: &run.cases,
+        });
         match outcome {
             Ok(mut result) => {
-                if let Step::Ns(c) = step {
-                    if c.kind == Some(crate::ns::NsKind::None)
-                        && c.method == Some(crate::ns::Method::Clone)
-                    {
-                        if let Some(s) = result.summaries.first() {
-                            baselines.insert(c.workers, s.clone());
-                        }
-                    }
-                }
                 if !result.series.is_empty() {
                     result.samples_file =
                         Some(format!("samples/{}-{}.csv", result.probe, result.case));

@@ -142,7 +142,8 @@ fn every_limit_set_read_back_and_removed() {
         (Version::V1, r) => assert!(matches!(r, Err(CgroupError::Unsupported { .. })), "{r:?}"),
     }
     cg.set_pids_max(16).unwrap();
-    let dev = isobench::scenario::resolve_device("auto").expect("a block device for io limits");
+    let dev = isobench::probe::cgroup_lifecycle::resolve_device("auto")
+        .expect("a block device for io limits");
     cg.set_io_max(&IoLimit {
         device: dev,
         read_bps: Some(1 << 20),

@@ -4,14 +4,14 @@
 use crate::record::{CaseResult, Run, Series, Status, Summary};
 
 /// The measured cases of `probe`, in run order (skipped cases have no data).
-pub(crate) fn cases<'a>(run: &'a Run, probe: &'a str) -> impl Iterator<Item = &'a CaseResult> {
+pub fn cases<'a>(run: &'a Run, probe: &'a str) -> impl Iterator<Item = &'a CaseResult> {
     run.cases
         .iter()
         .filter(move |c| c.probe == probe && c.verdict.status != Status::Skip)
 }
 
 /// The raw values of `metric`, if the case has any.
-pub(crate) fn series<'a>(case: &'a CaseResult, metric: &str) -> Option<&'a Series> {
+pub fn series<'a>(case: &'a CaseResult, metric: &str) -> Option<&'a Series> {
     case.series
         .iter()
         .find(|s| s.metric == metric && !s.values.is_empty())
@@ -19,14 +19,14 @@ pub(crate) fn series<'a>(case: &'a CaseResult, metric: &str) -> Option<&'a Serie
 
 /// The summary of `metric`: from the raw values when present (a live run),
 /// else the stored one (a run read back without its samples).
-pub(crate) fn summary(case: &CaseResult, metric: &str) -> Option<Summary> {
+pub fn summary(case: &CaseResult, metric: &str) -> Option<Summary> {
     series(case, metric)
         .and_then(Summary::of)
         .or_else(|| case.summaries.iter().find(|s| s.metric == metric).cloned())
 }
 
 /// A single-valued metric (the first raw value, or the summary's median).
-pub(crate) fn value(case: &CaseResult, metric: &str) -> Option<u64> {
+pub fn value(case: &CaseResult, metric: &str) -> Option<u64> {
     match series(case, metric) {
         Some(s) => s.values.first().copied(),
         None => case
@@ -37,20 +37,20 @@ pub(crate) fn value(case: &CaseResult, metric: &str) -> Option<u64> {
     }
 }
 
-pub(crate) fn config_str<'a>(case: &'a CaseResult, key: &str) -> Option<&'a str> {
+pub fn config_str<'a>(case: &'a CaseResult, key: &str) -> Option<&'a str> {
     case.config.get(key)?.as_str()
 }
 
-pub(crate) fn config_u64(case: &CaseResult, key: &str) -> Option<u64> {
+pub fn config_u64(case: &CaseResult, key: &str) -> Option<u64> {
     case.config.get(key)?.as_u64()
 }
 
-pub(crate) fn config_f64(case: &CaseResult, key: &str) -> Option<f64> {
+pub fn config_f64(case: &CaseResult, key: &str) -> Option<f64> {
     case.config.get(key)?.as_f64()
 }
 
 /// A `Duration` as serde writes it (`{"secs": .., "nanos": ..}`), in ns.
-pub(crate) fn config_ns(case: &CaseResult, key: &str) -> Option<u64> {
+pub fn config_ns(case: &CaseResult, key: &str) -> Option<u64> {
     let d = case.config.get(key)?;
     let nanos = d.get("nanos")?.as_u64()?;
     if nanos >= 1_000_000_000 {
@@ -67,7 +67,7 @@ const CDF_POINTS: usize = 1000;
 
 /// The empirical CDF of `values` as a staircase of (value, fraction ≤ value),
 /// from (min, 0) to (max, 1); empty for no values.
-pub(crate) fn cdf(values: &[u64]) -> Vec<(f64, f64)> {
+pub fn cdf(values: &[u64]) -> Vec<(f64, f64)> {
     let mut v = values.to_vec();
     v.sort_unstable();
     let n = v.len();
@@ -103,7 +103,7 @@ pub(crate) fn cdf(values: &[u64]) -> Vec<(f64, f64)> {
 }
 
 /// `0,1` or `0-3` as a sorted list of CPU numbers (`None` if malformed).
-pub(crate) fn cpus(list: &str) -> Option<Vec<u32>> {
+pub fn cpus(list: &str) -> Option<Vec<u32>> {
     list.parse::<crate::cpulist::CpuList>()
         .ok()
         .map(|l| l.iter().collect())

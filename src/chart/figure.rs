@@ -4,14 +4,14 @@
 
 /// A colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Rgb(pub u8, pub u8, pub u8);
+pub struct Rgb(pub u8, pub u8, pub u8);
 
 /// Text, axes, limits.
-pub(crate) const INK: Rgb = Rgb(0x22, 0x22, 0x22);
+pub const INK: Rgb = Rgb(0x22, 0x22, 0x22);
 /// References (ideal lines, unthrottled rates).
-pub(crate) const GRAY: Rgb = Rgb(0x88, 0x88, 0x88);
+pub const GRAY: Rgb = Rgb(0x88, 0x88, 0x88);
 /// Shading of allowed areas.
-pub(crate) const GREEN_TINT: Rgb = Rgb(0x2c, 0xa0, 0x2c);
+pub const GREEN_TINT: Rgb = Rgb(0x2c, 0xa0, 0x2c);
 
 /// Tableau 10, a palette whose colours stay apart for readers with common colour
 /// vision deficiencies.
@@ -29,13 +29,13 @@ const PALETTE: [Rgb; 10] = [
 ];
 
 /// The `i`-th palette colour (cycling).
-pub(crate) fn palette(i: usize) -> Rgb {
+pub fn palette(i: usize) -> Rgb {
     PALETTE[i % PALETTE.len()]
 }
 
 /// How a line is stroked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dash {
+pub enum Dash {
     Solid,
     Dashed,
     Dotted,
@@ -45,7 +45,7 @@ pub(crate) enum Dash {
 
 /// A point marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Marker {
+pub enum Marker {
     Dot,
     Ring,
     Triangle,
@@ -54,7 +54,7 @@ pub(crate) enum Marker {
 
 /// How a line or a set of points looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Style {
+pub struct Style {
     pub color: Rgb,
     pub dash: Dash,
     pub marker: Option<Marker>,
@@ -108,7 +108,7 @@ impl Style {
 /// One thing drawn in the plotting area. Coordinates are in data units (the
 /// axis maps them); on a category axis a category's centre is its index.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Layer {
+pub enum Layer {
     /// Points joined in order (or only marked, with [`Dash::None`]).
     Line {
         points: Vec<(f64, f64)>,
@@ -142,11 +142,11 @@ pub(crate) enum Layer {
 
 /// Grouped bars: `groups[g][b]` is bar `b` of group `g`, its value and
 /// optional whisker; `None` leaves its slot empty.
-pub(crate) type BarGroups = Vec<Vec<Option<(f64, Option<f64>)>>>;
+pub type BarGroups = Vec<Vec<Option<(f64, Option<f64>)>>>;
 
 /// What the legend shows beside a label.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Swatch {
+pub enum Swatch {
     Line(Style),
     Bar(Rgb),
     Band(Rgb),
@@ -156,14 +156,14 @@ pub(crate) enum Swatch {
 
 /// One legend row.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Entry {
+pub struct Entry {
     pub label: String,
     pub swatch: Swatch,
 }
 
 /// The unit of an axis, which picks the humanised scale of its labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unit {
+pub enum Unit {
     Ns,
     Bytes,
     BytesPerS,
@@ -241,7 +241,7 @@ impl Unit {
 }
 
 /// A number with at most three significant digits and no trailing zeros.
-pub(crate) fn number(x: f64) -> String {
+pub fn number(x: f64) -> String {
     let a = x.abs();
     let decimals = if a >= 100.0 || a == 0.0 {
         0
@@ -271,7 +271,7 @@ fn trim(s: String) -> String {
 
 /// How data values map onto an axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scale {
+pub enum Scale {
     Linear,
     /// log10; values ≤ 0 sit on the bottom of the axis.
     Log,
@@ -279,7 +279,7 @@ pub(crate) enum Scale {
 
 /// One axis. The range is in data units and, unless set, fitted to the layers.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Axis {
+pub struct Axis {
     /// What is measured, without unit (the unit is added from `unit`).
     pub label: String,
     pub unit: Unit,
@@ -637,7 +637,7 @@ fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
 
 /// A whole chart.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Figure {
+pub struct Figure {
     /// File stem under `charts/`.
     pub id: String,
     pub title: String,

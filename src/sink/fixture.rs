@@ -61,7 +61,12 @@ fn case(probe: &str, id: &str, series: &[(&str, &str, Vec<u64>)], verdict: Verdi
         series,
         verdict,
         elapsed_ns: Some(1_234_567_890),
-        ..CaseResult::new(probe, id, serde_json::json!({ "id": id }))
+        ..CaseResult::new(
+            probe,
+            id,
+            serde_json::json!({ "id": id }),
+            Verdict::pass(""),
+        )
     }
 }
 

@@ -11,9 +11,11 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::chart::{self, Chart};
+use crate::chart::Chart;
+pub use crate::fs::write_atomic;
 use crate::record::{CaseResult, Run};
 
+pub mod charts;
 pub mod csv;
 #[cfg(test)]
 pub mod fixture;
@@ -59,25 +61,6 @@ pub fn one_line(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Writes `bytes` to `path` through a uniquely named temporary file in the same
-/// folder, renamed over it, so a reader (or a second writer) never sees half a
-/// file; the temporary file is removed on error. No fsync: the folder is rewritten
-/// after every case, and a crash loses at most the case that was running.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    // NamedTempFile is 0600; results are for everyone to read.
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
 }
 
 fn write_sink(sink: &dyn Sink, run: &Run, dir: &Path) -> anyhow::Result<()> {
@@ -135,7 +118,7 @@ pub fn write_derived(run: &Run, dir: &Path) -> anyhow::Result<()> {
 /// embed them. On error the text files stay as they were (report.md without
 /// charts).
 pub fn write_charts(run: &Run, dir: &Path) -> anyhow::Result<Vec<Chart>> {
-    let charts = chart::render_run(run, dir)
+    let charts = charts::render_run(run, dir)
         .with_context(|| format!("render the charts into {}", dir.join("charts").display()))?;
     write_sink(
         &markdown::Report {

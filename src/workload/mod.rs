@@ -8,6 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cgroup::{enter_self, raw_fds, Cgroup, CgroupError};
+use crate::cpulist::CpuList;
 
 pub mod cpuspin;
 pub mod io;
@@ -189,4 +190,13 @@ pub fn spin_main(max: Duration, touch_bytes: usize) -> u64 {
         }
     }
     loops
+}
+
+/// The CPUs a task may run on, from `/proc/<pid>/status`.
+pub fn allowed_cpus(pid: i32) -> Option<CpuList> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .and_then(|v| v.trim().parse().ok())
 }

@@ -3,10 +3,11 @@
 //! with a column per run and the change against the first run.
 
 use super::host;
-use super::table::{Align, Table};
-use super::{charts_of, counts_text, typical, verdict_word};
+use super::{charts_of, counts_text};
 use crate::chart::Chart;
 use crate::compare::{align, change_pct};
+use crate::markdown::verdict_word;
+use crate::markdown::{typical, Align, Table};
 use crate::record::{Run, Status, Summary};
 use crate::units::human_u64;
 

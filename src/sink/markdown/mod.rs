@@ -4,20 +4,15 @@
 //! and the charts. Derived from the [`Run`] alone (and the chart list), so it
 //! can be rebuilt from a folder at any time (`isobench report`).
 
-use std::collections::BTreeMap;
-
 use super::Sink;
 use crate::chart::Chart;
-use crate::record::{CaseResult, Run, Status, Summary};
-use crate::units::human_u64;
+use crate::record::{CaseResult, Run, Status};
 
 pub mod compare;
-mod fidelity;
 mod host;
-mod latency;
-mod table;
 
-use table::{Align, Table};
+use crate::markdown::{generic, Align, Table};
+use crate::probe::{Group, ALL};
 
 /// The report of one run, embedding `charts` (rendered beforehand; the report
 /// names only charts that exist).
@@ -34,23 +29,6 @@ impl Sink for Report {
         Ok(render(run, &self.charts).into_bytes())
     }
 }
-
-/// How the report groups the probes: latency first, then fidelity, then any
-/// probe this build does not know (shown generically, so nothing is hidden).
-const LATENCY: [(&str, &str); 3] = [
-    ("ns_latency", "Namespace creation"),
-    ("cgroup_lifecycle", "Cgroup life cycle"),
-    ("cgroup_ops", "Cgroup operations"),
-];
-const FIDELITY: [(&str, &str); 7] = [
-    ("cpu_quota", "CPU quota (cpu.max, cpu.cfs_quota_us)"),
-    ("cpu_weight", "CPU weight (cpu.weight, cpu.shares)"),
-    ("cpuset", "Cpuset placement"),
-    ("memory", "Memory limit"),
-    ("pids", "Pids limit"),
-    ("io", "IO limits (io.max, blkio.throttle)"),
-    ("freezer", "Freezer"),
-];
 
 /// The whole report text.
 pub fn render(run: &Run, charts: &[Chart]) -> String {
@@ -73,25 +51,30 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
     out.push('\n');
     out.push_str(&host::cmdline(h));
 
-    let by_probe = group_by_probe(run);
-    let mut shown: Vec<&str> = Vec::new();
-    for (group, known, render) in [
-        ("Latency", &LATENCY[..], latency::section as Renderer),
-        ("Fidelity", &FIDELITY[..], fidelity::section as Renderer),
-    ] {
-        let present: Vec<&(&str, &str)> = known
+    // Latency first, then fidelity, each in the registry's order; then any
+    // probe this build does not know (shown generically, so nothing is hidden).
+    let by_probe = group_by_probe_ordered(run);
+    let cases_of = |probe: &str| -> &[&CaseResult] {
+        by_probe
             .iter()
-            .filter(|(p, _)| by_probe.contains_key(p))
+            .find(|(p, _)| *p == probe)
+            .map_or(&[], |(_, c)| c.as_slice())
+    };
+    let mut shown: Vec<&str> = Vec::new();
+    for group in [Group::Latency, Group::Fidelity] {
+        let present: Vec<_> = ALL
+            .iter()
+            .filter(|p| p.group() == group && !cases_of(p.id()).is_empty())
             .collect();
         if present.is_empty() {
             continue;
         }
-        out.push_str(&format!("## {group}\n\n"));
-        for (probe, title) in present {
-            out.push_str(&format!("### {title} (`{probe}`)\n\n"));
-            out.push_str(&render(probe, &by_probe[probe]));
-            out.push_str(&charts_of(charts, probe));
-            shown.push(probe);
+        out.push_str(&format!("## {}\n\n", group.title()));
+        for probe in present {
+            out.push_str(&format!("### {} (`{}`)\n\n", probe.title(), probe.id()));
+            out.push_str(&probe.report(cases_of(probe.id())));
+            out.push_str(&charts_of(charts, probe.id()));
+            shown.push(probe.id());
         }
     }
     let others: Vec<&str> = run
@@ -109,7 +92,7 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
         out.push_str("## Other probes\n\n");
         for probe in others {
             out.push_str(&format!("### `{probe}`\n\n"));
-            out.push_str(&generic(&by_probe[probe]));
+            out.push_str(&generic(cases_of(probe)));
             out.push_str(&charts_of(charts, probe));
             shown.push(probe);
         }
@@ -132,8 +115,6 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
     );
     out
 }
-
-type Renderer = fn(&str, &[&CaseResult]) -> String;
 
 /// One line saying which run this is, and notes that change how to read it.
 fn run_line(run: &Run) -> String {
@@ -179,14 +160,6 @@ fn counts_text(run: &Run) -> String {
         .map(|(s, n)| format!("{n} {s}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The verdict word as a report shows it: a failure stands out in plain text.
-fn verdict_word(s: Status) -> String {
-    match s {
-        Status::Fail => "FAIL".into(),
-        other => other.to_string(),
-    }
 }
 
 /// Counts per probe, then every case with its reason (the ones that did not
@@ -245,14 +218,6 @@ fn verdicts(run: &Run) -> String {
     out
 }
 
-fn group_by_probe(run: &Run) -> BTreeMap<&str, Vec<&CaseResult>> {
-    let mut m: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
-    for c in &run.cases {
-        m.entry(c.probe.as_str()).or_default().push(c);
-    }
-    m
-}
-
 /// Probes in the order the run met them.
 fn group_by_probe_ordered(run: &Run) -> Vec<(&str, Vec<&CaseResult>)> {
     let mut v: Vec<(&str, Vec<&CaseResult>)> = Vec::new();
@@ -282,71 +247,6 @@ fn charts_of(charts: &[Chart], probe: &str) -> String {
         s.push('\n');
     }
     s
-}
-
-/// Every metric of every case: for probes without a dedicated table.
-fn generic(cases: &[&CaseResult]) -> String {
-    let mut t = Table::new([
-        ("case", Align::Left),
-        ("metric", Align::Left),
-        ("n", Align::Right),
-        ("p50", Align::Right),
-        ("p90", Align::Right),
-        ("p99", Align::Right),
-        ("max", Align::Right),
-        ("verdict", Align::Left),
-    ]);
-    for c in cases {
-        if c.summaries.is_empty() {
-            t.row(vec![
-                c.case.clone(),
-                "—".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                verdict_word(c.verdict.status),
-            ]);
-        }
-        for s in &c.summaries {
-            t.row(vec![
-                c.case.clone(),
-                s.metric.clone(),
-                s.n.to_string(),
-                human_u64(s.p50, &s.unit),
-                human_u64(s.p90, &s.unit),
-                human_u64(s.p99, &s.unit),
-                human_u64(s.max, &s.unit),
-                verdict_word(c.verdict.status),
-            ]);
-        }
-    }
-    format!("{}\n", t.render())
-}
-
-/// A metric's typical value as one cell: the exact value when measured once,
-/// else the median.
-fn typical(s: &Summary) -> String {
-    if s.n == 1 {
-        human_u64(s.min, &s.unit)
-    } else {
-        human_u64(s.p50, &s.unit)
-    }
-}
-
-/// [`typical`] of `metric` in `case`, or `—`.
-fn value(case: &CaseResult, metric: &str) -> String {
-    case.summary(metric).map_or("—".into(), typical)
-}
-
-/// A cell for a case that has no numbers to show: its verdict.
-fn blank_for(case: &CaseResult) -> String {
-    match case.verdict.status {
-        Status::Skip => "skip".into(),
-        Status::Fail => "FAIL".into(),
-        _ => "—".into(),
-    }
 }
 
 #[cfg(test)]

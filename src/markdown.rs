@@ -1,5 +1,10 @@
-//! Markdown tables padded to their widest cell, so the file reads as well in a
-//! terminal or a mail as rendered. Numbers are right-aligned.
+//! Markdown building blocks shared by report.md's frame and every probe's part
+//! of it: tables padded to their widest cell (so the file reads as well in a
+//! terminal or a mail as rendered; numbers right-aligned) and the cells every
+//! table uses (a metric's typical value, a verdict word).
+
+use crate::record::{CaseResult, Status, Summary};
+use crate::units::human_u64;
 
 /// How a column is aligned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +102,102 @@ pub fn escape(s: &str) -> String {
     crate::sink::one_line(s)
         .replace('\\', "\\\\")
         .replace('|', "\\|")
+}
+
+/// The verdict word as a report shows it: a failure stands out in plain text.
+pub fn verdict_word(s: Status) -> String {
+    match s {
+        Status::Fail => "FAIL".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Every metric of every case: for probes without a dedicated table.
+pub fn generic(cases: &[&CaseResult]) -> String {
+    let mut t = Table::new([
+        ("case", Align::Left),
+        ("metric", Align::Left),
+        ("n", Align::Right),
+        ("p50", Align::Right),
+        ("p90", Align::Right),
+        ("p99", Align::Right),
+        ("max", Align::Right),
+        ("verdict", Align::Left),
+    ]);
+    for c in cases {
+        if c.summaries.is_empty() {
+            t.row(vec![
+                c.case.clone(),
+                "—".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                verdict_word(c.verdict.status),
+            ]);
+        }
+        for s in &c.summaries {
+            t.row(vec![
+                c.case.clone(),
+                s.metric.clone(),
+                s.n.to_string(),
+                human_u64(s.p50, &s.unit),
+                human_u64(s.p90, &s.unit),
+                human_u64(s.p99, &s.unit),
+                human_u64(s.max, &s.unit),
+                verdict_word(c.verdict.status),
+            ]);
+        }
+    }
+    format!("{}\n", t.render())
+}
+
+/// A metric's typical value as one cell: the exact value when measured once,
+/// else the median.
+pub fn typical(s: &Summary) -> String {
+    if s.n == 1 {
+        human_u64(s.min, &s.unit)
+    } else {
+        human_u64(s.p50, &s.unit)
+    }
+}
+
+/// [`typical`] of `metric` in `case`, or `—`.
+pub fn value(case: &CaseResult, metric: &str) -> String {
+    case.summary(metric).map_or("—".into(), typical)
+}
+
+/// First-seen order without repeats.
+pub fn ordered<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = Vec::new();
+    for i in items {
+        if !v.contains(&i) {
+            v.push(i);
+        }
+    }
+    v
+}
+
+/// `+0.02%`: an absolute error in hundredths of a percent, with the sign of `achieved − expected`.
+pub fn signed_error(c: &CaseResult, error: &str, achieved: &str, expected: &str) -> String {
+    let Some(e) = c.summary(error) else {
+        return "—".into();
+    };
+    let sign = match (c.summary(achieved), c.summary(expected)) {
+        (Some(a), Some(x)) if a.max < x.max => "-",
+        _ => "+",
+    };
+    format!("{sign}{}", human_u64(e.max, &e.unit))
+}
+
+/// A cell for a case that has no numbers to show: its verdict.
+pub fn blank_for(case: &CaseResult) -> String {
+    match case.verdict.status {
+        Status::Skip => "skip".into(),
+        Status::Fail => "FAIL".into(),
+        _ => "—".into(),
+    }
 }
 
 #[cfg(test)]

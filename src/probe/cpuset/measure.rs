@@ -1,7 +1,6 @@
-//! `cpuset`: do spinners stay on the CPUs their cpuset allows, and how long
-//! does a change of cpuset.cpus take to move them? Every thread of the
-//! placement worker samples sched_getcpu() continuously and records each change
-//! of CPU with its time; this module changes the cpuset and judges.
+//! Measuring a `cpuset` case: every thread of the placement worker samples
+//! sched_getcpu() continuously and records each change of CPU with its time;
+//! this module changes the cpuset and judges.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,14 +9,13 @@ use crate::cgroup::{Controller, Layout, Scope};
 use crate::cpulist::CpuList;
 use crate::interrupt;
 use crate::ns::now_ns;
-use crate::plan::CpusetCase;
-use crate::probe::lifecycle::allowed_cpus;
-use crate::record::{CaseResult, Series, Summary, Verdict};
+use super::{CpusetCase, PROBE};
+use crate::workload::allowed_cpus;
+use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::cpuspin::{Spinners, ThreadReport};
 
-use super::ProbeError;
+use crate::probe::ProbeError;
 
-pub const PROBE: &str = "cpuset";
 
 /// How long the spinners run on the first set before the first change, and
 /// between changes: far longer than a migration takes (µs … ms), so a busy host
@@ -87,19 +85,19 @@ pub fn run(
     case: &CpusetCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(PROBE, &case.id, case);
+    let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Cpuset).version.is_none() {
-        result.verdict = Verdict::skip("the cpuset controller is not available on this host");
-        return Ok(result);
+        result.judge(Verdict::skip("the cpuset controller is not available on this host"));
+        return Ok(result.finish());
     }
     let cg = scope.create(&format!("cpuset-{}", case.id))?;
     let outcome = measure(&cg, case, exe, &mut result);
     scope.remove(&cg)?;
     if let Err(e) = outcome? {
-        result.verdict = Verdict::fail(e);
+        result.judge(Verdict::fail(e));
     }
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
-    Ok(result)
+    Ok(result.finish())
 }
 
 /// The measurement; `Ok(Err(reason))` is a failed check.
@@ -107,7 +105,7 @@ fn measure(
     cg: &crate::cgroup::Cgroup,
     case: &CpusetCase,
     exe: &Path,
-    result: &mut CaseResult,
+    result: &mut Measured,
 ) -> Result<Result<(), String>, ProbeError> {
     if let Err(e) = cg.set_cpus(&case.cpus) {
         return Ok(Err(format!("set cpus: {e}")));
@@ -200,10 +198,10 @@ fn measure(
                 ));
             }
             if problems.is_empty() {
-                result.verdict = Verdict::pass(format!(
+                result.judge(Verdict::pass(format!(
                     "{total} sched_getcpu() samples from {} threads, 100% on CPUs {}; Cpus_allowed_list and effective cpus match",
                     case.threads, case.cpus
-                ));
+                )));
             }
         }
         Some(to) => {
@@ -220,14 +218,14 @@ fn measure(
                 let s = Summary::of(&Series::new("m", "ns", ok))
                     .map(|s| (s.p50, s.max))
                     .unwrap_or((0, 0));
-                result.verdict = Verdict::pass(format!(
+                result.judge(Verdict::pass(format!(
                     "{} cpuset changes between {} and {}: every thread ran on the new set after p50 {} µs, max {} µs",
                     changes.len(),
                     case.cpus,
                     to,
                     s.0 / 1000,
                     s.1 / 1000
-                ));
+                )));
             }
         }
     }

@@ -2,23 +2,17 @@
 //! the configured limit.
 //!
 //! The probe's cases are `read-bps-<size>`, `write-bps-<size>`, `read-iops-<N>`,
-//! `write-iops-<N>`; series `rate` (one value per [`WINDOW_NS`] window, unit
+//! `write-iops-<N>`; series `rate` (one value per [`WINDOW_MS`] window, unit
 //! `bytes_per_s` or `ops_per_s`), `limit`, `unthrottled` and `achieved` (one
 //! value each, same unit).
 
+use super::{PROBE as IO, WINDOW_MS};
+use crate::chart::data::{cases, series, value};
 use crate::record::{CaseResult, Run};
-
-use super::data::{cases, config_ns, series, value};
-use super::figure::{palette, Axis, Figure, Layer, Style, Swatch, Unit, GRAY, INK};
-
-/// The probe id.
-pub(crate) const IO: &str = "io";
-
-/// The length of one `rate` window, unless the case's config says `window`.
-pub(crate) const WINDOW_NS: u64 = 250_000_000;
+use crate::chart::figure::{palette, Axis, Figure, Layer, Style, Swatch, Unit, GRAY, INK};
 
 /// Every chart of one run.
-pub(crate) fn figures(run: &Run) -> Vec<Figure> {
+pub(super) fn figures(run: &Run) -> Vec<Figure> {
     cases(run, IO).filter_map(rate_chart).collect()
 }
 
@@ -28,7 +22,7 @@ pub(crate) fn figures(run: &Run) -> Vec<Figure> {
 fn rate_chart(c: &CaseResult) -> Option<Figure> {
     let rate = series(c, "rate")?;
     let (unit, f) = Unit::of_series(&rate.unit);
-    let window = config_ns(c, "window").unwrap_or(WINDOW_NS) as f64;
+    let window = (WINDOW_MS * 1_000_000) as f64;
     let direction = if c.case.starts_with("write") {
         "write"
     } else {

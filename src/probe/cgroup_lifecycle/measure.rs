@@ -8,15 +8,14 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cgroup::{Cgroup, CgroupError, Controller, Scope, Version};
-use crate::cpulist::CpuList;
 use crate::interrupt;
-use crate::plan::LifecycleCase;
-use crate::record::{CaseResult, Series, Summary, Verdict};
+use super::{LifecycleCase, PROBE};
+use crate::workload::allowed_cpus;
+use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::Worker;
 
-use super::ProbeError;
+use crate::probe::ProbeError;
 
-pub const PROBE: &str = "cgroup_lifecycle";
 
 /// Raw samples of a case, one value per repetition for each metric.
 #[derive(Default)]
@@ -76,10 +75,10 @@ pub fn run(
     case: &LifecycleCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(PROBE, &case.id, case);
+    let mut result = Measured::new(PROBE, &case.id, case);
     if let Some(why) = missing(case, |c| layout.placement(c).version) {
-        result.verdict = Verdict::skip(why);
-        return Ok(result);
+        result.judge(Verdict::skip(why));
+        return Ok(result.finish());
     }
     let mut samples = Samples::default();
     let mut failures: Vec<String> = Vec::new();
@@ -92,7 +91,7 @@ pub fn run(
     }
     result.summaries = samples.0.iter().filter_map(Summary::of).collect();
     result.series = samples.0;
-    result.verdict = if failures.is_empty() {
+    result.judge(if failures.is_empty() {
         Verdict::pass(format!(
             "{} cycle(s): every limit read back as written, the worker was counted in the cgroup, {}killed and the directories removed",
             case.repeat,
@@ -100,8 +99,8 @@ pub fn run(
         ))
     } else {
         Verdict::fail(failures.join("; "))
-    };
-    Ok(result)
+    });
+    Ok(result.finish())
 }
 
 /// One create → … → remove cycle. Kernel refusals become `failures`; only
@@ -323,11 +322,3 @@ const FROZEN_SETTLE: Duration = Duration::from_millis(20);
 /// How long a frozen cgroup is watched for progress.
 const FROZEN_WATCH: Duration = Duration::from_millis(20);
 
-/// The CPUs a task may run on, from `/proc/<pid>/status`.
-pub fn allowed_cpus(pid: i32) -> Option<CpuList> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-        .and_then(|v| v.trim().parse().ok())
-}

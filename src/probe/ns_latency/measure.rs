@@ -14,13 +14,12 @@ use std::time::{Duration, Instant};
 
 use crate::interrupt;
 use crate::ns::{self, Method, NsKind};
-use crate::plan::NsCase;
-use crate::record::{CaseResult, Series, Summary, Verdict};
+use super::{NsCase, PROBE};
+use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::nsverify::Check;
 
-use super::ProbeError;
+use crate::probe::ProbeError;
 
-pub const PROBE: &str = "ns_latency";
 
 /// What one worker reported.
 #[derive(Debug, Default)]
@@ -202,19 +201,19 @@ pub fn run_case(
     exe: &Path,
     baseline: Option<&Summary>,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(PROBE, &case.id, case);
+    let mut result = Measured::new(PROBE, &case.id, case);
     let op = match (case.kind, case.method) {
         (Some(k), Some(m)) => {
             if let Some(why) = ns::unsupported(k, m) {
-                result.verdict = Verdict::skip(why);
-                return Ok(result);
+                result.judge(Verdict::skip(why));
+                return Ok(result.finish());
             }
             if let Some(name) = k.proc_name() {
                 if !Path::new(&format!("/proc/self/ns/{name}")).exists() {
-                    result.verdict = Verdict::skip(format!(
+                    result.judge(Verdict::skip(format!(
                         "this kernel has no {name} namespaces (/proc/self/ns/{name} is missing)"
-                    ));
-                    return Ok(result);
+                    )));
+                    return Ok(result.finish());
                 }
             }
             format!("{k}-{m}")
@@ -230,8 +229,8 @@ pub fn run_case(
     let reports = match run_workers(exe, &op, case.workers, case.iterations, case.warmup, None)? {
         Ok(r) => r,
         Err(e) => {
-            result.verdict = Verdict::fail(format!("{op} failed: {e}"));
-            return Ok(result);
+            result.judge(Verdict::fail(format!("{op} failed: {e}")));
+            return Ok(result.finish());
         }
     };
     let latency: Vec<u64> = reports
@@ -327,25 +326,25 @@ pub fn run_case(
         reason.push_str("; ");
         reason.push_str(note);
     }
-    result.verdict = if notes.iter().any(|n| n.contains("failed")) {
+    result.judge(if notes.iter().any(|n| n.contains("failed")) {
         Verdict::fail(reason)
     } else {
         Verdict::pass(reason)
-    };
-    Ok(result)
+    });
+    Ok(result.finish())
 }
 
 /// Runs the isolation check of `kind` in a fresh worker.
 pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(
+    let mut result = Measured::new(
         PROBE,
         &format!("{kind}-isolation"),
         serde_json::json!({ "kind": kind }),
     );
     if let Some(name) = kind.proc_name() {
         if !Path::new(&format!("/proc/self/ns/{name}")).exists() {
-            result.verdict = Verdict::skip(format!("this kernel has no {name} namespaces"));
-            return Ok(result);
+            result.judge(Verdict::skip(format!("this kernel has no {name} namespaces")));
+            return Ok(result.finish());
         }
     }
     let out = Command::new(exe)
@@ -358,7 +357,7 @@ pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
             source,
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    result.verdict = match serde_json::from_str::<Check>(text.trim()) {
+    result.judge(match serde_json::from_str::<Check>(text.trim()) {
         Ok(c) if c.pass => Verdict::pass(c.observed),
         Ok(c) => Verdict::fail(c.observed),
         Err(_) => Verdict::fail(format!(
@@ -366,8 +365,8 @@ pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
             out.status,
             text.trim()
         )),
-    };
-    Ok(result)
+    });
+    Ok(result.finish())
 }
 
 /// A latency in the most readable unit.

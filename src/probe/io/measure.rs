@@ -1,7 +1,4 @@
-//! `io`: does io.max (v2) / blkio.throttle.* (v1) hold a cgroup's O_DIRECT IO
-//! to the configured bytes/s or IO/s?
-//!
-//! Each case makes its own loop device (memfd-backed, so no user disk is ever
+//! Measuring an `io` case and judging it. Each case makes its own loop device (memfd-backed, so no user disk is ever
 //! throttled or written), runs the IO worker unthrottled for a reference rate,
 //! sets the one limit of the case and runs it again. The rate is measured from
 //! the end of the first window to the end of the run, so the start-up of the
@@ -16,16 +13,13 @@ use std::time::{Duration, Instant};
 use crate::cgroup::{Cgroup, Controller, DevId, IoLimit, Layout, Scope};
 use crate::interrupt::{self, Interrupted};
 use crate::loopdev::LoopDevice;
-use crate::plan::{IoCase, IoKind};
-use crate::record::{CaseResult, Series, Status, Summary, Verdict};
+use super::{IoCase, IoKind, PROBE, WINDOW_MS};
+use crate::record::{CaseResult, Measured, Series, Status, Summary, Verdict};
 use crate::workload::io::{parse_output, IoOutcome, IoPoint};
 use crate::workload::spawn_in;
 
-use super::ProbeError;
+use crate::probe::ProbeError;
 
-pub const PROBE: &str = "io";
-/// Length of one rate window of the worker.
-pub const WINDOW_MS: u64 = 250;
 /// How long a worker may overrun its run before it is killed as hung.
 const GRACE: Duration = Duration::from_secs(10);
 /// Below this multiple of the limit, an unthrottled device cannot show the throttle.
@@ -35,7 +29,7 @@ const HEADROOM: f64 = 2.0;
 type WorkerRun = Result<Vec<IoPoint>, String>;
 
 /// Both runs of a case and the bytes the cgroup was charged for them.
-struct Measured {
+struct Runs {
     baseline: Vec<IoPoint>,
     throttled: Vec<IoPoint>,
     charged: u64,
@@ -48,16 +42,16 @@ pub fn run(
     exe: &Path,
     config_hz: Option<u32>,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(PROBE, &case.id, case);
+    let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Io).version.is_none() {
-        result.verdict = Verdict::skip("the io (blkio) controller is not available on this host");
-        return Ok(result);
+        result.judge(Verdict::skip("the io (blkio) controller is not available on this host"));
+        return Ok(result.finish());
     }
     let dev = match LoopDevice::create(case.device_bytes) {
         Ok(d) => d,
         Err(e) => {
-            result.verdict = Verdict::fail(format!("could not make a loop device: {e}"));
-            return Ok(result);
+            result.judge(Verdict::fail(format!("could not make a loop device: {e}")));
+            return Ok(result.finish());
         }
     };
     let cg = match scope.create(&format!("io-{}", case.id)) {
@@ -75,16 +69,16 @@ pub fn run(
     let m = match measured? {
         Ok(m) => m,
         Err(e) => {
-            result.verdict = Verdict::fail(e);
-            return Ok(result);
+            result.judge(Verdict::fail(e));
+            return Ok(result.finish());
         }
     };
     if !detached {
-        result.verdict = Verdict::fail(format!(
+        result.judge(Verdict::fail(format!(
             "{} is still attached after the case",
             sys_dir.display()
-        ));
-        return Ok(result);
+        )));
+        return Ok(result.finish());
     }
     judge(
         &mut result,
@@ -94,7 +88,7 @@ pub fn run(
         m.charged,
         config_hz,
     );
-    Ok(result)
+    Ok(result.finish())
 }
 
 /// Reference run, limit, throttled run; then the bytes io.stat charged for both.
@@ -103,7 +97,7 @@ fn measure(
     dev: &LoopDevice,
     case: &IoCase,
     exe: &Path,
-) -> Result<Result<Measured, String>, ProbeError> {
+) -> Result<Result<Runs, String>, ProbeError> {
     let before = charged_bytes(cg, dev.dev(), case.kind)?;
     let baseline = match run_worker(cg, dev, case, case.baseline, exe)? {
         Ok(p) => p,
@@ -130,7 +124,7 @@ fn measure(
         Err(e) => return Ok(Err(format!("throttled run: {e}"))),
     };
     let after = charged_bytes(cg, dev.dev(), case.kind)?;
-    Ok(Ok(Measured {
+    Ok(Ok(Runs {
         baseline,
         throttled,
         charged: after.saturating_sub(before),
@@ -315,7 +309,7 @@ fn rate(points: &[IoPoint], bps: bool, skip_first: bool) -> Option<Rate> {
 
 /// Sets the series and the verdict from the two runs.
 fn judge(
-    result: &mut CaseResult,
+    result: &mut Measured,
     case: &IoCase,
     baseline: &[IoPoint],
     throttled: &[IoPoint],
@@ -326,7 +320,7 @@ fn judge(
     let unit = if bps { "bytes_per_s" } else { "ops_per_s" };
     let fmt_rate = |v: f64| crate::units::human(v, unit);
     let (Some(base), Some(got)) = (rate(baseline, bps, false), rate(throttled, bps, true)) else {
-        result.verdict = Verdict::fail("the IO worker reported no progress");
+        result.judge(Verdict::fail("the IO worker reported no progress"));
         return;
     };
     let limit = case.limit as f64;
@@ -384,10 +378,10 @@ fn judge(
     } else {
         (Status::Fail, "held well below the limit")
     };
-    result.verdict = Verdict {
+    result.judge(Verdict {
         status,
         reason: format!("{lead}: {facts}"),
-    };
+    });
 }
 
 #[cfg(test)]
@@ -437,7 +431,7 @@ mod tests {
             ]
         };
         let status = |base: &[IoPoint], thr: &[IoPoint]| {
-            let mut r = CaseResult::new(PROBE, "x", ());
+            let mut r = Measured::new(PROBE, "x", ());
             judge(
                 &mut r,
                 &case(IoKind::ReadIops, 200),
@@ -446,7 +440,7 @@ mod tests {
                 1,
                 Some(250),
             );
-            r.verdict
+            r.verdict.unwrap()
         };
         assert_eq!(status(&base, &at(205)).status, Status::Pass);
         assert_eq!(status(&base, &at(260)).status, Status::Fail);
@@ -456,7 +450,7 @@ mod tests {
         let v = status(&slow, &at(100));
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
         assert!(v.reason.contains("CONFIG_HZ=250"), "{}", v.reason);
-        let mut r = CaseResult::new(PROBE, "x", ());
+        let mut r = Measured::new(PROBE, "x", ());
         judge(
             &mut r,
             &case(IoKind::ReadIops, 200),
@@ -465,6 +459,6 @@ mod tests {
             0,
             None,
         );
-        assert_eq!(r.verdict.status, Status::Fail);
+        assert_eq!(r.verdict.unwrap().status, Status::Fail);
     }
 }

@@ -1,26 +1,18 @@
-//! Charts of the `cgroup_ops` probe (operation latency against the number of
-//! sibling cgroups) and of the `freezer` probe (freeze and thaw latency).
+//! Charts of the `cgroup_ops` probe: operation latency against the number of
+//! sibling cgroups, of one run and of several.
 
-use crate::probe::cgroup_ops::PROBE as OPS;
-use crate::probe::freezer::PROBE as FREEZER;
+use super::PROBE as OPS;
 use crate::record::{CaseResult, Run};
 
-use super::data::{cases, cdf, config_u64, series, summary};
-use super::figure::{palette, Axis, Figure, Marker, Style, Swatch, Unit};
+use crate::chart::data::{cases, summary};
+use crate::chart::figure::{palette, Axis, Figure, Marker, Style, Swatch, Unit};
 
-/// Every chart of one run.
-pub(crate) fn figures(run: &Run) -> Vec<Figure> {
-    let mut out = Vec::new();
-    out.extend(ops_chart(run));
-    out.extend(freezer_chart(run));
-    out
-}
 
 /// `s<N>` cases with their sibling count, fewest siblings first.
 fn ops_cases(run: &Run) -> Vec<(u64, &CaseResult)> {
     let mut v: Vec<(u64, &CaseResult)> = cases(run, OPS)
         .filter_map(|c| {
-            let n = config_u64(c, "siblings")
+            let n = c.config::<u64>("siblings")
                 .or_else(|| c.case.strip_prefix('s').and_then(|n| n.parse().ok()))?;
             Some((n, c))
         })
@@ -91,7 +83,7 @@ fn op_lines(fig: &mut Figure, cases: &[(u64, &CaseResult)], metric: &str, style:
 }
 
 /// `cgroup-ops-siblings`: every operation's p50 and p99 against sibling count.
-fn ops_chart(run: &Run) -> Option<Figure> {
+pub(super) fn ops_chart(run: &Run) -> Option<Figure> {
     let cases = ops_cases(run);
     if cases.is_empty() {
         return None;
@@ -117,40 +109,6 @@ fn ops_chart(run: &Run) -> Option<Figure> {
     })
 }
 
-/// `freezer-latency`: CDF of freeze (solid) and thaw (dashed) latency per case.
-fn freezer_chart(run: &Run) -> Option<Figure> {
-    let mut fig = Figure::new(
-        "freezer-latency",
-        "Freezer: freeze and thaw latency, CDF per case",
-        FREEZER,
-        Axis::log("latency", Unit::Ns),
-        Axis::linear("fraction of operations", Unit::Plain).range(0.0, 1.0),
-    );
-    for (i, c) in cases(run, FREEZER).enumerate() {
-        for (metric, what, dashed) in [
-            ("freeze_latency", "freeze", false),
-            ("thaw_latency", "thaw", true),
-        ] {
-            let Some(s) = series(c, metric) else {
-                continue;
-            };
-            let mut style = Style::line(palette(i));
-            if dashed {
-                style = style.dashed();
-            }
-            fig.line(cdf(&s.values), style);
-            let p50 = summary(c, metric).map_or(0, |s| s.p50);
-            fig.entry(
-                format!("{} {what} (p50 {})", c.case, Unit::Ns.human(p50 as f64)),
-                Swatch::Line(style),
-            );
-        }
-    }
-    fig.has_data().then(|| {
-        fig.fit();
-        fig
-    })
-}
 
 /// `compare-cgroup-ops-<operation>`: one operation's p50 and p99 against
 /// sibling count, a line per run.

@@ -8,14 +8,13 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{Controller, CpuMax, Layout, Scope};
 use crate::interrupt;
-use crate::plan::FreezerCase;
-use crate::record::{CaseResult, Series, Summary, Verdict};
+use super::{FreezerCase, PROBE};
+use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::cgroup_run_time_ns as run_time;
 
-use super::ProbeError;
+use crate::probe::ProbeError;
 use crate::workload::cpuspin::Spinners;
 
-pub const PROBE: &str = "freezer";
 
 /// Time after "frozen" before progress is judged (a task may still finish
 /// accounting its last slice; see `run_after_frozen` in cgroup_lifecycle).
@@ -30,14 +29,14 @@ pub fn run(
     case: &FreezerCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(PROBE, &case.id, case);
+    let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Freezer).version.is_none() {
-        result.verdict = Verdict::skip("no freezer on this host");
-        return Ok(result);
+        result.judge(Verdict::skip("no freezer on this host"));
+        return Ok(result.finish());
     }
     if case.quota.is_some() && layout.placement(Controller::Cpu).version.is_none() {
-        result.verdict = Verdict::skip("the cpu controller is not available on this host");
-        return Ok(result);
+        result.judge(Verdict::skip("the cpu controller is not available on this host"));
+        return Ok(result.finish());
     }
     let cg = scope.create(&format!("freezer-{}", case.id))?;
     let mut problems = Vec::new();
@@ -112,7 +111,7 @@ pub fn run(
             .map_or((0, 0), |s| (s.p50, s.max))
     };
     let (f, t) = (p("freeze_latency"), p("thaw_latency"));
-    result.verdict = if problems.is_empty() {
+    result.judge(if problems.is_empty() {
         Verdict::pass(format!(
             "{} freeze/thaw cycles of {} spinning threads{}: no progress while frozen, running again after each thaw; freeze p50 {} µs (max {} µs), thaw p50 {} µs (max {} µs)",
             case.repeat,
@@ -125,6 +124,6 @@ pub fn run(
         ))
     } else {
         Verdict::fail(problems.join("; "))
-    };
-    Ok(result)
+    });
+    Ok(result.finish())
 }

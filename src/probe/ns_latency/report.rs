@@ -1,21 +1,10 @@
-//! Latency tables: namespace creation per kind and method (one table per
-//! concurrency level), the cgroup life cycle per step, cgroup operations per
-//! sibling count.
+//! The `ns_latency` part of report.md: namespace creation per kind and method,
+//! one table per concurrency level, and the isolation checks.
 
-use super::table::{Align, Table};
-use super::{blank_for, generic, typical, verdict_word};
-use crate::record::{CaseResult, Status};
+use crate::markdown::{ordered, blank_for, generic, typical, verdict_word, Align, Table};
+use crate::record::CaseResult;
 use crate::units::human_u64;
-
-/// The tables of one latency probe.
-pub fn section(probe: &str, cases: &[&CaseResult]) -> String {
-    match probe {
-        "ns_latency" => ns_latency(cases),
-        "cgroup_lifecycle" => lifecycle(cases),
-        "cgroup_ops" => ops(cases),
-        _ => generic(cases),
-    }
-}
+use crate::record::Status;
 
 /// An `ns_latency` case id: `<kind>-<method>` or `<kind>-<method>-c<N>`.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,18 +32,8 @@ fn ns_id(id: &str) -> Option<NsId<'_>> {
     })
 }
 
-/// First-seen order without repeats.
-fn ordered<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut v: Vec<&str> = Vec::new();
-    for i in items {
-        if !v.contains(&i) {
-            v.push(i);
-        }
-    }
-    v
-}
 
-fn ns_latency(cases: &[&CaseResult]) -> String {
+pub(super) fn ns_latency(cases: &[&CaseResult]) -> String {
     let mut out = String::new();
     if let Some(noop) = cases.iter().find(|c| c.case == "noop") {
         if let Some(s) = noop.summary("latency") {
@@ -230,111 +209,6 @@ fn ns_latency(cases: &[&CaseResult]) -> String {
         out.push_str(&generic(&rest));
     }
     out
-}
-
-/// Where a life-cycle metric goes: the steps in the order a cycle does them,
-/// then what the cgroup counted (stable sort: first-seen order within each).
-fn step_order(metric: &str) -> u8 {
-    match metric {
-        "create" => 0,
-        "attach" => 1,
-        m if m.starts_with("set_") || m.starts_with("disable_") => 2,
-        "freeze" => 3,
-        "thaw" => 4,
-        "remove" => 5,
-        _ => 6,
-    }
-}
-
-/// Steps as rows and cases as columns (p50 over the cycles); a long table when
-/// there are too many cases to fit across.
-fn lifecycle(cases: &[&CaseResult]) -> String {
-    const MAX_COLUMNS: usize = 8;
-    let measured: Vec<&CaseResult> = cases
-        .iter()
-        .filter(|c| !c.summaries.is_empty())
-        .copied()
-        .collect();
-    if measured.is_empty() {
-        return "No case was measured (see the verdicts).\n\n".into();
-    }
-    if measured.len() > MAX_COLUMNS {
-        return generic(cases);
-    }
-    let mut metrics = ordered(
-        measured
-            .iter()
-            .flat_map(|c| c.summaries.iter().map(|s| s.metric.as_str())),
-    );
-    metrics.sort_by_key(|m| step_order(m));
-    let one_cycle = measured
-        .iter()
-        .all(|c| c.summaries.iter().all(|s| s.n == 1));
-    let mut out = format!(
-        "{} of each case: latency of each step, then what the worker's cgroup counted.\n\n",
-        if one_cycle {
-            "One cycle"
-        } else {
-            "Median over the cycles"
-        }
-    );
-    let mut t = Table::new(
-        std::iter::once(("step".to_string(), Align::Left))
-            .chain(measured.iter().map(|c| (c.case.clone(), Align::Right))),
-    );
-    for m in &metrics {
-        let mut row = vec![m.to_string()];
-        for c in &measured {
-            row.push(c.summary(m).map_or(String::new(), typical));
-        }
-        t.row(row);
-    }
-    out.push_str(&t.render());
-    out.push('\n');
-    let skipped: Vec<String> = cases
-        .iter()
-        .filter(|c| c.summaries.is_empty())
-        .map(|c| format!("`{}` ({})", c.case, c.verdict.status))
-        .collect();
-    if !skipped.is_empty() {
-        out.push_str(&format!(
-            "Not measured: {} — see the verdicts.\n\n",
-            skipped.join(", ")
-        ));
-    }
-    out
-}
-
-fn ops(cases: &[&CaseResult]) -> String {
-    let mut t = Table::new([
-        ("case", Align::Left),
-        ("operation", Align::Left),
-        ("n", Align::Right),
-        ("p50", Align::Right),
-        ("p90", Align::Right),
-        ("p99", Align::Right),
-        ("max", Align::Right),
-    ]);
-    for c in cases {
-        if c.summaries.is_empty() {
-            t.row(vec![c.case.clone(), blank_for(c)]);
-        }
-        for s in &c.summaries {
-            t.row(vec![
-                c.case.clone(),
-                s.metric.trim_end_matches("_latency").to_string(),
-                s.n.to_string(),
-                human_u64(s.p50, &s.unit),
-                human_u64(s.p90, &s.unit),
-                human_u64(s.p99, &s.unit),
-                human_u64(s.max, &s.unit),
-            ]);
-        }
-    }
-    format!(
-        "Each operation on a cgroup with N−1 siblings present (case `s<N>`):\n\n{}\n",
-        t.render()
-    )
 }
 
 #[cfg(test)]

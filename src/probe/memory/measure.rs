@@ -1,6 +1,6 @@
-//! `pids` and `memory`: is the limit enforced where it says, and is an OOM kill
-//! recognised as one? The workloads run in child processes placed in their
-//! cgroup before they do anything (`isobench worker fork`, `isobench worker mem`).
+//! Measuring a `memory` case: the worker touches memory in its cgroup and
+//! reports its progress; how it ended (exit, OOM kill, the harness's kill), the
+//! OOM counter, the peak and the allocation over time decide the verdict.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -10,86 +10,17 @@ use std::time::Instant;
 
 use crate::cgroup::{Controller, Layout, Scope, Version};
 use crate::ns::now_ns;
-use crate::plan::{MemoryCase, MemoryKind, PidsCase};
-use crate::record::{CaseResult, Series, Summary, Verdict};
+use super::{MemoryCase, MemoryKind, PROBE};
+use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::spawn_in;
 
-use super::ProbeError;
+use crate::probe::ProbeError;
 
-pub const PIDS: &str = "pids";
 
 /// How far the memory.high case goes over memory.high.
 const HIGH_OVERSHOOT_BYTES: u64 = 1 << 20;
-pub const MEMORY: &str = "memory";
 
-/// What the fork worker managed: forks, the errno that stopped it, tasks in the
-/// cgroup at that moment, new `max` events.
-type ForkOutcome = (u64, i32, u64, u64);
 
-/// Runs one pids case: the fork worker (itself one task) forks until refused.
-pub fn run_pids(
-    scope: &mut Scope,
-    layout: &Layout,
-    case: &PidsCase,
-    exe: &Path,
-) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(PIDS, &case.id, case);
-    if layout.placement(Controller::Pids).version.is_none() {
-        result.verdict = Verdict::skip("the pids controller is not available on this host");
-        return Ok(result);
-    }
-    let cg = scope.create(&format!("pids-{}", case.id))?;
-    let outcome = (|| -> Result<Result<ForkOutcome, String>, ProbeError> {
-        if let Err(e) = cg.set_pids_max(case.max) {
-            return Ok(Err(format!("set pids.max: {e}")));
-        }
-        let events_before = cg.pids_max_events()?;
-        let mut cmd = Command::new(exe);
-        // Ask for more than the limit allows: the kernel must stop it.
-        cmd.args(["worker", "fork", "--max", &(case.max + 10).to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
-        let mut child = spawn_in(&mut cmd, &cg)?;
-        let mut line = String::new();
-        let _ = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
-        let current = cg.pids_current()?;
-        let events = cg.pids_max_events()?.saturating_sub(events_before);
-        drop(child.stdin.take());
-        let _ = child.wait();
-        let mut f = line.split_whitespace().skip(1);
-        let forked = f.next().and_then(|v| v.parse().ok());
-        let errno = f.next().and_then(|v| v.parse().ok());
-        match (forked, errno) {
-            (Some(n), Some(e)) => Ok(Ok((n, e, current, events))),
-            _ => Ok(Err(format!(
-                "the fork worker did not report (got {line:?})"
-            ))),
-        }
-    })();
-    scope.remove(&cg)?;
-    match outcome? {
-        Err(e) => result.verdict = Verdict::fail(e),
-        Ok((forked, errno, current, events)) => {
-            result.series = vec![
-                Series::new("forks_reached", "count", vec![forked]),
-                Series::new("tasks_at_limit", "count", vec![current]),
-                Series::new("max_events", "count", vec![events]),
-            ];
-            let name = nix::errno::Errno::from_raw(errno);
-            let facts = format!("{forked} forks succeeded besides the worker ({} tasks, pids.max {}), then {name}; pids.events max +{events}", forked + 1, case.max);
-            result.verdict = if forked + 1 == case.max && errno == libc::EAGAIN && events > 0 {
-                Verdict::pass(format!("fork failed exactly at pids.max: {facts}"))
-            } else {
-                Verdict::fail(format!(
-                    "expected {} forks then EAGAIN and a max event: {facts}",
-                    case.max - 1
-                ))
-            };
-        }
-    }
-    result.summaries = result.series.iter().filter_map(Summary::of).collect();
-    Ok(result)
-}
 
 /// What the memory worker reported before it finished or died.
 #[derive(Debug, Default)]
@@ -108,17 +39,17 @@ pub fn run_memory(
     case: &MemoryCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(MEMORY, &case.id, case);
+    let mut result = Measured::new(PROBE, &case.id, case);
     let version = layout.placement(Controller::Memory).version;
     if version.is_none() {
-        result.verdict = Verdict::skip("the memory controller is not available on this host");
-        return Ok(result);
+        result.judge(Verdict::skip("the memory controller is not available on this host"));
+        return Ok(result.finish());
     }
     if case.kind == MemoryKind::High && version == Some(Version::V1) {
-        result.verdict = Verdict::skip(
+        result.judge(Verdict::skip(
             "memory.high exists only on cgroup v2; this host's memory controller is v1",
-        );
-        return Ok(result);
+        ));
+        return Ok(result.finish());
     }
     let l = case.limit_bytes;
     let (max, high, bytes) = match case.kind {
@@ -143,8 +74,8 @@ pub fn run_memory(
     let (mut rep, status, elapsed_ns) = match run? {
         Ok(r) => r,
         Err(e) => {
-            result.verdict = Verdict::fail(e);
-            return Ok(result);
+            result.judge(Verdict::fail(e));
+            return Ok(result.finish());
         }
     };
     let (signal, oom_kills, peak, current, death_ns) = status;
@@ -176,7 +107,7 @@ pub fn run_memory(
     let peak_ok = peak.is_none_or(|p| p <= max + case.slack_bytes);
     let peak_text = peak.map_or("peak n/a".to_string(), |p| format!("peak {} MiB", p >> 20));
     let mib = |b: u64| b >> 20;
-    result.verdict = match case.kind {
+    let verdict = match case.kind {
         MemoryKind::Below | MemoryKind::High if signal.is_none() && rep.done && oom_kills == 0 && peak_ok => {
             let mut reason = format!("touched {} MiB under memory.max {} MiB and survived; {peak_text}, {} MiB charged at the end", mib(rep.touched), mib(max), mib(current));
             if let (Some(h), Some(base)) = (high, baseline_ns) {
@@ -210,6 +141,7 @@ pub fn run_memory(
             if peak_ok { String::new() } else { format!(" (over the limit by more than the {} MiB slack)", mib(case.slack_bytes)) }
         )),
     };
+    result.judge(verdict);
     result.series.push(Series::new(
         "trace_touched",
         "bytes",
@@ -221,7 +153,7 @@ pub fn run_memory(
         trace.iter().map(|t| t.1).collect(),
     ));
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
-    Ok(result)
+    Ok(result.finish())
 }
 
 /// (signal that ended it, OOM kills counted, peak, current at the end, time of death in ns)

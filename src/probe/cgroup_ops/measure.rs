@@ -9,13 +9,12 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{Controller, Layout, LayoutKind, Scope};
 use crate::interrupt;
-use crate::plan::OpsCase;
-use crate::record::{CaseResult, Series, Summary, Verdict};
+use super::{OpsCase, PROBE};
+use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::Worker;
 
-use super::ProbeError;
+use crate::probe::ProbeError;
 
-pub const PROBE: &str = "cgroup_ops";
 
 /// Runs one sibling count.
 pub fn run(
@@ -24,7 +23,7 @@ pub fn run(
     case: &OpsCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(PROBE, &case.id, case);
+    let mut result = Measured::new(PROBE, &case.id, case);
     let mut siblings = Vec::new();
     let outcome = (|| -> Result<Result<(), String>, ProbeError> {
         for i in 1..case.siblings {
@@ -105,7 +104,7 @@ pub fn run(
         scope.remove(s)?;
     }
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
-    result.verdict = match outcome? {
+    result.judge(match outcome? {
         Ok(()) => {
             let p50 = |m: &str| {
                 result
@@ -129,6 +128,6 @@ pub fn run(
             ))
         }
         Err(e) => Verdict::fail(e),
-    };
-    Ok(result)
+    });
+    Ok(result.finish())
 }

@@ -1,27 +1,19 @@
-//! `cpu_quota` and `cpu_weight`: does the kernel deliver the CPU a limit says?
-//!
-//! Usage comes from the kernel's own accounting (cpuacct.usage / cpu.stat
-//! usage_usec, nr_periods, nr_throttled), cross-checked with the spinners' own
-//! CLOCK_THREAD_CPUTIME_ID. A limit is judged against what the periods that
-//! actually elapsed allow (nr_periods × quota), and only when the host could
-//! give the workload that much CPU: an unlimited spinner is measured on the
-//! same CPUs before and after each case, and when it gets less than the limit
-//! allows, the verdict is `inconclusive` with the numbers — the neighbours, not
-//! the kernel, are what was measured.
+//! Measuring a `cpu_quota` case and judging it: spinners in a cgroup with the
+//! quota, cpu.stat read every millisecond to find the period boundaries, an
+//! unlimited reference spinner before and after (what the host could give).
+//! Also the CPU accounting helpers `cpu_weight` shares.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cgroup::{Cgroup, Controller, CpuMax, CpuStat, Layout, Scope};
 use crate::interrupt;
-use crate::plan::{QuotaCase, WeightCase};
-use crate::record::{CaseResult, Series, Summary, Verdict};
+use super::{QuotaCase, PROBE};
+use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::cpuspin::{Spinners, ThreadReport};
 
-use super::ProbeError;
+use crate::probe::ProbeError;
 
-pub const QUOTA: &str = "cpu_quota";
-pub const WEIGHT: &str = "cpu_weight";
 
 /// The shortest run a quota verdict is given for: shorter runs span too few
 /// periods for a ±5 % judgement.
@@ -108,7 +100,7 @@ pub fn period_window(readings: &[Reading]) -> (CpuStat, Duration, Vec<u64>) {
     }
 }
 
-fn delta(a: &CpuStat, b: &CpuStat) -> CpuStat {
+pub(crate) fn delta(a: &CpuStat, b: &CpuStat) -> CpuStat {
     CpuStat {
         usage: b.usage.saturating_sub(a.usage),
         nr_periods: b.nr_periods.saturating_sub(a.nr_periods),
@@ -118,7 +110,7 @@ fn delta(a: &CpuStat, b: &CpuStat) -> CpuStat {
 }
 
 /// CPU share in % of one CPU.
-fn pct(usage: Duration, wall: Duration) -> f64 {
+pub(crate) fn pct(usage: Duration, wall: Duration) -> f64 {
     if wall.is_zero() {
         0.0
     } else {
@@ -127,7 +119,7 @@ fn pct(usage: Duration, wall: Duration) -> f64 {
 }
 
 /// Percentages are recorded in hundredths of a percent (unit `pct_x100`).
-fn x100(p: f64) -> u64 {
+pub(crate) fn x100(p: f64) -> u64 {
     (p.max(0.0) * 100.0).round() as u64
 }
 
@@ -257,10 +249,10 @@ pub fn run_quota(
     case: &QuotaCase,
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(QUOTA, &case.id, case);
+    let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Cpu).version.is_none() {
-        result.verdict = Verdict::skip("the cpu controller is not available on this host");
-        return Ok(result);
+        result.judge(Verdict::skip("the cpu controller is not available on this host"));
+        return Ok(result.finish());
     }
     let before = available(scope, exe, &format!("quota-{}-ref", case.id), case.threads)?;
     let cg = scope.create(&format!("quota-{}", case.id))?;
@@ -278,13 +270,13 @@ pub fn run_quota(
             case.duration,
         )),
         Err(e) => {
-            result.verdict = Verdict::fail(format!("set cpu max: {e}"));
+            result.judge(Verdict::fail(format!("set cpu max: {e}")));
             None
         }
     };
     let psi1 = psi_cpu_total_us();
     scope.remove(&cg)?;
-    let Some(run) = run else { return Ok(result) };
+    let Some(run) = run else { return Ok(result.finish()) };
     let (readings, reports) = run?;
     let (stat, wall, per_period) = period_window(&readings);
     let after = available(scope, exe, &format!("quota-{}-ref", case.id), case.threads)?;
@@ -324,148 +316,19 @@ pub fn run_quota(
         ));
     }
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
-    result.verdict = quota_verdict(case, &j, before.min(after), nominal);
+    result.judge(quota_verdict(case, &j, before.min(after), nominal));
     if own > 0 {
         let diff = (run_usage as f64 - own as f64) / own as f64 * 100.0;
-        result.verdict.reason.push_str(&format!(
-            "; cgroup usage vs the threads' own CPU time {diff:+.2}%"
-        ));
+        if let Some(v) = &mut result.verdict {
+            v.reason.push_str(&format!(
+                "; cgroup usage vs the threads' own CPU time {diff:+.2}%"
+            ));
+        }
     }
-    Ok(result)
+    Ok(result.finish())
 }
 
-/// Each group's share of the groups' total CPU, against its weight's share.
-pub fn share_errors(usage: &[Duration], weights: &[u64]) -> Vec<(f64, f64, f64)> {
-    let total: f64 = usage.iter().map(Duration::as_secs_f64).sum();
-    let wsum: u64 = weights.iter().sum();
-    usage
-        .iter()
-        .zip(weights)
-        .map(|(u, &w)| {
-            let share = if total > 0.0 {
-                u.as_secs_f64() / total * 100.0
-            } else {
-                0.0
-            };
-            let want = w as f64 / wsum as f64 * 100.0;
-            (share, want, (share - want) / want * 100.0)
-        })
-        .collect()
-}
 
-/// Runs one CPU-weight case: sibling groups with different weights, their
-/// spinners all on the same CPUs, started together.
-pub fn run_weight(
-    scope: &mut Scope,
-    layout: &Layout,
-    case: &WeightCase,
-    exe: &Path,
-) -> Result<CaseResult, ProbeError> {
-    let mut result = CaseResult::new(WEIGHT, &case.id, case);
-    for c in [Controller::Cpu, Controller::Cpuset] {
-        if layout.placement(c).version.is_none() {
-            result.verdict =
-                Verdict::skip(format!("the {c} controller is not available on this host"));
-            return Ok(result);
-        }
-    }
-    let mut groups = Vec::new();
-    let outcome = (|| -> Result<Result<(Vec<Duration>, Duration), String>, ProbeError> {
-        for (i, &w) in case.weights.iter().enumerate() {
-            let cg = scope.create(&format!("weight-{}-g{i}", case.id))?;
-            groups.push(cg.clone());
-            if let Err(e) = cg
-                .set_cpus(&case.cpus)
-                .and_then(|()| cg.set_cpu_weight(w).map(drop))
-            {
-                return Ok(Err(format!("group {i}: {e}")));
-            }
-        }
-        let mut spinners = Vec::new();
-        for cg in &groups {
-            spinners.push(Spinners::start(exe, cg, case.threads, 0)?);
-        }
-        let before: Vec<CpuStat> = groups
-            .iter()
-            .map(Cgroup::cpu_stat)
-            .collect::<Result<_, _>>()?;
-        let t = Instant::now();
-        for s in &mut spinners {
-            s.signal();
-        }
-        let slept = interrupt::sleep(case.duration);
-        let after: Vec<CpuStat> = groups
-            .iter()
-            .map(Cgroup::cpu_stat)
-            .collect::<Result<_, _>>()?;
-        let wall = t.elapsed();
-        for s in spinners {
-            let _ = s.stop();
-        }
-        slept?;
-        Ok(Ok((
-            before
-                .iter()
-                .zip(&after)
-                .map(|(a, b)| delta(a, b).usage)
-                .collect(),
-            wall,
-        )))
-    })();
-    for g in groups.iter().rev() {
-        scope.remove(g)?;
-    }
-    let (usage, wall) = match outcome? {
-        Ok(x) => x,
-        Err(e) => {
-            result.verdict = Verdict::fail(e);
-            return Ok(result);
-        }
-    };
-    let errors = share_errors(&usage, &case.weights);
-    let worst = errors.iter().map(|e| e.2.abs()).fold(0.0, f64::max);
-    result.series = vec![
-        Series::new(
-            "share_pct",
-            "pct_x100",
-            errors.iter().map(|e| x100(e.0)).collect(),
-        ),
-        Series::new(
-            "expected_share_pct",
-            "pct_x100",
-            errors.iter().map(|e| x100(e.1)).collect(),
-        ),
-        Series::new("share_ratio_error_pct", "pct_x100", vec![x100(worst)]),
-        Series::new(
-            "usage",
-            "ns",
-            usage.iter().map(|u| u.as_nanos() as u64).collect(),
-        ),
-    ];
-    result.summaries = result.series.iter().filter_map(Summary::of).collect();
-    let total = pct(usage.iter().sum(), wall);
-    let capacity = case.cpus.len() as f64 * 100.0;
-    let split: Vec<String> = errors
-        .iter()
-        .zip(&case.weights)
-        .map(|(e, w)| format!("weight {w}: {:.1}% (expected {:.1}%)", e.0, e.1))
-        .collect();
-    let numbers = format!(
-        "{}; worst error {worst:.1}%; the groups used {total:.0}% of {capacity:.0}%",
-        split.join(", ")
-    );
-    result.verdict = if total < capacity * 0.5 {
-        Verdict {
-            status: crate::record::Status::Inconclusive,
-            reason: format!("the host left the groups too little CPU to split: {numbers}"),
-        }
-    } else if worst <= case.tolerance_pct {
-        Verdict::pass(format!("{numbers}; within ±{}%", case.tolerance_pct))
-    } else {
-        Verdict::fail(format!("{numbers}; outside ±{}%", case.tolerance_pct))
-    };
-    Ok(result)
-}
 
 #[cfg(test)]
 mod tests {
@@ -582,13 +445,4 @@ mod tests {
         assert!(j.error_pct.abs() < 1e-9, "{j:?}");
     }
 
-    #[test]
-    fn shares_against_weights() {
-        let e = share_errors(
-            &[Duration::from_millis(330), Duration::from_millis(670)],
-            &[100, 200],
-        );
-        assert!((e[0].0 - 33.0).abs() < 1e-9 && (e[0].1 - 100.0 / 3.0).abs() < 1e-9);
-        assert!(e[1].2.abs() < 1.0);
-    }
 }

@@ -3,11 +3,11 @@
 //! comparison across runs.
 
 use crate::ns::NsKind;
-use crate::probe::ns_latency::PROBE;
+use super::PROBE;
 use crate::record::{CaseResult, Run};
 
-use super::data::{cases, cdf, config_str, config_u64, series, summary};
-use super::figure::{
+use crate::chart::data::{cases, cdf, series, summary};
+use crate::chart::figure::{
     palette, Axis, BarGroups, Dash, Figure, Marker, Rgb, Style, Swatch, Unit, INK,
 };
 
@@ -15,7 +15,7 @@ use super::figure::{
 pub(crate) const METHODS: [&str; 3] = ["clone", "unshare", "setns"];
 
 /// One latency case: `<kind>-<method>` or `<kind>-<method>-c<N>`.
-pub(crate) struct NsCase<'a> {
+pub(crate) struct NsRow<'a> {
     pub kind: String,
     pub method: &'static str,
     pub workers: u32,
@@ -25,7 +25,7 @@ pub(crate) struct NsCase<'a> {
 /// The latency cases of a run (noop and the isolation checks left out). Kind,
 /// method and workers come from the case's config, or from its id for a config
 /// that lacks them.
-pub(crate) fn ns_cases(run: &Run) -> Vec<NsCase<'_>> {
+pub(crate) fn ns_cases(run: &Run) -> Vec<NsRow<'_>> {
     cases(run, PROBE)
         .filter_map(|c| {
             let mut parts = c.case.split('-');
@@ -34,14 +34,14 @@ pub(crate) fn ns_cases(run: &Run) -> Vec<NsCase<'_>> {
                 .next()
                 .and_then(|p| p.strip_prefix('c'))
                 .and_then(|n| n.parse().ok());
-            let kind = config_str(c, "kind").or(id_kind)?.to_string();
-            let method = config_str(c, "method").or(id_method)?;
+            let kind = c.config_str("kind").or(id_kind)?.to_string();
+            let method = c.config_str("method").or(id_method)?;
             let method = METHODS.into_iter().find(|m| *m == method)?;
-            let workers = config_u64(c, "workers")
+            let workers = c.config::<u64>("workers")
                 .map(|w| w as u32)
                 .or(id_workers)
                 .unwrap_or(1);
-            Some(NsCase {
+            Some(NsRow {
                 kind,
                 method,
                 workers,
@@ -65,7 +65,7 @@ fn kind_rank(kind: &str) -> usize {
 }
 
 /// The kinds present, in chart order.
-fn kinds<'a>(cases: impl IntoIterator<Item = &'a NsCase<'a>>) -> Vec<String> {
+fn kinds<'a>(cases: impl IntoIterator<Item = &'a NsRow<'a>>) -> Vec<String> {
     let mut k: Vec<String> = cases.into_iter().map(|c| c.kind.clone()).collect();
     k.sort_by(|a, b| kind_rank(a).cmp(&kind_rank(b)).then(a.cmp(b)));
     k.dedup();
@@ -93,18 +93,18 @@ fn method_color(method: &str) -> Rgb {
 }
 
 fn find<'a>(
-    cases: &'a [NsCase<'a>],
+    cases: &'a [NsRow<'a>],
     kind: &str,
     method: &str,
     workers: u32,
-) -> Option<&'a NsCase<'a>> {
+) -> Option<&'a NsRow<'a>> {
     cases
         .iter()
         .find(|c| c.kind == kind && c.method == method && c.workers == workers)
 }
 
 /// Every chart of one run.
-pub(crate) fn figures(run: &Run) -> Vec<Figure> {
+pub(super) fn figures(run: &Run) -> Vec<Figure> {
     let cases = ns_cases(run);
     let mut out = Vec::new();
     for m in METHODS {
@@ -118,7 +118,7 @@ pub(crate) fn figures(run: &Run) -> Vec<Figure> {
 }
 
 /// `ns-latency-cdf-<method>`: one line per kind, serial cases.
-fn cdf_chart(cases: &[NsCase<'_>], method: &str) -> Option<Figure> {
+fn cdf_chart(cases: &[NsRow<'_>], method: &str) -> Option<Figure> {
     let mut fig = Figure::new(
         format!("ns-latency-cdf-{method}"),
         format!("Namespace latency with {method}: CDF per kind (1 worker)"),
@@ -157,8 +157,8 @@ fn p50_p99(c: &CaseResult) -> Option<(f64, Option<f64>)> {
 }
 
 /// `ns-latency-methods`: for each kind, p50 (bar) and p99 (whisker) of each method.
-fn methods_chart(cases: &[NsCase<'_>]) -> Option<Figure> {
-    let serial: Vec<&NsCase<'_>> = cases.iter().filter(|c| c.workers == 1).collect();
+fn methods_chart(cases: &[NsRow<'_>]) -> Option<Figure> {
+    let serial: Vec<&NsRow<'_>> = cases.iter().filter(|c| c.workers == 1).collect();
     let kinds = kinds(serial.iter().copied());
     let methods: Vec<&str> = METHODS
         .into_iter()
@@ -195,8 +195,8 @@ fn methods_chart(cases: &[NsCase<'_>]) -> Option<Figure> {
 /// `ns-latency-concurrency-<method>`: p50 against the number of parallel
 /// workers, one line per kind; only when there are two levels or more. (p99
 /// lines made it unreadable; the tails are in the CDFs and the summary.)
-fn concurrency_chart(cases: &[NsCase<'_>], method: &str) -> Option<Figure> {
-    let mine: Vec<&NsCase<'_>> = cases.iter().filter(|c| c.method == method).collect();
+fn concurrency_chart(cases: &[NsRow<'_>], method: &str) -> Option<Figure> {
+    let mine: Vec<&NsRow<'_>> = cases.iter().filter(|c| c.method == method).collect();
     let mut levels: Vec<u32> = mine.iter().map(|c| c.workers).collect();
     levels.sort_unstable();
     levels.dedup();
@@ -240,8 +240,8 @@ fn concurrency_chart(cases: &[NsCase<'_>], method: &str) -> Option<Figure> {
 
 /// Comparison charts: per kind a CDF with one line per run and method, and per
 /// method p50/p99 bars with one bar per run.
-pub(crate) fn compare(runs: &[(String, Run)]) -> Vec<Figure> {
-    let per_run: Vec<(&str, Vec<NsCase<'_>>)> = runs
+pub(super) fn compare(runs: &[(String, Run)]) -> Vec<Figure> {
+    let per_run: Vec<(&str, Vec<NsRow<'_>>)> = runs
         .iter()
         .map(|(l, r)| (l.as_str(), ns_cases(r)))
         .collect();
@@ -273,7 +273,7 @@ pub(crate) fn compare(runs: &[(String, Run)]) -> Vec<Figure> {
     }
     for m in METHODS {
         // Runs with this method only, each keeping its colour.
-        let with: Vec<(usize, &str, &Vec<NsCase<'_>>)> = per_run
+        let with: Vec<(usize, &str, &Vec<NsRow<'_>>)> = per_run
             .iter()
             .enumerate()
             .filter(|(_, (_, cases))| cases.iter().any(|c| c.method == m && c.workers == 1))

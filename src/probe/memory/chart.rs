@@ -1,16 +1,16 @@
 //! Charts of the `memory` probe: memory touched over time up to `memory.max`
 //! and the kill (from the per-MiB trace), and peak against the limit per case.
 
-use crate::probe::limits::MEMORY;
+use super::PROBE as MEMORY;
 use crate::record::{CaseResult, Run};
 
-use super::data::{cases, config_str, config_u64, series, value};
-use super::figure::{
+use crate::chart::data::{cases, series, value};
+use crate::chart::figure::{
     palette, Axis, BarGroups, Figure, Layer, Marker, Rgb, Style, Swatch, Unit, GRAY, INK,
 };
 
 /// Every chart of one run.
-pub(crate) fn figures(run: &Run) -> Vec<Figure> {
+pub(super) fn figures(run: &Run) -> Vec<Figure> {
     let mem: Vec<&CaseResult> = cases(run, MEMORY).collect();
     // Usage charts per limit (`above-64MiB` → `64MiB`), smallest limit first.
     let mut limits: Vec<(u64, String)> =
@@ -34,11 +34,11 @@ pub(crate) fn figures(run: &Run) -> Vec<Figure> {
 
 /// What the case does: `below`, `above`, `killed`, `high`.
 fn kind(c: &CaseResult) -> &str {
-    config_str(c, "kind").unwrap_or_else(|| c.case.split('-').next().unwrap_or(""))
+    c.config_str("kind").unwrap_or_else(|| c.case.split('-').next().unwrap_or(""))
 }
 
 fn limit_of(c: &CaseResult) -> u64 {
-    config_u64(c, "limit_bytes")
+    c.config::<u64>("limit_bytes")
         .or_else(|| value(c, "limit_bytes"))
         .unwrap_or(0)
 }
