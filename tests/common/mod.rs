@@ -32,7 +32,10 @@ pub fn strict() -> bool {
     std::env::var("ISOBENCH_STRICT").is_ok_and(|v| v == "1")
 }
 
-/// Tests that create cgroups or move processes run one at a time.
+/// Tests that create cgroups or move processes run one at a time. The lock is
+/// per test binary (a process-wide mutex): it serialises the tests of one
+/// `tests/*.rs` file, and the binaries themselves never overlap because
+/// `cargo test` (and scripts/vm/test-v2) runs them one after another.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
@@ -130,4 +133,51 @@ pub fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, body).unwrap();
     p
+}
+
+/// Runs `isobench run` on a scenario body in a fresh folder (results in
+/// `<dir>/out`), asserting it left no cgroup behind.
+pub fn run_scenario(body: &str) -> (std::process::Output, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("schema = 1\nname = \"t\"\n{body}\n"),
+    );
+    let (out, pid) = run_out(&path, &tmp.path().join("out"));
+    assert!(dirs_of(pid).is_empty(), "left behind: {:?}", dirs_of(pid));
+    (out, tmp)
+}
+
+/// Runs a scenario body and returns summary.csv (asserting exit 0 and nothing left).
+pub fn run(body: &str) -> String {
+    let (out, tmp) = run_scenario(body);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(tmp.path().join("out/summary.csv")).unwrap()
+}
+
+/// The first summary.csv row that starts with `prefix`.
+pub fn row<'a>(csv: &'a str, prefix: &str) -> &'a str {
+    csv.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no row {prefix}:\n{csv}"))
+}
+
+/// The value column `p50` of a summary.csv row.
+pub fn p50(row: &str) -> u64 {
+    row.split(',')
+        .nth(6)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no p50 in {row}"))
+}
+
+/// The mean column of a summary.csv row.
+pub fn mean(r: &str) -> f64 {
+    r.split(',').nth(5).unwrap().parse().unwrap()
 }
