@@ -16,13 +16,15 @@ pub mod layout;
 pub mod owner;
 mod scope;
 pub mod stats;
+mod types;
 pub mod v1;
 pub mod v2;
 
-pub use handle::{enter_self, raw_fds, Cgroup, CpuMax, DevId, Dir, IoLimit, SETTLE_TIMEOUT};
+pub use handle::{enter_self, raw_fds, Cgroup, Dir, SETTLE_TIMEOUT};
 pub use layout::{Layout, LayoutKind, Placement};
 pub use scope::{clean_stale, owner_of, CleanReport, Scope, ScopeOptions};
 pub use stats::{CpuStat, IoStat, MemoryStat};
+pub use types::{CpuMax, DevId, IoLimit};
 
 /// The prefix of every cgroup the harness creates: `isobench-<pid>-<case>`.
 pub const NAME_PREFIX: &str = "isobench-";
