@@ -168,11 +168,6 @@ impl Scope {
         Ok(())
     }
 
-    /// Where this scope creates cgroups, one directory per hierarchy.
-    pub fn parent_dirs(&self) -> Vec<PathBuf> {
-        self.parents.iter().map(|p| p.path.clone()).collect()
-    }
-
     /// Creates `isobench-<pid>-<case>` in every hierarchy. On v1 cpuset the parent's
     /// cpus and mems are copied down so tasks can be attached. On failure nothing is
     /// left half-created.

@@ -134,10 +134,6 @@ pub fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
     Ok(read_file(&dir.join(FREEZER_STATE))?.trim() == "FROZEN")
 }
 
-pub fn is_thawed(dir: &Path) -> Result<bool, CgroupError> {
-    Ok(read_file(&dir.join(FREEZER_STATE))?.trim() == "THAWED")
-}
-
 /// Throttling from the cpu hierarchy, usage from cpuacct (which may be another mount).
 pub fn cpu_stat(cpu_dir: Option<&Path>, cpuacct_dir: &Path) -> Result<CpuStat, CgroupError> {
     let usage = read_u64(&cpuacct_dir.join(CPUACCT_USAGE))?;
