@@ -22,7 +22,9 @@ pub mod v2;
 
 pub use handle::{enter_self, raw_fds, Cgroup, Dir, SETTLE_TIMEOUT};
 pub use layout::{Layout, LayoutKind, Placement};
-pub use scope::{clean_stale, owner_of, CleanReport, Scope, ScopeOptions};
+pub use scope::{
+    clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem, Scope, ScopeOptions,
+};
 pub use stats::{CpuStat, IoStat, MemoryStat};
 pub use types::{CpuMax, DevId, IoLimit};
 

@@ -1,9 +1,14 @@
 //! [`Scope`]: creates the harness's cgroups under its own cgroup in each
 //! hierarchy and guarantees their removal — on success, error, panic (`Drop`)
 //! and, through the ownership record, after the harness was killed.
+//!
+//! The library never prints: what cleanup could not remove is returned by
+//! [`Scope::close`], or, for a scope that was only dropped, kept for
+//! [`take_cleanup_problems`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -50,8 +55,35 @@ pub struct Scope {
     prefix: String,
     parents: Vec<Parent>,
     live: Vec<Cgroup>,
-    record: PathBuf,
+    /// Taken by the first cleanup, so a `close` followed by `Drop` (or a second
+    /// cleanup after a failed one) never deletes a record that is still needed.
+    record: Option<PathBuf>,
     leaf: Option<Leaf>,
+}
+
+/// One step of a scope's cleanup that failed. What it left behind stays named in
+/// the ownership record, so a later run or `isobench clean` removes it.
+#[derive(Debug, thiserror::Error)]
+#[error("cleanup: {0} (left for `isobench clean`)")]
+pub struct CleanupProblem(pub CgroupError);
+
+/// Cleanup problems of scopes that were dropped rather than closed (an early
+/// return with `?`, a panic). `Drop` has no way to hand anything to its caller
+/// and the library does not print, so they wait here, process-wide, until the
+/// program takes them with [`take_cleanup_problems`].
+static DROPPED_PROBLEMS: Mutex<Vec<CleanupProblem>> = Mutex::new(Vec::new());
+
+/// Takes the cleanup problems recorded by every [`Scope`] dropped without
+/// [`Scope::close`] since the last call, oldest first. A program that shows
+/// cleanup problems calls this once its scopes are gone, on every exit path.
+pub fn take_cleanup_problems() -> Vec<CleanupProblem> {
+    // A poisoned lock only means a panic elsewhere while it was held; the list
+    // itself is still whole.
+    std::mem::take(
+        &mut *DROPPED_PROBLEMS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    )
 }
 
 /// The parents in each usable hierarchy, and which controllers each serves.
@@ -109,7 +141,7 @@ impl Scope {
             prefix: format!("{NAME_PREFIX}{}", std::process::id()),
             parents,
             live: Vec::new(),
-            record,
+            record: Some(record),
             leaf: None,
         };
         // On error the Drop of `scope` removes the record and any leaf.
@@ -226,15 +258,23 @@ impl Scope {
     pub fn live(&self) -> &[Cgroup] {
         &self.live
     }
-}
 
-impl Drop for Scope {
-    fn drop(&mut self) {
-        let mut clean = true;
+    /// Removes every cgroup still live, gives back what the scope changed on v2
+    /// and, when all of that worked, deletes the ownership record. Returns what
+    /// could not be done, for the caller to show; empty when nothing is left.
+    #[must_use = "cleanup problems are reported only through the returned list"]
+    pub fn close(mut self) -> Vec<CleanupProblem> {
+        // The Drop that follows finds nothing left to do.
+        self.cleanup()
+    }
+
+    /// Best effort: a failure is recorded and the next step still runs. Takes
+    /// what it cleans, so a second call does nothing.
+    fn cleanup(&mut self) -> Vec<CleanupProblem> {
+        let mut problems = Vec::new();
         for cg in std::mem::take(&mut self.live).iter().rev() {
             if let Err(e) = remove_cgroup(cg) {
-                eprintln!("isobench: cleanup: {e} (left for `isobench clean`)");
-                clean = false;
+                problems.push(CleanupProblem(e));
             }
         }
         if let Some(l) = self.leaf.take() {
@@ -244,12 +284,29 @@ impl Drop for Scope {
             let back = v2::disable_controllers(&l.parent, &names)
                 .and_then(|()| write_file(&l.parent.join(super::CGROUP_PROCS), "0"))
                 .and_then(|()| rmdir_retry(&l.leaf));
-            if back.is_err() {
-                clean = false;
+            if let Err(e) = back {
+                problems.push(CleanupProblem(e));
             }
         }
-        if clean {
-            owner::remove(&self.record);
+        // With anything left behind the record stays: it is how a later run tells
+        // that this run's leftovers are safe to remove.
+        if let Some(record) = self.record.take() {
+            if problems.is_empty() {
+                owner::remove(&record);
+            }
+        }
+        problems
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let problems = self.cleanup();
+        if !problems.is_empty() {
+            DROPPED_PROBLEMS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(problems);
         }
     }
 }
@@ -410,5 +467,56 @@ mod tests {
         assert_eq!(owner_of("isobench-123-"), None);
         assert_eq!(owner_of("isobench-x-cpu"), None);
         assert_eq!(owner_of("other-123-cpu"), None);
+    }
+
+    /// A scope over a plain directory, built by hand so the cleanup bookkeeping
+    /// is tested without root or a cgroup file system.
+    fn plain_scope(record: &Path, live: Vec<Cgroup>) -> Scope {
+        Scope {
+            prefix: "isobench-1".into(),
+            parents: Vec::new(),
+            live,
+            record: Some(record.to_path_buf()),
+            leaf: None,
+        }
+    }
+
+    #[test]
+    fn cleanup_problems_are_returned_or_kept_for_the_caller() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Not a cgroup: it has no cgroup.procs, so emptying it fails.
+        let dir = tmp.path().join("isobench-1-x");
+        std::fs::create_dir(&dir).unwrap();
+        let cg = Cgroup {
+            name: "isobench-1-x".into(),
+            dirs: vec![Dir {
+                version: Version::V1,
+                path: dir.clone(),
+                serves: Vec::new(),
+            }],
+        };
+        let record = tmp.path().join("1-0.json");
+        std::fs::write(&record, "{}").unwrap();
+
+        let problems = plain_scope(&record, vec![cg.clone()]).close();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let msg = problems[0].to_string();
+        assert!(msg.starts_with("cleanup: read "), "{msg}");
+        assert!(msg.contains(&*dir.to_string_lossy()), "{msg}");
+        assert!(msg.ends_with("(left for `isobench clean`)"), "{msg}");
+        // The record is what lets a later run remove the leftover: it stays.
+        assert!(record.exists());
+        // The Drop after close found nothing more to do.
+        assert!(take_cleanup_problems().is_empty());
+
+        drop(plain_scope(&record, vec![cg]));
+        let kept = take_cleanup_problems();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0].to_string(), msg);
+        assert!(take_cleanup_problems().is_empty());
+
+        // Nothing left behind: no problems, and the record goes.
+        assert!(plain_scope(&record, Vec::new()).close().is_empty());
+        assert!(!record.exists());
     }
 }
