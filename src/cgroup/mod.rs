@@ -124,6 +124,8 @@ pub enum CgroupError {
     Read { path: PathBuf, errno: Errno },
     #[error("create cgroup {}: {}{}", path.display(), errno_text(*errno), mkdir_hint(*errno))]
     Mkdir { path: PathBuf, errno: Errno },
+    #[error("create cgroup {}: it already exists, and isobench kills and removes only cgroups it created; hint: `isobench clean` removes leftovers of earlier runs once their owner is gone; if another program owns it, pass --cgroup-parent to create cgroups elsewhere", path.display())]
+    Exists { path: PathBuf },
     #[error("remove cgroup {}: {}", path.display(), errno_text(*errno))]
     Rmdir { path: PathBuf, errno: Errno },
     #[error("{}: cannot parse {text:?}", path.display())]
@@ -168,6 +170,7 @@ impl CgroupError {
             | CgroupError::Read { errno, .. }
             | CgroupError::Mkdir { errno, .. }
             | CgroupError::Rmdir { errno, .. } => Some(*errno),
+            CgroupError::Exists { .. } => Some(Errno::EEXIST),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use nix::errno::Errno;
 use serde::Serialize;
 
 use super::handle::{Cgroup, Dir};
@@ -202,31 +203,36 @@ impl Scope {
 
     /// Creates `isobench-<pid>-<case>` in every hierarchy. On v1 cpuset the parent's
     /// cpus and mems are copied down so tasks can be attached. On failure nothing is
-    /// left half-created.
+    /// left half-created. A directory of that name that already exists is an error
+    /// ([`CgroupError::Exists`]), never taken over.
     pub fn create(&mut self, case: &str) -> Result<Cgroup, CgroupError> {
         validate_name(case)?;
-        let name = format!("{}-{case}", self.prefix);
         let mut cg = Cgroup {
-            name: name.clone(),
+            name: format!("{}-{case}", self.prefix),
             dirs: Vec::new(),
         };
         for p in &self.parents {
-            let path = p.path.join(&name);
+            let path = p.path.join(&cg.name);
+            // Only a directory this mkdir made joins the cgroup: everything in
+            // `dirs` gets its processes killed and is removed, by the rollback
+            // below or by the scope's cleanup.
             let made = mkdir(&path).and_then(|()| {
+                cg.dirs.push(Dir {
+                    version: p.version,
+                    path: path.clone(),
+                    serves: p.serves.clone(),
+                });
                 if p.version == Version::V1 && p.serves.contains(&Controller::Cpuset) {
                     v1::copy_cpuset_down(&p.path, &path)?;
                 }
                 Ok(())
             });
-            if made.is_ok() || path.is_dir() {
-                cg.dirs.push(Dir {
-                    version: p.version,
-                    path,
-                    serves: p.serves.clone(),
-                });
-            }
             if let Err(e) = made {
-                let _ = remove_cgroup(&cg);
+                // What the rollback cannot remove stays the scope's, so its
+                // cleanup tries again and reports it.
+                if remove_cgroup(&cg).is_err() {
+                    self.live.push(cg);
+                }
                 return Err(e);
             }
         }
@@ -311,10 +317,18 @@ impl Drop for Scope {
     }
 }
 
+/// mkdir that claims the directory for this run. EEXIST is
+/// [`CgroupError::Exists`]: a directory this run did not make may hold another
+/// program's processes, so it is not the scope's to kill or remove.
 fn mkdir(path: &Path) -> Result<(), CgroupError> {
-    std::fs::create_dir(path).map_err(|e| CgroupError::Mkdir {
-        path: path.to_path_buf(),
-        errno: super::errno_of(&e),
+    std::fs::create_dir(path).map_err(|e| match super::errno_of(&e) {
+        Errno::EEXIST => CgroupError::Exists {
+            path: path.to_path_buf(),
+        },
+        errno => CgroupError::Mkdir {
+            path: path.to_path_buf(),
+            errno,
+        },
     })
 }
 
@@ -469,12 +483,14 @@ mod tests {
         assert_eq!(owner_of("other-123-cpu"), None);
     }
 
-    /// A scope over a plain directory, built by hand so the cleanup bookkeeping
-    /// is tested without root or a cgroup file system.
-    fn plain_scope(record: &Path, live: Vec<Cgroup>) -> Scope {
+    /// A scope over plain directories, built by hand so the bookkeeping is tested
+    /// without root or a cgroup file system. Tests close what they build: a scope
+    /// dropped with problems would add to the process-wide list that
+    /// `cleanup_problems_are_returned_or_kept_for_the_caller` checks.
+    fn plain_scope(record: &Path, parents: Vec<Parent>, live: Vec<Cgroup>) -> Scope {
         Scope {
             prefix: "isobench-1".into(),
-            parents: Vec::new(),
+            parents,
             live,
             record: Some(record.to_path_buf()),
             leaf: None,
@@ -498,7 +514,7 @@ mod tests {
         let record = tmp.path().join("1-0.json");
         std::fs::write(&record, "{}").unwrap();
 
-        let problems = plain_scope(&record, vec![cg.clone()]).close();
+        let problems = plain_scope(&record, Vec::new(), vec![cg.clone()]).close();
         assert_eq!(problems.len(), 1, "{problems:?}");
         let msg = problems[0].to_string();
         assert!(msg.starts_with("cleanup: read "), "{msg}");
@@ -509,14 +525,90 @@ mod tests {
         // The Drop after close found nothing more to do.
         assert!(take_cleanup_problems().is_empty());
 
-        drop(plain_scope(&record, vec![cg]));
+        drop(plain_scope(&record, Vec::new(), vec![cg]));
         let kept = take_cleanup_problems();
         assert_eq!(kept.len(), 1, "{kept:?}");
         assert_eq!(kept[0].to_string(), msg);
         assert!(take_cleanup_problems().is_empty());
 
         // Nothing left behind: no problems, and the record goes.
-        assert!(plain_scope(&record, Vec::new()).close().is_empty());
+        assert!(plain_scope(&record, Vec::new(), Vec::new())
+            .close()
+            .is_empty());
         assert!(!record.exists());
+    }
+
+    fn plain_parent(path: &Path) -> Parent {
+        Parent {
+            version: Version::V2,
+            path: path.to_path_buf(),
+            mount_point: path.to_path_buf(),
+            serves: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_existing_directory_is_an_error_not_adopted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        // Someone else's cgroup with the name the scope is about to use, in the
+        // second hierarchy only.
+        let theirs = b.join("isobench-1-x");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(theirs.join("cgroup.procs"), "4242\n").unwrap();
+        let record = tmp.path().join("1-0.json");
+        std::fs::write(&record, "{}").unwrap();
+        let mut scope = plain_scope(
+            &record,
+            vec![plain_parent(&a), plain_parent(&b)],
+            Vec::new(),
+        );
+
+        let err = scope.create("x").unwrap_err();
+        assert!(
+            matches!(&err, CgroupError::Exists { path } if *path == theirs),
+            "{err:?}"
+        );
+        assert_eq!(err.errno(), Some(Errno::EEXIST));
+        let msg = err.to_string();
+        assert!(msg.contains(&*theirs.to_string_lossy()), "{msg}");
+        assert!(msg.contains("hint: "), "{msg}");
+
+        // Only the directory this create made is the scope's: a plain directory
+        // cannot be emptied like a cgroup, so the rollback failed and it waits
+        // for the scope's cleanup. Theirs is not in it.
+        let left: Vec<&Path> = scope
+            .live()
+            .iter()
+            .flat_map(|c| c.dirs.iter().map(|d| d.path.as_path()))
+            .collect();
+        assert_eq!(left, [a.join("isobench-1-x").as_path()]);
+        let problems = scope.close();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(!problems[0].to_string().contains(&*theirs.to_string_lossy()));
+        assert_eq!(
+            std::fs::read_to_string(theirs.join("cgroup.procs")).unwrap(),
+            "4242\n"
+        );
+    }
+
+    #[test]
+    fn mkdir_names_an_existing_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = mkdir(tmp.path()).unwrap_err();
+        assert!(matches!(err, CgroupError::Exists { .. }), "{err:?}");
+        let err = mkdir(&tmp.path().join("no/such")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CgroupError::Mkdir {
+                    errno: Errno::ENOENT,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }
