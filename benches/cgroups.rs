@@ -80,6 +80,9 @@ fn cgroup_ops(c: &mut Criterion) {
     scope.remove(&other).expect("remove");
     g.finish();
     scope.remove(&cg).expect("remove");
+    for p in scope.close() {
+        eprintln!("cgroup benches: {p}");
+    }
 }
 
 fn harness_overhead(c: &mut Criterion) {

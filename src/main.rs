@@ -319,7 +319,12 @@ fn cmd_run(
             eprintln!("isobench: warning: {w}")
         }
     };
-    match runner::run(&opts, &mut on) {
+    let result = runner::run(&opts, &mut on);
+    // A scope dropped on an error path keeps its cleanup problems for us to show.
+    for p in isobench::cgroup::take_cleanup_problems() {
+        on(Event::Warning(&p.to_string()));
+    }
+    match result {
         Ok(outcome) => {
             print_table(&outcome.run);
             println!("results: {}", outcome.dir.display());

@@ -204,7 +204,9 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
                 sink::write_records(&run, &dir)?;
             }
             Err(ProbeError::Interrupted(i)) => {
-                drop(scope);
+                for p in scope.close() {
+                    on(Event::Warning(&p.to_string()));
+                }
                 run.interrupted = true;
                 sink::write_records(&run, &dir)?;
                 charts(&run, &dir, on);
@@ -213,7 +215,9 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             Err(e) => return Err(anyhow::Error::new(e).context(format!("case {probe}/{id}"))),
         }
     }
-    drop(scope);
+    for p in scope.close() {
+        on(Event::Warning(&p.to_string()));
+    }
     run.finished_utc = Some(utc_now().1);
     sink::write_records(&run, &dir)?;
     charts(&run, &dir, on);

@@ -3,7 +3,6 @@
 //! or v2 driver of the directory that serves the controller, so a probe never
 //! sees a version difference.
 
-use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,41 +13,12 @@ use nix::unistd::Pid;
 use serde::Serialize;
 
 use super::stats::{CpuStat, IoStat, MemoryStat};
+use super::types::{CpuMax, IoLimit};
 use super::{read_procs, v1, v2, write_file, CgroupError, Controller, Version, CGROUP_PROCS};
 use crate::cpulist::CpuList;
 
 /// How long kill and freeze wait for the kernel before giving up.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A CFS bandwidth limit: `quota` of CPU time every `period` (`None`: no limit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct CpuMax {
-    pub quota: Option<Duration>,
-    pub period: Duration,
-}
-
-/// A block device number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub struct DevId {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl fmt::Display for DevId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.major, self.minor)
-    }
-}
-
-/// IO throttling for one device; `None` leaves that limit unset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct IoLimit {
-    pub device: DevId,
-    pub read_bps: Option<u64>,
-    pub write_bps: Option<u64>,
-    pub read_iops: Option<u64>,
-    pub write_iops: Option<u64>,
-}
 
 /// One directory of a cgroup in one hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -16,13 +16,17 @@ pub mod layout;
 pub mod owner;
 mod scope;
 pub mod stats;
+mod types;
 pub mod v1;
 pub mod v2;
 
-pub use handle::{enter_self, raw_fds, Cgroup, CpuMax, DevId, Dir, IoLimit, SETTLE_TIMEOUT};
+pub use handle::{enter_self, raw_fds, Cgroup, Dir, SETTLE_TIMEOUT};
 pub use layout::{Layout, LayoutKind, Placement};
-pub use scope::{clean_stale, owner_of, CleanReport, Scope, ScopeOptions};
+pub use scope::{
+    clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem, Scope, ScopeOptions,
+};
 pub use stats::{CpuStat, IoStat, MemoryStat};
+pub use types::{CpuMax, DevId, IoLimit};
 
 /// The prefix of every cgroup the harness creates: `isobench-<pid>-<case>`.
 pub const NAME_PREFIX: &str = "isobench-";
@@ -120,6 +124,8 @@ pub enum CgroupError {
     Read { path: PathBuf, errno: Errno },
     #[error("create cgroup {}: {}{}", path.display(), errno_text(*errno), mkdir_hint(*errno))]
     Mkdir { path: PathBuf, errno: Errno },
+    #[error("create cgroup {}: it already exists, and isobench kills and removes only cgroups it created; hint: `isobench clean` removes leftovers of earlier runs once their owner is gone; if another program owns it, pass --cgroup-parent to create cgroups elsewhere", path.display())]
+    Exists { path: PathBuf },
     #[error("remove cgroup {}: {}", path.display(), errno_text(*errno))]
     Rmdir { path: PathBuf, errno: Errno },
     #[error("{}: cannot parse {text:?}", path.display())]
@@ -164,6 +170,7 @@ impl CgroupError {
             | CgroupError::Read { errno, .. }
             | CgroupError::Mkdir { errno, .. }
             | CgroupError::Rmdir { errno, .. } => Some(*errno),
+            CgroupError::Exists { .. } => Some(Errno::EEXIST),
             _ => None,
         }
     }

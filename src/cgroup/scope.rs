@@ -1,11 +1,17 @@
 //! [`Scope`]: creates the harness's cgroups under its own cgroup in each
 //! hierarchy and guarantees their removal — on success, error, panic (`Drop`)
 //! and, through the ownership record, after the harness was killed.
+//!
+//! The library never prints: what cleanup could not remove is returned by
+//! [`Scope::close`], or, for a scope that was only dropped, kept for
+//! [`take_cleanup_problems`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use nix::errno::Errno;
 use serde::Serialize;
 
 use super::handle::{Cgroup, Dir};
@@ -50,8 +56,35 @@ pub struct Scope {
     prefix: String,
     parents: Vec<Parent>,
     live: Vec<Cgroup>,
-    record: PathBuf,
+    /// Taken by the first cleanup, so a `close` followed by `Drop` (or a second
+    /// cleanup after a failed one) never deletes a record that is still needed.
+    record: Option<PathBuf>,
     leaf: Option<Leaf>,
+}
+
+/// One step of a scope's cleanup that failed. What it left behind stays named in
+/// the ownership record, so a later run or `isobench clean` removes it.
+#[derive(Debug, thiserror::Error)]
+#[error("cleanup: {0} (left for `isobench clean`)")]
+pub struct CleanupProblem(pub CgroupError);
+
+/// Cleanup problems of scopes that were dropped rather than closed (an early
+/// return with `?`, a panic). `Drop` has no way to hand anything to its caller
+/// and the library does not print, so they wait here, process-wide, until the
+/// program takes them with [`take_cleanup_problems`].
+static DROPPED_PROBLEMS: Mutex<Vec<CleanupProblem>> = Mutex::new(Vec::new());
+
+/// Takes the cleanup problems recorded by every [`Scope`] dropped without
+/// [`Scope::close`] since the last call, oldest first. A program that shows
+/// cleanup problems calls this once its scopes are gone, on every exit path.
+pub fn take_cleanup_problems() -> Vec<CleanupProblem> {
+    // A poisoned lock only means a panic elsewhere while it was held; the list
+    // itself is still whole.
+    std::mem::take(
+        &mut *DROPPED_PROBLEMS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    )
 }
 
 /// The parents in each usable hierarchy, and which controllers each serves.
@@ -109,7 +142,7 @@ impl Scope {
             prefix: format!("{NAME_PREFIX}{}", std::process::id()),
             parents,
             live: Vec::new(),
-            record,
+            record: Some(record),
             leaf: None,
         };
         // On error the Drop of `scope` removes the record and any leaf.
@@ -168,38 +201,38 @@ impl Scope {
         Ok(())
     }
 
-    /// Where this scope creates cgroups, one directory per hierarchy.
-    pub fn parent_dirs(&self) -> Vec<PathBuf> {
-        self.parents.iter().map(|p| p.path.clone()).collect()
-    }
-
     /// Creates `isobench-<pid>-<case>` in every hierarchy. On v1 cpuset the parent's
     /// cpus and mems are copied down so tasks can be attached. On failure nothing is
-    /// left half-created.
+    /// left half-created. A directory of that name that already exists is an error
+    /// ([`CgroupError::Exists`]), never taken over.
     pub fn create(&mut self, case: &str) -> Result<Cgroup, CgroupError> {
         validate_name(case)?;
-        let name = format!("{}-{case}", self.prefix);
         let mut cg = Cgroup {
-            name: name.clone(),
+            name: format!("{}-{case}", self.prefix),
             dirs: Vec::new(),
         };
         for p in &self.parents {
-            let path = p.path.join(&name);
+            let path = p.path.join(&cg.name);
+            // Only a directory this mkdir made joins the cgroup: everything in
+            // `dirs` gets its processes killed and is removed, by the rollback
+            // below or by the scope's cleanup.
             let made = mkdir(&path).and_then(|()| {
+                cg.dirs.push(Dir {
+                    version: p.version,
+                    path: path.clone(),
+                    serves: p.serves.clone(),
+                });
                 if p.version == Version::V1 && p.serves.contains(&Controller::Cpuset) {
                     v1::copy_cpuset_down(&p.path, &path)?;
                 }
                 Ok(())
             });
-            if made.is_ok() || path.is_dir() {
-                cg.dirs.push(Dir {
-                    version: p.version,
-                    path,
-                    serves: p.serves.clone(),
-                });
-            }
             if let Err(e) = made {
-                let _ = remove_cgroup(&cg);
+                // What the rollback cannot remove stays the scope's, so its
+                // cleanup tries again and reports it.
+                if remove_cgroup(&cg).is_err() {
+                    self.live.push(cg);
+                }
                 return Err(e);
             }
         }
@@ -231,15 +264,23 @@ impl Scope {
     pub fn live(&self) -> &[Cgroup] {
         &self.live
     }
-}
 
-impl Drop for Scope {
-    fn drop(&mut self) {
-        let mut clean = true;
+    /// Removes every cgroup still live, gives back what the scope changed on v2
+    /// and, when all of that worked, deletes the ownership record. Returns what
+    /// could not be done, for the caller to show; empty when nothing is left.
+    #[must_use = "cleanup problems are reported only through the returned list"]
+    pub fn close(mut self) -> Vec<CleanupProblem> {
+        // The Drop that follows finds nothing left to do.
+        self.cleanup()
+    }
+
+    /// Best effort: a failure is recorded and the next step still runs. Takes
+    /// what it cleans, so a second call does nothing.
+    fn cleanup(&mut self) -> Vec<CleanupProblem> {
+        let mut problems = Vec::new();
         for cg in std::mem::take(&mut self.live).iter().rev() {
             if let Err(e) = remove_cgroup(cg) {
-                eprintln!("isobench: cleanup: {e} (left for `isobench clean`)");
-                clean = false;
+                problems.push(CleanupProblem(e));
             }
         }
         if let Some(l) = self.leaf.take() {
@@ -249,20 +290,45 @@ impl Drop for Scope {
             let back = v2::disable_controllers(&l.parent, &names)
                 .and_then(|()| write_file(&l.parent.join(super::CGROUP_PROCS), "0"))
                 .and_then(|()| rmdir_retry(&l.leaf));
-            if back.is_err() {
-                clean = false;
+            if let Err(e) = back {
+                problems.push(CleanupProblem(e));
             }
         }
-        if clean {
-            owner::remove(&self.record);
+        // With anything left behind the record stays: it is how a later run tells
+        // that this run's leftovers are safe to remove.
+        if let Some(record) = self.record.take() {
+            if problems.is_empty() {
+                owner::remove(&record);
+            }
+        }
+        problems
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let problems = self.cleanup();
+        if !problems.is_empty() {
+            DROPPED_PROBLEMS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(problems);
         }
     }
 }
 
+/// mkdir that claims the directory for this run. EEXIST is
+/// [`CgroupError::Exists`]: a directory this run did not make may hold another
+/// program's processes, so it is not the scope's to kill or remove.
 fn mkdir(path: &Path) -> Result<(), CgroupError> {
-    std::fs::create_dir(path).map_err(|e| CgroupError::Mkdir {
-        path: path.to_path_buf(),
-        errno: super::errno_of(&e),
+    std::fs::create_dir(path).map_err(|e| match super::errno_of(&e) {
+        Errno::EEXIST => CgroupError::Exists {
+            path: path.to_path_buf(),
+        },
+        errno => CgroupError::Mkdir {
+            path: path.to_path_buf(),
+            errno,
+        },
     })
 }
 
@@ -415,5 +481,134 @@ mod tests {
         assert_eq!(owner_of("isobench-123-"), None);
         assert_eq!(owner_of("isobench-x-cpu"), None);
         assert_eq!(owner_of("other-123-cpu"), None);
+    }
+
+    /// A scope over plain directories, built by hand so the bookkeeping is tested
+    /// without root or a cgroup file system. Tests close what they build: a scope
+    /// dropped with problems would add to the process-wide list that
+    /// `cleanup_problems_are_returned_or_kept_for_the_caller` checks.
+    fn plain_scope(record: &Path, parents: Vec<Parent>, live: Vec<Cgroup>) -> Scope {
+        Scope {
+            prefix: "isobench-1".into(),
+            parents,
+            live,
+            record: Some(record.to_path_buf()),
+            leaf: None,
+        }
+    }
+
+    #[test]
+    fn cleanup_problems_are_returned_or_kept_for_the_caller() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Not a cgroup: it has no cgroup.procs, so emptying it fails.
+        let dir = tmp.path().join("isobench-1-x");
+        std::fs::create_dir(&dir).unwrap();
+        let cg = Cgroup {
+            name: "isobench-1-x".into(),
+            dirs: vec![Dir {
+                version: Version::V1,
+                path: dir.clone(),
+                serves: Vec::new(),
+            }],
+        };
+        let record = tmp.path().join("1-0.json");
+        std::fs::write(&record, "{}").unwrap();
+
+        let problems = plain_scope(&record, Vec::new(), vec![cg.clone()]).close();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let msg = problems[0].to_string();
+        assert!(msg.starts_with("cleanup: read "), "{msg}");
+        assert!(msg.contains(&*dir.to_string_lossy()), "{msg}");
+        assert!(msg.ends_with("(left for `isobench clean`)"), "{msg}");
+        // The record is what lets a later run remove the leftover: it stays.
+        assert!(record.exists());
+        // The Drop after close found nothing more to do.
+        assert!(take_cleanup_problems().is_empty());
+
+        drop(plain_scope(&record, Vec::new(), vec![cg]));
+        let kept = take_cleanup_problems();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0].to_string(), msg);
+        assert!(take_cleanup_problems().is_empty());
+
+        // Nothing left behind: no problems, and the record goes.
+        assert!(plain_scope(&record, Vec::new(), Vec::new())
+            .close()
+            .is_empty());
+        assert!(!record.exists());
+    }
+
+    fn plain_parent(path: &Path) -> Parent {
+        Parent {
+            version: Version::V2,
+            path: path.to_path_buf(),
+            mount_point: path.to_path_buf(),
+            serves: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_existing_directory_is_an_error_not_adopted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        // Someone else's cgroup with the name the scope is about to use, in the
+        // second hierarchy only.
+        let theirs = b.join("isobench-1-x");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(theirs.join("cgroup.procs"), "4242\n").unwrap();
+        let record = tmp.path().join("1-0.json");
+        std::fs::write(&record, "{}").unwrap();
+        let mut scope = plain_scope(
+            &record,
+            vec![plain_parent(&a), plain_parent(&b)],
+            Vec::new(),
+        );
+
+        let err = scope.create("x").unwrap_err();
+        assert!(
+            matches!(&err, CgroupError::Exists { path } if *path == theirs),
+            "{err:?}"
+        );
+        assert_eq!(err.errno(), Some(Errno::EEXIST));
+        let msg = err.to_string();
+        assert!(msg.contains(&*theirs.to_string_lossy()), "{msg}");
+        assert!(msg.contains("hint: "), "{msg}");
+
+        // Only the directory this create made is the scope's: a plain directory
+        // cannot be emptied like a cgroup, so the rollback failed and it waits
+        // for the scope's cleanup. Theirs is not in it.
+        let left: Vec<&Path> = scope
+            .live()
+            .iter()
+            .flat_map(|c| c.dirs.iter().map(|d| d.path.as_path()))
+            .collect();
+        assert_eq!(left, [a.join("isobench-1-x").as_path()]);
+        let problems = scope.close();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(!problems[0].to_string().contains(&*theirs.to_string_lossy()));
+        assert_eq!(
+            std::fs::read_to_string(theirs.join("cgroup.procs")).unwrap(),
+            "4242\n"
+        );
+    }
+
+    #[test]
+    fn mkdir_names_an_existing_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = mkdir(tmp.path()).unwrap_err();
+        assert!(matches!(err, CgroupError::Exists { .. }), "{err:?}");
+        let err = mkdir(&tmp.path().join("no/such")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CgroupError::Mkdir {
+                    errno: Errno::ENOENT,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use super::handle::{CpuMax, IoLimit};
 use super::stats::{self, CpuStat, IoStat, MemoryStat};
+use super::types::{page_rounded, CpuMax, IoLimit};
 use super::{read_file, read_u64, write_checked, write_file, CgroupError};
 
 pub const CPUSET_CPUS: &str = "cpuset.cpus";
@@ -134,10 +134,6 @@ pub fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
     Ok(read_file(&dir.join(FREEZER_STATE))?.trim() == "FROZEN")
 }
 
-pub fn is_thawed(dir: &Path) -> Result<bool, CgroupError> {
-    Ok(read_file(&dir.join(FREEZER_STATE))?.trim() == "THAWED")
-}
-
 /// Throttling from the cpu hierarchy, usage from cpuacct (which may be another mount).
 pub fn cpu_stat(cpu_dir: Option<&Path>, cpuacct_dir: &Path) -> Result<CpuStat, CgroupError> {
     let usage = read_u64(&cpuacct_dir.join(CPUACCT_USAGE))?;
@@ -165,19 +161,6 @@ pub fn io_stat(dir: &Path) -> Result<Vec<IoStat>, CgroupError> {
     ))
 }
 
-/// The kernel keeps memory limits in pages: accept a read-back rounded down by less than a page.
-pub(crate) fn page_rounded(wrote: u64, read: u64) -> bool {
-    read <= wrote && wrote - read < page_size()
-}
-
-pub(crate) fn page_size() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .map(|v| v as u64)
-        .unwrap_or(4096)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,13 +171,5 @@ mod tests {
         assert_eq!(weight_to_shares(200), 2048);
         assert_eq!(weight_to_shares(1), 10);
         assert_eq!(weight_to_shares(10_000), 102_400);
-    }
-
-    #[test]
-    fn memory_limits_round_to_pages() {
-        assert!(page_rounded(1_000_000, 999_424));
-        assert!(page_rounded(4096, 4096));
-        assert!(!page_rounded(4096, 8192));
-        assert!(!page_rounded(1 << 20, 0));
     }
 }

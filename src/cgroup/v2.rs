@@ -2,9 +2,8 @@
 
 use std::path::Path;
 
-use super::handle::{CpuMax, IoLimit};
 use super::stats::{self, CpuStat, IoStat, MemoryStat};
-use super::v1::page_rounded;
+use super::types::{page_rounded, CpuMax, IoLimit};
 use super::{read_file, read_u64, write_checked, write_file, CgroupError};
 
 pub const CGROUP_CONTROLLERS: &str = "cgroup.controllers";
@@ -165,7 +164,7 @@ pub fn subtree_control(dir: &Path) -> Result<Vec<String>, CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroup::DevId;
+    use crate::cgroup::types::DevId;
     use std::time::Duration;
 
     #[test]
