@@ -92,7 +92,7 @@ fn harness_overhead(c: &mut Criterion) {
     });
     let series = Series {
         metric: "create".into(),
-        unit: "ns".into(),
+        unit: isobench::record::Unit::Ns,
         values: (0..10_000u64).map(|i| 50_000 + i * 37 % 9_000).collect(),
     };
     g.bench_function("summary_of_10k_samples", |b| {

@@ -56,7 +56,7 @@ pub fn align(runs: &[&Run]) -> Vec<ProbeRows> {
                 for c in r.cases.iter().filter(|c| c.probe == probe) {
                     index_of(&mut cases, c.case.clone());
                     for s in &c.summaries {
-                        index_of(&mut metrics, (s.metric.clone(), s.unit.clone()));
+                        index_of(&mut metrics, (s.metric.clone(), s.unit.to_string()));
                     }
                 }
             }
@@ -87,10 +87,9 @@ pub fn align(runs: &[&Run]) -> Vec<ProbeRows> {
                                 .iter()
                                 .map(|r| {
                                     let c = find(r, case)?;
-                                    let s = c
-                                        .summaries
-                                        .iter()
-                                        .find(|s| s.metric == metric && s.unit == unit)?;
+                                    let s = c.summaries.iter().find(|s| {
+                                        s.metric == *metric && s.unit.id() == unit.as_str()
+                                    })?;
                                     Some((s.clone(), c.verdict.status))
                                 })
                                 .collect();
@@ -152,7 +151,7 @@ mod tests {
     use crate::record::{CaseResult, Series, Verdict};
 
     fn case(probe: &str, id: &str, values: Vec<u64>, verdict: Verdict) -> CaseResult {
-        let s = Series::new("latency", "ns", values);
+        let s = Series::new("latency", crate::units::Unit::Ns, values);
         CaseResult {
             summaries: Summary::of(&s).into_iter().collect(),
             verdict,

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::record::{CaseResult, Run, Series, SCHEMA_VERSION};
+use crate::units::Unit;
 
 /// The one file that makes a folder a result folder.
 pub const RUN_JSON: &str = "run.json";
@@ -166,7 +167,9 @@ pub fn parse_samples(text: &str, case: &CaseResult) -> Result<Vec<Series>, Strin
     let mut series: Vec<Series> = if case.series.is_empty() {
         names
             .iter()
-            .map(|n| split_column(n, case).map(|(m, u)| Series::new(m, u, Vec::new())))
+            .map(|n| {
+                split_column(n, case).map(|(m, u)| Series::new(m, Unit::from_id(u), Vec::new()))
+            })
             .collect::<Result<_, _>>()?
     } else {
         if case.series.len() != names.len() {
@@ -186,7 +189,7 @@ pub fn parse_samples(text: &str, case: &CaseResult) -> Result<Vec<Series>, Strin
         }
         case.series
             .iter()
-            .map(|s| Series::new(&s.metric, &s.unit, Vec::new()))
+            .map(|s| Series::new(&s.metric, s.unit.clone(), Vec::new()))
             .collect()
     };
     for (line, row) in r.records().enumerate() {
@@ -262,8 +265,8 @@ mod tests {
     fn columns_named_in_run_json() {
         let c = case(
             vec![
-                Series::new("achieved_pct", "pct_x100", vec![]),
-                Series::new("period_usage", "ns", vec![]),
+                Series::new("achieved_pct", Unit::PctX100, vec![]),
+                Series::new("period_usage", Unit::Ns, vec![]),
             ],
             vec![],
         );
@@ -272,20 +275,20 @@ mod tests {
             &c,
         )
         .unwrap();
-        assert_eq!(s[0], Series::new("achieved_pct", "pct_x100", vec![2501]));
-        assert_eq!(s[1], Series::new("period_usage", "ns", vec![7, 8]));
+        assert_eq!(s[0], Series::new("achieved_pct", Unit::PctX100, vec![2501]));
+        assert_eq!(s[1], Series::new("period_usage", Unit::Ns, vec![7, 8]));
     }
 
     #[test]
     fn a_header_that_disagrees_with_run_json_is_an_error() {
-        let c = case(vec![Series::new("a", "ns", vec![])], vec![]);
+        let c = case(vec![Series::new("a", Unit::Ns, vec![])], vec![]);
         let e = parse_samples("index,b_ns\n0,1\n", &c).unwrap_err();
         assert!(e.contains("`b_ns`"), "{e}");
     }
 
     #[test]
     fn old_folders_split_by_summaries_then_known_units() {
-        let sum = Summary::of(&Series::new("error_pct", "pct_x100", vec![3])).unwrap();
+        let sum = Summary::of(&Series::new("error_pct", Unit::PctX100, vec![3])).unwrap();
         // `slowdown_x100` has no summary here: the longest known unit decides,
         // and `move_time_ns` is not taken for unit `time_ns`.
         let c = case(vec![], vec![sum]);
@@ -294,10 +297,7 @@ mod tests {
             &c,
         )
         .unwrap();
-        let ids: Vec<(&str, &str)> = s
-            .iter()
-            .map(|s| (s.metric.as_str(), s.unit.as_str()))
-            .collect();
+        let ids: Vec<(&str, &str)> = s.iter().map(|s| (s.metric.as_str(), s.unit.id())).collect();
         assert_eq!(
             ids,
             [

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::host::Host;
+pub use crate::units::Unit;
 
 /// The version of the run.json / summary.csv / samples schema. Renaming or
 /// removing a probe, case or metric id, a field or a column, or changing a unit,
@@ -73,16 +74,15 @@ impl Verdict {
 pub struct Series {
     /// Stable snake_case id, e.g. `create`, `set_cpu_max`.
     pub metric: String,
-    /// `ns`, `bytes`, `count`.
-    pub unit: String,
+    pub unit: Unit,
     pub values: Vec<u64>,
 }
 
 impl Series {
-    pub fn new(metric: &str, unit: &str, values: Vec<u64>) -> Series {
+    pub fn new(metric: &str, unit: Unit, values: Vec<u64>) -> Series {
         Series {
             metric: metric.into(),
-            unit: unit.into(),
+            unit,
             values,
         }
     }
@@ -94,7 +94,7 @@ impl Series {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub metric: String,
-    pub unit: String,
+    pub unit: Unit,
     pub n: u64,
     pub mean: f64,
     pub min: u64,
@@ -185,20 +185,19 @@ pub struct CaseResult {
 mod columns {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::Series;
+    use super::{Series, Unit};
 
     #[derive(Serialize, Deserialize)]
     struct Column<'a> {
         #[serde(borrow)]
         metric: std::borrow::Cow<'a, str>,
-        #[serde(borrow)]
-        unit: std::borrow::Cow<'a, str>,
+        unit: Unit,
     }
 
     pub fn serialize<S: Serializer>(series: &[Series], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(series.iter().map(|x| Column {
             metric: x.metric.as_str().into(),
-            unit: x.unit.as_str().into(),
+            unit: x.unit.clone(),
         }))
     }
 
@@ -206,7 +205,7 @@ mod columns {
         let columns = Vec::<Column>::deserialize(d)?;
         Ok(columns
             .into_iter()
-            .map(|c| Series::new(&c.metric, &c.unit, Vec::new()))
+            .map(|c| Series::new(&c.metric, c.unit, Vec::new()))
             .collect())
     }
 }
@@ -350,7 +349,7 @@ mod tests {
     fn summary_of_a_series() {
         let s = Series {
             metric: "create".into(),
-            unit: "ns".into(),
+            unit: Unit::Ns,
             values: (1..=100).collect(),
         };
         let sum = Summary::of(&s).unwrap();
@@ -363,7 +362,7 @@ mod tests {
         assert!((sum.mean - 50.5).abs() < 1e-9);
         let empty = Series {
             metric: "x".into(),
-            unit: "ns".into(),
+            unit: Unit::Ns,
             values: vec![],
         };
         assert!(Summary::of(&empty).is_none());
@@ -371,14 +370,14 @@ mod tests {
 
     #[test]
     fn small_series_have_exact_quantiles_large_ones_three_digits() {
-        let s = Series::new("remove", "ns", vec![0, 1_234_567, 9_876_543_210]);
+        let s = Series::new("remove", Unit::Ns, vec![0, 1_234_567, 9_876_543_210]);
         let sum = Summary::of(&s).unwrap();
         assert_eq!(sum.min, 0);
         assert_eq!(sum.max, 9_876_543_210);
         assert_eq!(sum.p50, 1_234_567);
         let mut values = vec![1_234_567; EXACT_UP_TO];
         values.push(9_876_543_210);
-        let big = Summary::of(&Series::new("remove", "ns", values)).unwrap();
+        let big = Summary::of(&Series::new("remove", Unit::Ns, values)).unwrap();
         let rel = (big.p50 as f64 - 1_234_567.0).abs() / 1_234_567.0;
         assert!(rel < 0.001, "{}", big.p50);
         assert_eq!(big.max, 9_876_543_210);
@@ -386,6 +385,6 @@ mod tests {
 
     #[test]
     fn traces_are_not_summarised() {
-        assert!(Summary::of(&Series::new("trace_cpu", "cpu", vec![0, 1])).is_none());
+        assert!(Summary::of(&Series::new("trace_cpu", Unit::Cpu, vec![0, 1])).is_none());
     }
 }

@@ -2,6 +2,8 @@
 //! drawn by [`super::draw`]. Keeping plotters out of it lets one renderer serve
 //! SVG and PNG, and lets tests look at what a chart holds without pixels.
 
+use crate::units;
+
 /// A colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rgb(pub u8, pub u8, pub u8);
@@ -177,14 +179,14 @@ pub enum Unit {
 impl Unit {
     /// The unit of a series unit string, and the factor that turns its raw
     /// values into this unit (`pct_x100` → percent, ×0.01).
-    pub fn of_series(unit: &str) -> (Unit, f64) {
+    pub fn of_series(unit: &units::Unit) -> (Unit, f64) {
         match unit {
-            "ns" => (Unit::Ns, 1.0),
-            "bytes" => (Unit::Bytes, 1.0),
-            "bytes_per_s" => (Unit::BytesPerS, 1.0),
-            "ops_per_s" => (Unit::OpsPerS, 1.0),
-            "pct" => (Unit::Pct, 1.0),
-            "pct_x100" => (Unit::Pct, 0.01),
+            units::Unit::Ns => (Unit::Ns, 1.0),
+            units::Unit::Bytes => (Unit::Bytes, 1.0),
+            units::Unit::BytesPerS => (Unit::BytesPerS, 1.0),
+            units::Unit::OpsPerS => (Unit::OpsPerS, 1.0),
+            units::Unit::Pct => (Unit::Pct, 1.0),
+            units::Unit::PctX100 => (Unit::Pct, 0.01),
             _ => (Unit::Plain, 1.0),
         }
     }
@@ -228,8 +230,9 @@ impl Unit {
             .unwrap_or(scales[scales.len() - 1])
     }
 
-    /// One value with its unit, three significant digits: `1.5 ms`, `64 MiB`, `25%`.
-    pub fn human(self, v: f64) -> String {
+    /// A round tick value on a log axis, compact (`2 µs`, `1 ms`): the ticks
+    /// are round numbers, so trailing zeros would only be noise.
+    fn tick(self, v: f64) -> String {
         let (d, suffix) = self.scale(v);
         let n = number(v / d);
         match suffix {
@@ -237,6 +240,20 @@ impl Unit {
             "%" => format!("{n}%"),
             s => format!("{n} {s}"),
         }
+    }
+
+    /// One value with its unit, as every report and reason writes it
+    /// ([`units::human`]): `1.50 ms`, `64 MiB`, `25%`; a plain number bare.
+    pub fn human(self, v: f64) -> String {
+        let unit = match self {
+            Unit::Ns => units::Unit::Ns,
+            Unit::Bytes => units::Unit::Bytes,
+            Unit::BytesPerS => units::Unit::BytesPerS,
+            Unit::OpsPerS => units::Unit::OpsPerS,
+            Unit::Pct => units::Unit::Pct,
+            Unit::Plain => return number(v),
+        };
+        units::human(v, &unit)
     }
 }
 
@@ -479,7 +496,7 @@ impl Axis {
             v
         };
         match self.scale {
-            Scale::Log => self.unit.human(v),
+            Scale::Log => self.unit.tick(v),
             Scale::Linear => {
                 let d = self.divisor();
                 let step = self.linear_step() / d;
@@ -765,18 +782,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_are_humanised() {
+    fn values_are_humanised_as_reports_write_them() {
+        // The same text as a table or a verdict reason (units::human).
+        for (u, v) in [
+            (Unit::Ns, 1_500_000.0),
+            (Unit::Bytes, 34_004_992.0),
+            (Unit::OpsPerS, 2_500.0),
+        ] {
+            let (unit, _) = Unit::of_series(&match u {
+                Unit::Ns => units::Unit::Ns,
+                Unit::Bytes => units::Unit::Bytes,
+                _ => units::Unit::OpsPerS,
+            });
+            assert_eq!(unit, u);
+        }
         assert_eq!(Unit::Ns.human(20.0), "20 ns");
         assert_eq!(Unit::Ns.human(6_483.0), "6.48 µs");
         assert_eq!(Unit::Ns.human(150_000.0), "150 µs");
-        assert_eq!(Unit::Ns.human(1_500_000.0), "1.5 ms");
-        assert_eq!(Unit::Ns.human(2e9), "2 s");
+        assert_eq!(Unit::Ns.human(1_500_000.0), "1.50 ms");
+        assert_eq!(Unit::Ns.human(2e9), "2.00 s");
         assert_eq!(Unit::Bytes.human(64.0 * 1024.0 * 1024.0), "64 MiB");
         assert_eq!(Unit::BytesPerS.human(10.0 * 1024.0 * 1024.0), "10 MiB/s");
-        assert_eq!(Unit::OpsPerS.human(2_500.0), "2.5 k ops/s");
+        assert_eq!(Unit::OpsPerS.human(2_500.0), "2.50 k/s");
         assert_eq!(Unit::Pct.human(25.0), "25%");
         assert_eq!(Unit::Plain.human(0.5), "0.5");
-        assert_eq!(Unit::of_series("pct_x100"), (Unit::Pct, 0.01));
+        assert_eq!(Unit::of_series(&units::Unit::PctX100), (Unit::Pct, 0.01));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! expansion of the section into cases, measuring a case and judging it (pure
 //! verdict functions), its part of report.md and its charts, and what
 //! `isobench check` says about it. The [`Probe`] trait is that contract, and the
-//! [`registry!`] below is the one list of all probes: the scenario's sections,
+//! `registry!` macro below is the one list of all probes: the scenario's sections,
 //! the plan, the runner, `check`, the report and the chart list iterate over it.
 //!
 //! Adding a probe: one module under `src/probe/` implementing [`Probe`], and one

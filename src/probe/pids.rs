@@ -14,6 +14,7 @@ use crate::markdown::{value, verdict_word, Align, Table};
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::spec::{Checked, HostLimits, Keys};
 use crate::workload::spawn_in;
+use crate::units::Unit;
 
 /// The probe.
 pub struct Pids;
@@ -133,9 +134,9 @@ fn run(case: &PidsCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         Err(e) => result.judge(Verdict::fail(e)),
         Ok((forked, errno, current, events)) => {
             result.series = vec![
-                Series::new("forks_reached", "count", vec![forked]),
-                Series::new("tasks_at_limit", "count", vec![current]),
-                Series::new("max_events", "count", vec![events]),
+                Series::new("forks_reached", Unit::Count, vec![forked]),
+                Series::new("tasks_at_limit", Unit::Count, vec![current]),
+                Series::new("max_events", Unit::Count, vec![events]),
             ];
             let name = nix::errno::Errno::from_raw(errno);
             let facts = format!("{forked} forks succeeded besides the worker ({} tasks, pids.max {}), then {name}; pids.events max +{events}", forked + 1, case.max);

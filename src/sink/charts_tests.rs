@@ -9,6 +9,7 @@ use serde_json::json;
 use super::*;
 use crate::chart::{draw, figure};
 use crate::record::{CaseResult, Series, Summary, Verdict};
+use crate::units::Unit;
 
 /// Deterministic noise: `n` values spread around `base` (±`spread` of it), with a tail.
 fn noisy(n: usize, base: f64, spread: f64, seed: u64) -> Vec<u64> {
@@ -59,7 +60,7 @@ fn ns_cases(scale: f64) -> Vec<CaseResult> {
         "ns_latency",
         "noop",
         json!({"kind": null, "method": null, "workers": 1}),
-        vec![Series::new("latency", "ns", vec![20; 100])],
+        vec![Series::new("latency", Unit::Ns, vec![20; 100])],
     )];
     let base = [
         ("none", 100_000.0, 4_000.0, 0.0),
@@ -91,7 +92,7 @@ fn ns_cases(scale: f64) -> Vec<CaseResult> {
                     "ns_latency",
                     &id,
                     config,
-                    vec![Series::new("latency", "ns", v)],
+                    vec![Series::new("latency", Unit::Ns, v)],
                 ));
             }
         }
@@ -115,9 +116,9 @@ fn quota_cases(scale: f64) -> Vec<CaseResult> {
                 &id,
                 json!({"id": id, "quota": dur(q), "period": dur(p), "threads": t, "idle_threads": 0, "tolerance_pct": 5.0}),
                 vec![
-                    Series::new("achieved_pct", "pct_x100", vec![(achieved as f64 * scale) as u64]),
-                    Series::new("expected_pct", "pct_x100", vec![expected]),
-                    Series::new("period_usage", "ns", noisy(19, (q / 10) as f64, 0.1, 3)),
+                    Series::new("achieved_pct", Unit::PctX100, vec![(achieved as f64 * scale) as u64]),
+                    Series::new("expected_pct", Unit::PctX100, vec![expected]),
+                    Series::new("period_usage", Unit::Ns, noisy(19, (q / 10) as f64, 0.1, 3)),
                 ],
             )
         })
@@ -130,12 +131,12 @@ fn cpuset_cases() -> Vec<CaseResult> {
         "pin-0",
         json!({"id": "pin-0", "cpus": "0", "move_to": null, "threads": 2, "duration": dur(300_000_000), "migrations": 10}),
         vec![
-            Series::new("on_allowed_pct", "pct", vec![100]),
-            Series::new("samples", "count", vec![1_000_000]),
-            Series::new("off_allowed", "count", vec![0]),
-            Series::new("trace_thread", "index", vec![0, 1]),
-            Series::new("trace_time", "ns", vec![50_000, 52_000]),
-            Series::new("trace_cpu", "cpu", vec![0, 0]),
+            Series::new("on_allowed_pct", Unit::Pct, vec![100]),
+            Series::new("samples", Unit::Count, vec![1_000_000]),
+            Series::new("off_allowed", Unit::Count, vec![0]),
+            Series::new("trace_thread", Unit::Index, vec![0, 1]),
+            Series::new("trace_time", Unit::Ns, vec![50_000, 52_000]),
+            Series::new("trace_cpu", Unit::Cpu, vec![0, 0]),
         ],
     );
     let (mut th, mut t, mut cpu) = (vec![], vec![], vec![]);
@@ -151,10 +152,10 @@ fn cpuset_cases() -> Vec<CaseResult> {
         "move-0-1",
         json!({"id": "move-0-1", "cpus": "0", "move_to": "1", "threads": 2, "duration": dur(300_000_000), "migrations": 10}),
         vec![
-            Series::new("migrate_latency", "ns", noisy(10, 2_000_000.0, 0.5, 9)),
-            Series::new("trace_thread", "index", th),
-            Series::new("trace_time", "ns", t),
-            Series::new("trace_cpu", "cpu", cpu),
+            Series::new("migrate_latency", Unit::Ns, noisy(10, 2_000_000.0, 0.5, 9)),
+            Series::new("trace_thread", Unit::Index, th),
+            Series::new("trace_time", Unit::Ns, t),
+            Series::new("trace_cpu", Unit::Cpu, cpu),
         ],
     );
     vec![pin, mv]
@@ -169,30 +170,34 @@ fn memory_case(kind: &str, traced: bool) -> CaseResult {
     };
     let id = format!("{kind}-64MiB");
     let mut series = vec![
-        Series::new("limit_bytes", "bytes", vec![limit]),
-        Series::new("touched_bytes", "bytes", vec![touched]),
-        Series::new("oom_killed", "count", vec![u64::from(kind == "above")]),
-        Series::new("oom_kill_events", "count", vec![u64::from(kind == "above")]),
+        Series::new("limit_bytes", Unit::Bytes, vec![limit]),
+        Series::new("touched_bytes", Unit::Bytes, vec![touched]),
+        Series::new("oom_killed", Unit::Count, vec![u64::from(kind == "above")]),
+        Series::new(
+            "oom_kill_events",
+            Unit::Count,
+            vec![u64::from(kind == "above")],
+        ),
         Series::new(
             "peak_bytes",
-            "bytes",
+            Unit::Bytes,
             vec![touched.max(limit.min(touched + MIB))],
         ),
-        Series::new("current_bytes", "bytes", vec![200_000]),
+        Series::new("current_bytes", Unit::Bytes, vec![200_000]),
     ];
     if kind == "above" {
-        series.push(Series::new("time_to_kill", "ns", vec![10_000_000]));
+        series.push(Series::new("time_to_kill", Unit::Ns, vec![10_000_000]));
     }
     if traced {
         let n = touched / MIB;
         series.push(Series::new(
             "trace_touched",
-            "bytes",
+            Unit::Bytes,
             (1..=n).map(|m| m * MIB).collect(),
         ));
         series.push(Series::new(
             "trace_time",
-            "ns",
+            Unit::Ns,
             (1..=n)
                 .map(|m| m * if kind == "above" { 400_000 } else { 700_000 } + m * m * 1_000)
                 .collect(),
@@ -214,10 +219,14 @@ fn io_cases() -> Vec<CaseResult> {
             "read-bps-10MiB",
             json!({"id": "read-bps-10MiB"}),
             vec![
-                Series::new("rate", "bytes_per_s", noisy(40, 10.0 * MIB as f64, 0.05, 5)),
-                Series::new("limit", "bytes_per_s", vec![10 * MIB]),
-                Series::new("unthrottled", "bytes_per_s", vec![2048 * MIB]),
-                Series::new("achieved", "bytes_per_s", vec![10 * MIB - 20_000]),
+                Series::new(
+                    "rate",
+                    Unit::BytesPerS,
+                    noisy(40, 10.0 * MIB as f64, 0.05, 5),
+                ),
+                Series::new("limit", Unit::BytesPerS, vec![10 * MIB]),
+                Series::new("unthrottled", Unit::BytesPerS, vec![2048 * MIB]),
+                Series::new("achieved", Unit::BytesPerS, vec![10 * MIB - 20_000]),
             ],
         ),
         case(
@@ -225,10 +234,10 @@ fn io_cases() -> Vec<CaseResult> {
             "write-iops-100",
             json!({"id": "write-iops-100"}),
             vec![
-                Series::new("rate", "ops_per_s", noisy(40, 100.0, 0.1, 6)),
-                Series::new("limit", "ops_per_s", vec![100]),
-                Series::new("unthrottled", "ops_per_s", vec![900]),
-                Series::new("achieved", "ops_per_s", vec![99]),
+                Series::new("rate", Unit::OpsPerS, noisy(40, 100.0, 0.1, 6)),
+                Series::new("limit", Unit::OpsPerS, vec![100]),
+                Series::new("unthrottled", Unit::OpsPerS, vec![900]),
+                Series::new("achieved", Unit::OpsPerS, vec![99]),
             ],
         ),
     ]
@@ -247,22 +256,22 @@ fn ops_cases(scale: f64) -> Vec<CaseResult> {
                 vec![
                     Series::new(
                         "mkdir_latency",
-                        "ns",
+                        Unit::Ns,
                         noisy(20, 200_000.0 * grow * scale, 0.1, n),
                     ),
                     Series::new(
                         "set_limit_latency",
-                        "ns",
+                        Unit::Ns,
                         noisy(20, 16_000.0 * scale, 0.1, n + 1),
                     ),
                     Series::new(
                         "attach_latency",
-                        "ns",
+                        Unit::Ns,
                         noisy(20, 130_000.0 * scale, 0.1, n + 2),
                     ),
                     Series::new(
                         "rmdir_latency",
-                        "ns",
+                        Unit::Ns,
                         noisy(20, 125_000.0 * grow * scale, 0.1, n + 3),
                     ),
                 ],
@@ -277,8 +286,8 @@ fn freezer_case() -> CaseResult {
         "t2",
         json!({"id": "t2", "threads": 2, "repeat": 20, "quota": null}),
         vec![
-            Series::new("freeze_latency", "ns", noisy(20, 240_000.0, 0.15, 11)),
-            Series::new("thaw_latency", "ns", noisy(20, 210_000.0, 0.15, 12)),
+            Series::new("freeze_latency", Unit::Ns, noisy(20, 240_000.0, 0.15, 11)),
+            Series::new("thaw_latency", Unit::Ns, noisy(20, 210_000.0, 0.15, 12)),
         ],
     )
 }
@@ -327,7 +336,7 @@ fn big_run() -> Run {
                     "ns_latency",
                     &id,
                     json!({"kind": kind, "method": method, "workers": workers}),
-                    vec![Series::new("latency", "ns", v)],
+                    vec![Series::new("latency", Unit::Ns, v)],
                 ));
             }
         }
@@ -345,10 +354,14 @@ fn big_run() -> Run {
         "move-0_1-2_3",
         json!({"cpus": "0-1", "move_to": "2-3"}),
         vec![
-            Series::new("migrate_latency", "ns", noisy(1_000, 2_000_000.0, 0.5, 1)),
-            Series::new("trace_thread", "index", th),
-            Series::new("trace_time", "ns", t),
-            Series::new("trace_cpu", "cpu", cpu),
+            Series::new(
+                "migrate_latency",
+                Unit::Ns,
+                noisy(1_000, 2_000_000.0, 0.5, 1),
+            ),
+            Series::new("trace_thread", Unit::Index, th),
+            Series::new("trace_time", Unit::Ns, t),
+            Series::new("trace_cpu", Unit::Cpu, cpu),
         ],
     ));
     cases.push(case(
@@ -356,16 +369,16 @@ fn big_run() -> Run {
         "above-4GiB",
         json!({"kind": "above", "limit_bytes": 4096 * MIB}),
         vec![
-            Series::new("limit_bytes", "bytes", vec![4096 * MIB]),
-            Series::new("oom_killed", "count", vec![1]),
+            Series::new("limit_bytes", Unit::Bytes, vec![4096 * MIB]),
+            Series::new("oom_killed", Unit::Count, vec![1]),
             Series::new(
                 "trace_touched",
-                "bytes",
+                Unit::Bytes,
                 (1..=4096).map(|m| m * MIB).collect(),
             ),
             Series::new(
                 "trace_time",
-                "ns",
+                Unit::Ns,
                 (1..=4096).map(|m| m * 300_000).collect(),
             ),
         ],
@@ -377,10 +390,10 @@ fn big_run() -> Run {
         vec![
             Series::new(
                 "rate",
-                "bytes_per_s",
+                Unit::BytesPerS,
                 noisy(2_400, 10.0 * MIB as f64, 0.05, 2),
             ),
-            Series::new("limit", "bytes_per_s", vec![10 * MIB]),
+            Series::new("limit", Unit::BytesPerS, vec![10 * MIB]),
         ],
     ));
     cases.extend(quota_cases(1.0));
@@ -436,8 +449,8 @@ fn degenerate_records_draw_without_panicking() {
         id,
         json!({"id": id, "quota": dur(1_000_000), "period": dur(10_000_000), "threads": 1, "idle_threads": 0, "tolerance_pct": 100.0}),
         vec![
-            Series::new("achieved_pct", "pct_x100", vec![1000]),
-            Series::new("expected_pct", "pct_x100", vec![0]),
+            Series::new("achieved_pct", Unit::PctX100, vec![1000]),
+            Series::new("expected_pct", Unit::PctX100, vec![0]),
         ],
     );
     let tmp = tempfile::tempdir().unwrap();
@@ -519,7 +532,7 @@ fn charts_hold_what_the_run_measured() {
     );
     let write = legend("io-write-iops-100");
     assert!(
-        write.contains(&"unthrottled 900 ops/s".to_string()),
+        write.contains(&"unthrottled 900/s".to_string()),
         "{write:?}"
     );
     // A quota the single thread cannot use shows what it was owed.
@@ -661,7 +674,8 @@ fn load(dir: &Path) -> Run {
                 .iter()
                 .filter_map(|row| row.get(i).and_then(|v| v.parse().ok()))
                 .collect();
-            c.series.push(Series::new(metric, unit, values));
+            c.series
+                .push(Series::new(metric, Unit::from_id(unit), values));
         }
     }
     run

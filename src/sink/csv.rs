@@ -43,7 +43,7 @@ impl Sink for SummaryCsv {
                     c.probe.clone(),
                     c.case.clone(),
                     s.metric.clone(),
-                    s.unit.clone(),
+                    s.unit.to_string(),
                     s.n.to_string(),
                     format!("{:.1}", s.mean),
                     s.p50.to_string(),
@@ -112,12 +112,12 @@ mod tests {
             vec![
                 Series {
                     metric: "create".into(),
-                    unit: "ns".into(),
+                    unit: crate::units::Unit::Ns,
                     values: vec![10, 20],
                 },
                 Series {
                     metric: "memory_current".into(),
-                    unit: "bytes".into(),
+                    unit: crate::units::Unit::Bytes,
                     values: vec![4096],
                 },
             ],
@@ -135,7 +135,7 @@ mod tests {
         let run_case = case(
             vec![Series {
                 metric: "create".into(),
-                unit: "ns".into(),
+                unit: crate::units::Unit::Ns,
                 values: vec![100, 200, 300],
             }],
             Verdict::pass("fine, really"),

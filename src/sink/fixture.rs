@@ -53,7 +53,7 @@ pub fn host() -> Host {
 fn case(probe: &str, id: &str, series: &[(&str, &str, Vec<u64>)], verdict: Verdict) -> CaseResult {
     let series: Vec<Series> = series
         .iter()
-        .map(|(m, u, v)| Series::new(m, u, v.clone()))
+        .map(|(m, u, v)| Series::new(m, crate::units::Unit::from_id(u), v.clone()))
         .collect();
     CaseResult {
         summaries: series.iter().filter_map(Summary::of).collect(),

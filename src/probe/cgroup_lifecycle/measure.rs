@@ -11,6 +11,7 @@ use crate::cgroup::{Cgroup, CgroupError, Controller, Scope, Version};
 use crate::interrupt;
 use super::{LifecycleCase, PROBE};
 use crate::workload::allowed_cpus;
+use crate::units::Unit;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::Worker;
 
@@ -22,7 +23,7 @@ use crate::probe::ProbeError;
 struct Samples(Vec<Series>);
 
 impl Samples {
-    fn push(&mut self, metric: &str, unit: &str, value: u64) {
+    fn push(&mut self, metric: &str, unit: Unit, value: u64) {
         match self.0.iter_mut().find(|s| s.metric == metric) {
             Some(s) => s.values.push(value),
             None => self.0.push(Series::new(metric, unit, vec![value])),
@@ -31,7 +32,7 @@ impl Samples {
     fn time<T>(&mut self, metric: &str, mut f: impl FnMut() -> T) -> T {
         let t = Instant::now();
         let r = f();
-        self.push(metric, "ns", t.elapsed().as_nanos() as u64);
+        self.push(metric, Unit::Ns, t.elapsed().as_nanos() as u64);
         r
     }
 }
@@ -163,7 +164,7 @@ fn cycle(
         set("set_io_max", &mut || cg.set_io_max(io));
     }
     if let Some(k) = kept {
-        s.push("memory_max_kept", "bytes", k);
+        s.push("memory_max_kept", Unit::Bytes, k);
     }
     let before = cg.cpu_stat().ok();
     let go = worker.go(WORKER_START_TIMEOUT);
@@ -220,7 +221,7 @@ fn check_counters(
     }
     if let (Ok(after), Some(before)) = (cg.cpu_stat(), before) {
         let used = after.usage.saturating_sub(before.usage);
-        s.push("cpu_usage", "ns", used.as_nanos() as u64);
+        s.push("cpu_usage", Unit::Ns, used.as_nanos() as u64);
         if case.hold >= Duration::from_millis(10) && used.is_zero() {
             failures.push(format!(
                 "cpu usage did not move while the worker spun for {:?}",
@@ -231,7 +232,7 @@ fn check_counters(
     if cg.has(Controller::Memory) {
         match cg.memory_stat() {
             Ok(m) => {
-                s.push("memory_current", "bytes", m.current_bytes);
+                s.push("memory_current", Unit::Bytes, m.current_bytes);
                 if m.current_bytes == 0 {
                     failures.push("memory usage is 0 with the worker attached".into());
                 }
@@ -250,7 +251,7 @@ fn check_counters(
     if cg.has(Controller::Pids) {
         match cg.pids_current() {
             Ok(n) => {
-                s.push("pids_current", "count", n);
+                s.push("pids_current", Unit::Count, n);
                 if n == 0 {
                     failures.push("pids.current is 0 with the worker attached".into());
                 }
@@ -288,13 +289,13 @@ fn check_freezer(cg: &Cgroup, s: &mut Samples, failures: &mut Vec<String>) {
     let b = crate::workload::cgroup_run_time_ns(cg);
     let usage_b = cg.cpu_stat().map(|c| c.usage).ok();
     if let (Some(f), Some(a)) = (at_frozen, a) {
-        s.push("run_after_frozen", "ns", a.saturating_sub(f));
+        s.push("run_after_frozen", Unit::Ns, a.saturating_sub(f));
     }
     if let (Some(a), Some(b)) = (usage_a, usage_b) {
         // The cgroup's usage counter, for comparison (it may fold in time late).
         s.push(
             "usage_while_frozen",
-            "ns",
+            Unit::Ns,
             b.saturating_sub(a).as_nanos() as u64,
         );
     }

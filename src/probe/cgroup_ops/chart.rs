@@ -31,7 +31,7 @@ fn operations<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> Vec<String
             .map(|s| (&s.metric, &s.unit))
             .chain(c.summaries.iter().map(|s| (&s.metric, &s.unit)));
         for (m, u) in names {
-            if u == "ns" && !ops.contains(m) {
+            if *u == crate::units::Unit::Ns && !ops.contains(m) {
                 ops.push(m.clone());
             }
         }

@@ -14,6 +14,7 @@ use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::Worker;
 
 use crate::probe::ProbeError;
+use crate::units::Unit;
 
 
 /// Runs one sibling count.
@@ -95,7 +96,7 @@ pub fn run(
             ("rmdir_latency", rmdir),
         ] {
             if !values.is_empty() {
-                result.series.push(Series::new(metric, "ns", values));
+                result.series.push(Series::new(metric, Unit::Ns, values));
             }
         }
         Ok(Ok(()))

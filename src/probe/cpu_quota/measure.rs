@@ -13,6 +13,7 @@ use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::cpuspin::{Spinners, ThreadReport};
 
 use crate::probe::ProbeError;
+use crate::units::Unit;
 
 
 /// The shortest run a quota verdict is given for: shorter runs span too few
@@ -290,26 +291,26 @@ pub fn run_quota(
     };
     let usage_ns = stat.usage.as_nanos() as u64;
     result.series = vec![
-        Series::new("achieved_pct", "pct_x100", vec![x100(j.achieved_pct)]),
-        Series::new("expected_pct", "pct_x100", vec![x100(j.expected_pct)]),
-        Series::new("error_pct", "pct_x100", vec![x100(j.error_pct.abs())]),
-        Series::new("usage", "ns", vec![usage_ns]),
-        Series::new("threads_cpu_time", "ns", vec![own]),
-        Series::new("periods", "count", vec![stat.nr_periods]),
-        Series::new("throttled_periods", "count", vec![stat.nr_throttled]),
+        Series::new("achieved_pct", Unit::PctX100, vec![x100(j.achieved_pct)]),
+        Series::new("expected_pct", Unit::PctX100, vec![x100(j.expected_pct)]),
+        Series::new("error_pct", Unit::PctX100, vec![x100(j.error_pct.abs())]),
+        Series::new("usage", Unit::Ns, vec![usage_ns]),
+        Series::new("threads_cpu_time", Unit::Ns, vec![own]),
+        Series::new("periods", Unit::Count, vec![stat.nr_periods]),
+        Series::new("throttled_periods", Unit::Count, vec![stat.nr_throttled]),
         Series::new(
             "throttled_time",
-            "ns",
+            Unit::Ns,
             vec![stat.throttled.as_nanos() as u64],
         ),
-        Series::new("available_pct", "pct_x100", vec![x100(before), x100(after)]),
-        Series::new("window", "ns", vec![wall.as_nanos() as u64]),
-        Series::new("period_usage", "ns", per_period),
+        Series::new("available_pct", Unit::PctX100, vec![x100(before), x100(after)]),
+        Series::new("window", Unit::Ns, vec![wall.as_nanos() as u64]),
+        Series::new("period_usage", Unit::Ns, per_period),
     ];
     if let (Some(a), Some(b)) = (psi0, psi1) {
         result.series.push(Series::new(
             "psi_cpu_some_pct",
-            "pct_x100",
+            Unit::PctX100,
             vec![x100(
                 (b - a) as f64 / wall.as_micros().max(1) as f64 * 100.0,
             )],

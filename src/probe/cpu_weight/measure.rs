@@ -12,6 +12,7 @@ use crate::probe::cpu_quota::measure::{delta, pct, x100};
 use crate::probe::ProbeError;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::cpuspin::Spinners;
+use crate::units::Unit;
 
 /// Each group's share of the groups' total CPU, against its weight's share.
 pub fn share_errors(usage: &[Duration], weights: &[u64]) -> Vec<(f64, f64, f64)> {
@@ -105,18 +106,18 @@ pub fn run_weight(
     result.series = vec![
         Series::new(
             "share_pct",
-            "pct_x100",
+            Unit::PctX100,
             errors.iter().map(|e| x100(e.0)).collect(),
         ),
         Series::new(
             "expected_share_pct",
-            "pct_x100",
+            Unit::PctX100,
             errors.iter().map(|e| x100(e.1)).collect(),
         ),
-        Series::new("share_ratio_error_pct", "pct_x100", vec![x100(worst)]),
+        Series::new("share_ratio_error_pct", Unit::PctX100, vec![x100(worst)]),
         Series::new(
             "usage",
-            "ns",
+            Unit::Ns,
             usage.iter().map(|u| u.as_nanos() as u64).collect(),
         ),
     ];

@@ -3,6 +3,7 @@
 use crate::markdown::{blank_for, typical, verdict_word, Align, Table};
 use crate::record::CaseResult;
 use crate::units::human_u64;
+use crate::units::Unit;
 
 /// `w100-300` → [100, 300].
 fn weights(id: &str) -> Option<Vec<u64>> {
@@ -54,8 +55,8 @@ pub(super) fn weight(cases: &[&CaseResult]) -> String {
                     String::new()
                 },
                 ws.get(i).map_or("?".into(), u64::to_string),
-                human_u64(w, "pct_x100"),
-                human_u64(g, "pct_x100"),
+                human_u64(w, &Unit::PctX100),
+                human_u64(g, &Unit::PctX100),
                 // Hundredths, as the shares; no `-0.00`.
                 format!("{:+.2}%", if err.abs() < 0.005 { 0.0 } else { err }),
                 if i == 0 {

@@ -15,6 +15,7 @@ use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::cpuspin::{Spinners, ThreadReport};
 
 use crate::probe::ProbeError;
+use crate::units::Unit;
 
 
 /// How long the spinners run on the first set before the first change, and
@@ -171,13 +172,13 @@ fn measure(
             let pct = (on * 100).checked_div(total).unwrap_or(0);
             result
                 .series
-                .push(Series::new("on_allowed_pct", "pct", vec![pct]));
+                .push(Series::new("on_allowed_pct", Unit::Pct, vec![pct]));
             result
                 .series
-                .push(Series::new("samples", "count", vec![total]));
+                .push(Series::new("samples", Unit::Count, vec![total]));
             result
                 .series
-                .push(Series::new("off_allowed", "count", vec![total - on]));
+                .push(Series::new("off_allowed", Unit::Count, vec![total - on]));
             if total == 0 {
                 problems.push("no sched_getcpu() samples".into());
             } else if on < total {
@@ -213,9 +214,9 @@ fn measure(
             problems.extend(lat.iter().filter_map(|l| l.as_ref().err().cloned()));
             result
                 .series
-                .push(Series::new("migrate_latency", "ns", ok.clone()));
+                .push(Series::new("migrate_latency", Unit::Ns, ok.clone()));
             if problems.is_empty() {
-                let s = Summary::of(&Series::new("m", "ns", ok))
+                let s = Summary::of(&Series::new("m", Unit::Ns, ok))
                     .map(|s| (s.p50, s.max))
                     .unwrap_or((0, 0));
                 result.judge(Verdict::pass(format!(
@@ -231,17 +232,17 @@ fn measure(
     }
     result.series.push(Series::new(
         "trace_thread",
-        "index",
+        Unit::Index,
         moves.iter().map(|m| m.0).collect(),
     ));
     result.series.push(Series::new(
         "trace_time",
-        "ns",
+        Unit::Ns,
         moves.iter().map(|m| m.1).collect(),
     ));
     result.series.push(Series::new(
         "trace_cpu",
-        "cpu",
+        Unit::Cpu,
         moves.iter().map(|m| m.2).collect(),
     ));
     Ok(if problems.is_empty() {

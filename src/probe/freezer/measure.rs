@@ -14,6 +14,7 @@ use crate::workload::cgroup_run_time_ns as run_time;
 
 use crate::probe::ProbeError;
 use crate::workload::cpuspin::Spinners;
+use crate::units::Unit;
 
 
 /// Time after "frozen" before progress is judged (a task may still finish
@@ -99,8 +100,8 @@ pub fn run(
     scope.remove(&cg)?;
     outcome?;
     result.series = vec![
-        Series::new("freeze_latency", "ns", freeze),
-        Series::new("thaw_latency", "ns", thaw),
+        Series::new("freeze_latency", Unit::Ns, freeze),
+        Series::new("thaw_latency", Unit::Ns, thaw),
     ];
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
     let p = |m: &str| {

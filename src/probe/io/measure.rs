@@ -19,6 +19,7 @@ use crate::workload::io::{parse_output, IoOutcome, IoPoint};
 use crate::workload::spawn_in;
 
 use crate::probe::ProbeError;
+use crate::units::Unit;
 
 /// How long a worker may overrun its run before it is killed as hung.
 const GRACE: Duration = Duration::from_secs(10);
@@ -317,8 +318,8 @@ fn judge(
     config_hz: Option<u32>,
 ) {
     let bps = case.kind.is_bps();
-    let unit = if bps { "bytes_per_s" } else { "ops_per_s" };
-    let fmt_rate = |v: f64| crate::units::human(v, unit);
+    let unit = if bps { Unit::BytesPerS } else { Unit::OpsPerS };
+    let fmt_rate = |v: f64| crate::units::human(v, &unit);
     let (Some(base), Some(got)) = (rate(baseline, bps, false), rate(throttled, bps, true)) else {
         result.judge(Verdict::fail("the IO worker reported no progress"));
         return;
@@ -327,20 +328,21 @@ fn judge(
     let error_pct = (got.overall - limit) / limit * 100.0;
     let done_bytes =
         baseline.last().map_or(0, |p| p.bytes) + throttled.last().map_or(0, |p| p.bytes);
+    let unthrottled = Series::new("unthrottled", unit.clone(), vec![base.overall.round() as u64]);
     result.series = vec![
-        Series::new("rate", unit, got.windows.clone()),
-        Series::new("achieved", unit, vec![got.overall.round() as u64]),
-        Series::new("limit", unit, vec![case.limit]),
-        Series::new("unthrottled", unit, vec![base.overall.round() as u64]),
+        Series::new("rate", unit.clone(), got.windows.clone()),
+        Series::new("achieved", unit.clone(), vec![got.overall.round() as u64]),
+        Series::new("limit", unit.clone(), vec![case.limit]),
+        unthrottled,
         Series::new(
             "error_pct",
-            "pct_x100",
+            Unit::PctX100,
             vec![(error_pct.abs() * 100.0).round() as u64],
         ),
-        Series::new("window", "ns", vec![got.span_ns]),
-        Series::new("ios", "count", vec![got.ios]),
-        Series::new("bytes", "bytes", vec![got.bytes]),
-        Series::new("charged_bytes", "bytes", vec![charged]),
+        Series::new("window", Unit::Ns, vec![got.span_ns]),
+        Series::new("ios", Unit::Count, vec![got.ios]),
+        Series::new("bytes", Unit::Bytes, vec![got.bytes]),
+        Series::new("charged_bytes", Unit::Bytes, vec![charged]),
     ];
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
     let dir = if case.kind.is_write() {

@@ -15,6 +15,7 @@ use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::spawn_in;
 
 use crate::probe::ProbeError;
+use crate::units::Unit;
 
 
 /// How far the memory.high case goes over memory.high.
@@ -80,28 +81,28 @@ pub fn run_memory(
     };
     let (signal, oom_kills, peak, current, death_ns) = status;
     result.series = vec![
-        Series::new("limit_bytes", "bytes", vec![max]),
-        Series::new("touched_bytes", "bytes", vec![rep.touched]),
+        Series::new("limit_bytes", Unit::Bytes, vec![max]),
+        Series::new("touched_bytes", Unit::Bytes, vec![rep.touched]),
         Series::new(
             "oom_killed",
-            "count",
+            Unit::Count,
             vec![u64::from(signal == Some(libc::SIGKILL) && oom_kills > 0)],
         ),
-        Series::new("oom_kill_events", "count", vec![oom_kills]),
+        Series::new("oom_kill_events", Unit::Count, vec![oom_kills]),
     ];
     if let Some(h) = high {
         result
             .series
-            .push(Series::new("high_bytes", "bytes", vec![h]));
+            .push(Series::new("high_bytes", Unit::Bytes, vec![h]));
     }
     if let Some(p) = peak {
         result
             .series
-            .push(Series::new("peak_bytes", "bytes", vec![p]));
+            .push(Series::new("peak_bytes", Unit::Bytes, vec![p]));
     }
     result
         .series
-        .push(Series::new("current_bytes", "bytes", vec![current]));
+        .push(Series::new("current_bytes", Unit::Bytes, vec![current]));
     // The allocation over time, for the chart (a trace: raw samples, no summary).
     let trace = std::mem::take(&mut rep.trace);
     let peak_ok = peak.is_none_or(|p| p <= max + case.slack_bytes);
@@ -112,20 +113,20 @@ pub fn run_memory(
             let mut reason = format!("touched {} MiB under memory.max {} MiB and survived; {peak_text}, {} MiB charged at the end", mib(rep.touched), mib(max), mib(current));
             if let (Some(h), Some(base)) = (high, baseline_ns) {
                 let slow = elapsed_ns as f64 / base.max(1) as f64;
-                result.series.push(Series::new("slowdown", "x100", vec![(slow * 100.0).round() as u64]));
+                result.series.push(Series::new("slowdown", Unit::X100, vec![(slow * 100.0).round() as u64]));
                 reason.push_str(&format!("; memory.high {} MiB slowed it {slow:.1}× ({} ms vs {} ms unthrottled), no OOM kill", mib(h), elapsed_ns / 1_000_000, base / 1_000_000));
             }
             Verdict::pass(reason)
         }
         MemoryKind::Above if signal == Some(libc::SIGKILL) && oom_kills > 0 && peak_ok => {
             let ttk = death_ns.saturating_sub(rep.last_touch_ns);
-            result.series.push(Series::new("time_to_kill", "ns", vec![ttk]));
+            result.series.push(Series::new("time_to_kill", Unit::Ns, vec![ttk]));
             Verdict::pass(format!(
-                "OOM-killed (SIGKILL, oom_kill +{oom_kills}) after touching {} MiB of {} MiB asked, memory.max {} MiB; {peak_text}; killed {} ms after its last progress report",
+                "OOM-killed (SIGKILL, oom_kill +{oom_kills}) after touching {} MiB of {} MiB asked, memory.max {} MiB; {peak_text}; killed {} after its last progress report",
                 mib(rep.touched),
                 mib(bytes),
                 mib(max),
-                ttk / 1_000_000
+                crate::units::human_u64(ttk, &Unit::Ns)
             ))
         }
         MemoryKind::Killed if signal == Some(libc::SIGKILL) && oom_kills == 0 => {
@@ -144,12 +145,12 @@ pub fn run_memory(
     result.judge(verdict);
     result.series.push(Series::new(
         "trace_touched",
-        "bytes",
+        Unit::Bytes,
         trace.iter().map(|t| t.0).collect(),
     ));
     result.series.push(Series::new(
         "trace_time",
-        "ns",
+        Unit::Ns,
         trace.iter().map(|t| t.1).collect(),
     ));
     result.summaries = result.series.iter().filter_map(Summary::of).collect();

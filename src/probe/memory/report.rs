@@ -3,6 +3,7 @@
 use crate::markdown::{blank_for, typical, value, verdict_word, Align, Table};
 use crate::record::CaseResult;
 use crate::units::human_u64;
+use crate::units::Unit;
 
 pub(super) fn memory(cases: &[&CaseResult]) -> String {
     let mut t = Table::new([
@@ -24,7 +25,7 @@ pub(super) fn memory(cases: &[&CaseResult]) -> String {
         let limit = c
             .summary("limit_bytes")
             .map(typical)
-            .or_else(|| c.config::<u64>("limit_bytes").map(|b| human_u64(b, "bytes")))
+            .or_else(|| c.config::<u64>("limit_bytes").map(|b| human_u64(b, &Unit::Bytes)))
             .unwrap_or_else(|| "—".into());
         if c.summaries.is_empty() {
             t.row(vec![

@@ -19,6 +19,7 @@ use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::nsverify::Check;
 
 use crate::probe::ProbeError;
+use crate::units::Unit;
 
 
 /// What one worker reported.
@@ -182,7 +183,7 @@ pub fn cost_over(case: &Summary, base: &Summary) -> Summary {
     let d = |a: u64, b: u64| a.saturating_sub(b);
     Summary {
         metric: "ns_cost".into(),
-        unit: "ns".into(),
+        unit: Unit::Ns,
         n: case.n.min(base.n),
         mean: (case.mean - base.mean).max(0.0),
         min: d(case.min, base.min),
@@ -238,7 +239,7 @@ pub fn run_case(
         .flat_map(|r| r.samples.iter().copied())
         .collect();
     let n = latency.len();
-    result.series.push(Series::new("latency", "ns", latency));
+    result.series.push(Series::new("latency", Unit::Ns, latency));
     if case.workers > 1 {
         let per_worker = reports
             .iter()
@@ -246,12 +247,12 @@ pub fn run_case(
             .collect();
         result
             .series
-            .push(Series::new("throughput", "ops_per_s", per_worker));
+            .push(Series::new("throughput", Unit::OpsPerS, per_worker));
         // All workers together: every operation over the longest worker's loop.
         let slowest = reports.iter().map(|r| r.elapsed_ns).max().unwrap_or(0);
         result.series.push(Series::new(
             "aggregate_throughput",
-            "ops_per_s",
+            Unit::OpsPerS,
             vec![rate(n, slowest)],
         ));
     }
@@ -260,17 +261,17 @@ pub fn run_case(
         let peak = ns::net_namespaces_alive().unwrap_or(base);
         result.series.push(Series::new(
             "backlog",
-            "count",
+            Unit::Count,
             vec![peak.saturating_sub(base)],
         ));
         match drain(base, case.drain_timeout)? {
             Some((d, residual)) => {
                 result
                     .series
-                    .push(Series::new("drain", "ns", vec![d.as_nanos() as u64]));
+                    .push(Series::new("drain", Unit::Ns, vec![d.as_nanos() as u64]));
                 result
                     .series
-                    .push(Series::new("drain_residual", "count", vec![residual]));
+                    .push(Series::new("drain_residual", Unit::Count, vec![residual]));
             }
             None => notes.push(format!(
                 "teardown backlog not drained within {} ms",
@@ -284,18 +285,18 @@ pub fn run_case(
                     let after = ns::net_namespaces_alive().unwrap_or(base);
                     result.series.push(Series::new(
                         "sustained_rate",
-                        "ops_per_s",
+                        Unit::OpsPerS,
                         vec![rate(r.samples.len(), r.elapsed_ns)],
                     ));
                     result.series.push(Series::new(
                         "sustained_backlog",
-                        "count",
+                        Unit::Count,
                         vec![after.saturating_sub(base)],
                     ));
                     match drain(base, case.drain_timeout)? {
                         Some((d, _)) => result.series.push(Series::new(
                             "sustained_drain",
-                            "ns",
+                            Unit::Ns,
                             vec![d.as_nanos() as u64],
                         )),
                         None => notes.push(format!(
@@ -320,7 +321,7 @@ pub fn run_case(
     let mut reason = format!(
         "{n} samples after {} warm-up; p50 {}",
         case.warmup * case.workers as u64,
-        fmt_ns(p50)
+        crate::units::human_u64(p50, &Unit::Ns)
     );
     for note in &notes {
         reason.push_str("; ");
@@ -369,14 +370,6 @@ pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
     Ok(result.finish())
 }
 
-/// A latency in the most readable unit.
-pub fn fmt_ns(ns: u64) -> String {
-    match ns {
-        n if n >= 10_000_000 => format!("{:.1} ms", n as f64 / 1e6),
-        n if n >= 10_000 => format!("{:.1} µs", n as f64 / 1e3),
-        n => format!("{n} ns"),
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -385,7 +378,7 @@ mod tests {
     fn summary(p50: u64, p99: u64) -> Summary {
         Summary {
             metric: "latency".into(),
-            unit: "ns".into(),
+            unit: Unit::Ns,
             n: 10,
             mean: p50 as f64,
             min: p50 / 2,
@@ -406,11 +399,8 @@ mod tests {
     }
 
     #[test]
-    fn rates_and_units() {
+    fn rates() {
         assert_eq!(rate(1000, 1_000_000_000), 1000);
         assert_eq!(rate(3, 0), 0);
-        assert_eq!(fmt_ns(25), "25 ns");
-        assert_eq!(fmt_ns(67_000), "67.0 µs");
-        assert_eq!(fmt_ns(12_500_000), "12.5 ms");
     }
 }

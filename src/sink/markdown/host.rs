@@ -4,6 +4,7 @@
 
 use crate::host::Host;
 use crate::units::human_u64;
+use crate::units::Unit;
 
 /// `(row title, value)` for each fact of the fingerprint, in reading order;
 /// the kernel command line is left out (too long for a cell: see [`cmdline`]).
@@ -47,10 +48,10 @@ pub fn rows(h: &Host) -> Vec<(&'static str, String)> {
             "memory",
             format!(
                 "{}, swap {}",
-                human_u64(h.memory_total_bytes, "bytes"),
+                human_u64(h.memory_total_bytes, &Unit::Bytes),
                 match h.swap_total_bytes {
                     0 => "none".to_string(),
-                    s => human_u64(s, "bytes"),
+                    s => human_u64(s, &Unit::Bytes),
                 }
             ),
         ),
