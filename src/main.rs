@@ -7,141 +7,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
+mod cli;
+
+use cli::{Cli, Command, WorkerKind};
 use isobench::progress::Eta;
 use isobench::record::Run;
 use isobench::runner::{self, Event, RunOptions};
 use isobench::scenario::{Scenario, EMBEDDED};
 use isobench::workload::nsbench::{self, Amount, Op};
 use isobench::{report, units};
-
-#[derive(Parser)]
-#[command(
-    name = "isobench",
-    version,
-    about = "Benchmark and verify Linux namespaces and cgroups (v1, v2, hybrid)"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Show the host fingerprint, the cgroup layout per controller, privileges, and which probe families can run here.
-    Check {
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Run scenarios (the built-in default scenario when none is given) and write a result folder.
-    Run {
-        /// Scenario TOML files; all are validated before anything is created.
-        scenarios: Vec<PathBuf>,
-        /// Result folder (default: results/<UTC timestamp>-<kernel release>/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// One repetition per case with a short hold: a smoke test in seconds.
-        #[arg(long)]
-        quick: bool,
-        /// Create cgroups under this existing cgroup in every hierarchy instead of the own cgroup: absolute from each hierarchy's root (/isobench.slice) or relative to the own cgroup.
-        #[arg(long, value_name = "PATH")]
-        cgroup_parent: Option<String>,
-    },
-    /// Rebuild report.md, junit.xml, results.ktap, summary.csv and charts of a result folder, or compare several folders side by side.
-    Report {
-        /// Result folders (written by `isobench run`); one re-renders it, several are compared.
-        #[arg(required = true, value_name = "DIR")]
-        dirs: Vec<PathBuf>,
-        /// Write here instead: one folder → a full copy with everything rebuilt; several → the comparison (default: results/compare-<UTC timestamp>/).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-    },
-    /// Remove cgroups left by earlier runs whose owner process is gone; never those of a live run.
-    Clean {
-        /// Also look under this cgroup path in every hierarchy.
-        #[arg(long, value_name = "PATH")]
-        cgroup_parent: Option<String>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-    /// A workload process (started by the harness itself).
-    #[command(hide = true)]
-    Worker {
-        #[command(subcommand)]
-        kind: WorkerKind,
-    },
-}
-
-#[derive(Subcommand)]
-enum WorkerKind {
-    /// Time a namespace operation in a loop (prints `ready`, waits for a byte on stdin, prints samples).
-    NsBench {
-        /// `noop`, or `<kind>-<method>` (e.g. `net-clone`).
-        #[arg(long)]
-        op: String,
-        #[arg(long, default_value_t = 100)]
-        iterations: u64,
-        /// Loop for this long instead of a number of iterations (sustained rate).
-        #[arg(long)]
-        duration_ms: Option<u64>,
-        #[arg(long, default_value_t = 0)]
-        warmup: u64,
-    },
-    /// Spin N threads sampling sched_getcpu() (prints `ready`, a byte on stdin starts, another stops).
-    CpuSpin {
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-        /// Also this many mostly idle threads (1 ms sleep, 50 µs work), as in fibtest.
-        #[arg(long, default_value_t = 0)]
-        idle_threads: usize,
-    },
-    /// Touch fresh memory up to --bytes at --rate-mib-s, reporting progress.
-    Mem {
-        #[arg(long)]
-        bytes: u64,
-        #[arg(long, default_value_t = 0)]
-        rate_mib_s: u64,
-    },
-    /// O_DIRECT reads (or --write) of --block-bytes over --region-bytes of --dev for --ms.
-    Io {
-        #[arg(long)]
-        dev: std::path::PathBuf,
-        #[arg(long)]
-        write: bool,
-        #[arg(long)]
-        block_bytes: usize,
-        #[arg(long)]
-        region_bytes: u64,
-        #[arg(long)]
-        ms: u64,
-        #[arg(long, default_value_t = 250)]
-        window_ms: u64,
-    },
-    /// Fork waiting children until fork fails or --max were made.
-    Fork {
-        #[arg(long, default_value_t = 100_000)]
-        max: u64,
-    },
-    /// Check the isolation a new namespace of KIND gives (prints one JSON line).
-    NsVerify {
-        #[arg(long)]
-        kind: String,
-        /// Instead: check that this method really moves a process into the namespace.
-        #[arg(long)]
-        method: Option<String>,
-    },
-    /// Wait for a byte on stdin, then spin until --max-ms passed.
-    Spin {
-        #[arg(long, default_value_t = 60_000)]
-        max_ms: u64,
-        /// Fresh memory to touch before spinning, so it is charged to the worker's cgroup.
-        #[arg(long, default_value_t = 0)]
-        touch_bytes: usize,
-    },
-}
 
 /// Prints an error chain on one line and returns exit code 2.
 fn env_error(e: &anyhow::Error) -> ExitCode {
