@@ -152,11 +152,7 @@ mod tests {
 
     fn case(probe: &str, id: &str, values: Vec<u64>, verdict: Verdict) -> CaseResult {
         let s = Series::new("latency", crate::units::Unit::Ns, values);
-        CaseResult {
-            summaries: Summary::of(&s).into_iter().collect(),
-            verdict,
-            ..CaseResult::new(probe, id, (), Verdict::pass(""))
-        }
+        CaseResult::measured(probe, id, (), vec![s], verdict)
     }
 
     #[test]

@@ -340,7 +340,7 @@ fn main() -> ExitCode {
         }
         Command::Worker {
             kind: WorkerKind::Mem { bytes, rate_mib_s },
-        } => ExitCode::from(isobench::workload::limits::mem_main(bytes, rate_mib_s) as u8),
+        } => ExitCode::from(isobench::workload::mem::main(bytes, rate_mib_s) as u8),
         Command::Worker {
             kind:
                 WorkerKind::Io {
@@ -352,7 +352,7 @@ fn main() -> ExitCode {
                     window_ms,
                 },
         } => ExitCode::from(
-            isobench::workload::io::io_main(&isobench::workload::io::IoJob {
+            isobench::workload::io::main(&isobench::workload::io::IoJob {
                 device: dev,
                 write,
                 block_bytes,
@@ -363,7 +363,7 @@ fn main() -> ExitCode {
         ),
         Command::Worker {
             kind: WorkerKind::Fork { max },
-        } => ExitCode::from(isobench::workload::limits::fork_main(max) as u8),
+        } => ExitCode::from(isobench::workload::fork::main(max) as u8),
         Command::Worker {
             kind:
                 WorkerKind::CpuSpin {
@@ -379,8 +379,7 @@ fn main() -> ExitCode {
                 .parse()
                 .and_then(|k| Ok((k, method.map(|m| m.parse()).transpose()?)));
             match parsed {
-                Ok((k, None)) => ExitCode::from(nsverify::main(k) as u8),
-                Ok((k, Some(m))) => ExitCode::from(nsverify::main_mechanics(k, m) as u8),
+                Ok((k, m)) => ExitCode::from(nsverify::main(k, m) as u8),
                 Err(e) => {
                     eprintln!("isobench: error: {e}");
                     ExitCode::from(2)
@@ -393,9 +392,9 @@ fn main() -> ExitCode {
                     max_ms,
                     touch_bytes,
                 },
-        } => {
-            isobench::workload::spin_main(Duration::from_millis(max_ms), touch_bytes);
-            ExitCode::SUCCESS
-        }
+        } => ExitCode::from(isobench::workload::spin::main(
+            Duration::from_millis(max_ms),
+            touch_bytes,
+        ) as u8),
     }
 }

@@ -99,9 +99,22 @@ fn pad(s: &str, width: usize, align: Align) -> String {
 /// in a reason cannot turn into an escaped backslash and a cell break), and
 /// every control character or line separator becomes a space.
 pub fn escape(s: &str) -> String {
-    crate::sink::one_line(s)
-        .replace('\\', "\\\\")
-        .replace('|', "\\|")
+    one_line(s).replace('\\', "\\\\").replace('|', "\\|")
+}
+
+/// `s` as one line of plain text: every control character (tab included) and
+/// Unicode line or paragraph separator becomes a space, so a reason can neither
+/// end a KTAP line or a Markdown table row nor smuggle in terminal escapes.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The verdict word as a report shows it: a failure stands out in plain text.

@@ -225,6 +225,22 @@ impl CaseResult {
         }
     }
 
+    /// A finished case from its raw series, summarised as the probes summarise
+    /// them (fixtures, benches and tools that build records by hand).
+    pub fn measured(
+        probe: &str,
+        case: &str,
+        config: impl Serialize,
+        series: Vec<Series>,
+        verdict: Verdict,
+    ) -> CaseResult {
+        CaseResult {
+            summaries: series.iter().filter_map(Summary::of).collect(),
+            series,
+            ..CaseResult::new(probe, case, config, verdict)
+        }
+    }
+
     /// A setting of the case as run, read back typed (`"limit_bytes"` as `u64`,
     /// `"quota"` as `Duration`): the one reader of `config`, for reports and
     /// charts. `None` where the record does not hold it or holds something else

@@ -39,6 +39,7 @@
 //! | `compare-cpu-quota-error` | achieved − expected per case, points per run |
 //! | `compare-cgroup-ops-<operation>` | p50 and p99 of one cgroup operation against siblings, a line per run |
 
+pub mod axis;
 pub mod data;
 pub mod draw;
 pub mod figure;

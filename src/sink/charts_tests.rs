@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::chart::{draw, figure};
-use crate::record::{CaseResult, Series, Summary, Verdict};
+use crate::record::{CaseResult, Series, Verdict};
 use crate::units::Unit;
 
 /// Deterministic noise: `n` values spread around `base` (±`spread` of it), with a tail.
@@ -29,10 +29,7 @@ fn noisy(n: usize, base: f64, spread: f64, seed: u64) -> Vec<u64> {
 }
 
 fn case(probe: &str, id: &str, config: serde_json::Value, series: Vec<Series>) -> CaseResult {
-    let mut c = CaseResult::new(probe, id, config, Verdict::pass(""));
-    c.summaries = series.iter().filter_map(Summary::of).collect();
-    c.series = series;
-    c
+    CaseResult::measured(probe, id, config, series, Verdict::pass(""))
 }
 
 fn run_of(cases: Vec<CaseResult>) -> Run {

@@ -91,19 +91,10 @@ pub fn samples(case: &CaseResult) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Series, Summary, Verdict};
+    use crate::record::{Series, Verdict};
 
     fn case(series: Vec<Series>, verdict: Verdict) -> CaseResult {
-        CaseResult {
-            probe: "cgroup_lifecycle".into(),
-            case: "cpu".into(),
-            config: serde_json::Value::Null,
-            summaries: series.iter().filter_map(Summary::of).collect(),
-            verdict,
-            samples_file: None,
-            series,
-            elapsed_ns: None,
-        }
+        CaseResult::measured("cgroup_lifecycle", "cpu", (), series, verdict)
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::chart::Chart;
 use crate::host::{ControllerPlace, Host, Pressure};
-use crate::record::{CaseResult, Run, Series, Status, Summary, Verdict};
+use crate::record::{CaseResult, Run, Series, Status, Verdict};
 
 pub fn host() -> Host {
     Host {
@@ -56,17 +56,9 @@ fn case(probe: &str, id: &str, series: &[(&str, &str, Vec<u64>)], verdict: Verdi
         .map(|(m, u, v)| Series::new(m, crate::units::Unit::from_id(u), v.clone()))
         .collect();
     CaseResult {
-        summaries: series.iter().filter_map(Summary::of).collect(),
         samples_file: (!series.is_empty()).then(|| format!("samples/{probe}-{id}.csv")),
-        series,
-        verdict,
         elapsed_ns: Some(1_234_567_890),
-        ..CaseResult::new(
-            probe,
-            id,
-            serde_json::json!({ "id": id }),
-            Verdict::pass(""),
-        )
+        ..CaseResult::measured(probe, id, serde_json::json!({ "id": id }), series, verdict)
     }
 }
 

@@ -13,6 +13,7 @@ use anyhow::Context;
 
 use crate::chart::Chart;
 pub use crate::fs::write_atomic;
+pub use crate::markdown::one_line;
 use crate::record::{CaseResult, Run};
 
 pub mod charts;
@@ -46,21 +47,6 @@ pub fn with_charts(charts: Vec<Chart>) -> Vec<Box<dyn Sink>> {
 /// Every sink of a run folder (report.md without charts).
 pub fn all() -> Vec<Box<dyn Sink>> {
     with_charts(Vec::new())
-}
-
-/// `s` as one line of plain text: every control character (tab included) and
-/// Unicode line or paragraph separator becomes a space, so a reason can neither
-/// end a KTAP line or a Markdown table row nor smuggle in terminal escapes.
-pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 fn write_sink(sink: &dyn Sink, run: &Run, dir: &Path) -> anyhow::Result<()> {

@@ -48,7 +48,7 @@ impl Drop for Aligned {
     }
 }
 
-pub fn io_main(job: &IoJob) -> i32 {
+pub fn main(job: &IoJob) -> i32 {
     let mut out = std::io::stdout().lock();
     let region_blocks = job.region_bytes / job.block_bytes as u64;
     if job.block_bytes == 0 || region_blocks == 0 {

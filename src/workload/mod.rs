@@ -1,21 +1,26 @@
 //! Workloads run in child processes: the harness re-executes itself
 //! (`/proc/self/exe worker ...`) so a workload is a separate single-threaded
 //! process that can be placed in cgroups before it does any work.
+//!
+//! Every worker `isobench worker <name>` is `workload::<name>::main(...) -> i32`
+//! (its exit status); this module holds what the harness side shares.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cgroup::{enter_self, raw_fds, Cgroup, CgroupError};
 use crate::cpulist::CpuList;
 
 pub mod cpuspin;
+pub mod fork;
 pub mod io;
-pub mod limits;
+pub mod mem;
 pub mod nsbench;
 pub mod nsverify;
 pub mod spawn;
+pub mod spin;
 
 /// The harness binary, for re-executing itself as a worker.
 pub fn self_exe() -> PathBuf {
@@ -162,35 +167,6 @@ pub fn cgroup_run_time_ns(cg: &Cgroup) -> Option<u64> {
 /// What a spin worker touches after `go`: memory charged to its cgroup *after*
 /// the move (v1 leaves earlier charges behind), so memory counters must show it.
 pub const TOUCH_BYTES: usize = 1 << 20;
-
-/// The worker side of `isobench worker spin`: waits for the go byte on stdin,
-/// touches `touch_bytes` of fresh memory, then spins until `max` has passed.
-/// EOF before go (the harness died) exits at once.
-pub fn spin_main(max: Duration, touch_bytes: usize) -> u64 {
-    let mut b = [0u8; 1];
-    match std::io::stdin().read(&mut b) {
-        Ok(1) => {}
-        _ => return 0,
-    }
-    // One write per page makes the kernel allocate (and charge) every page.
-    let mut buf = vec![0u8; touch_bytes];
-    for i in (0..buf.len()).step_by(4096) {
-        buf[i] = 1;
-    }
-    std::hint::black_box(&buf);
-    // Tell the harness the worker is running (it measures from here).
-    let mut out = std::io::stdout();
-    let _ = out.write_all(b"r").and_then(|()| out.flush());
-    let start = Instant::now();
-    let mut loops: u64 = 0;
-    while start.elapsed() < max {
-        // Check the clock every 4096 iterations: the loop is the load, not clock reads.
-        for _ in 0..4096 {
-            loops = std::hint::black_box(loops.wrapping_add(1));
-        }
-    }
-    loops
-}
 
 /// The CPUs a task may run on, from `/proc/<pid>/status`.
 pub fn allowed_cpus(pid: i32) -> Option<CpuList> {

@@ -486,25 +486,17 @@ pub fn mechanics(kind: NsKind, method: Method) -> Result<Check, String> {
     }
 }
 
-/// The worker's main for a method's mechanics.
-pub fn main_mechanics(kind: NsKind, method: Method) -> i32 {
-    let c = mechanics(kind, method).unwrap_or_else(|e| Check {
+/// The worker's main: prints the check as one JSON line — the isolation of
+/// `kind`, or with a method, that method's mechanics.
+pub fn main(kind: NsKind, method: Option<Method>) -> i32 {
+    let checked = match method {
+        None => check(kind),
+        Some(m) => mechanics(kind, m),
+    };
+    let c = checked.unwrap_or_else(|e| Check {
         pass: false,
         observed: format!("error: {e}"),
     });
-    println!("{}", serde_json::to_string(&c).unwrap_or_default());
-    0
-}
-
-/// The worker's main: prints the check as one JSON line.
-pub fn main(kind: NsKind) -> i32 {
-    let c = match check(kind) {
-        Ok(c) => c,
-        Err(e) => Check {
-            pass: false,
-            observed: format!("error: {e}"),
-        },
-    };
     println!("{}", serde_json::to_string(&c).unwrap_or_default());
     0
 }
