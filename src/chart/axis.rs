@@ -49,7 +49,7 @@ impl Axis {
     pub fn categories(label: &str, names: Vec<String>) -> Axis {
         Axis {
             categories: names,
-            ..Axis::linear(label, Unit::Plain)
+            ..Axis::linear(label, Unit::Count)
         }
     }
     pub fn zero_based(self) -> Axis {

@@ -164,41 +164,30 @@ pub struct Entry {
     pub swatch: Swatch,
 }
 
-/// The unit of an axis, which picks the humanised scale of its labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Ns,
-    Bytes,
-    BytesPerS,
-    OpsPerS,
-    /// Percent (a value of 25.0 is 25 %).
-    Pct,
-    /// A plain number (counts, indices, fractions).
-    Plain,
-}
+/// The unit of an axis is the values' [`Unit`]: it picks the humanised scale of
+/// its labels (counts, CPUs, indices and ratios are plain numbers).
+pub use crate::units::Unit;
 
 impl Unit {
     /// The unit of a series unit string, and the factor that turns its raw
     /// values into this unit (`pct_x100` → percent, ×0.01).
-    pub fn of_series(unit: &units::Unit) -> (Unit, f64) {
+    pub fn of_series(unit: &Unit) -> (Unit, f64) {
         match unit {
-            units::Unit::Ns => (Unit::Ns, 1.0),
-            units::Unit::Bytes => (Unit::Bytes, 1.0),
-            units::Unit::BytesPerS => (Unit::BytesPerS, 1.0),
-            units::Unit::OpsPerS => (Unit::OpsPerS, 1.0),
-            units::Unit::Pct => (Unit::Pct, 1.0),
-            units::Unit::PctX100 => (Unit::Pct, 0.01),
-            _ => (Unit::Plain, 1.0),
+            Unit::PctX100 => (Unit::Pct, 0.01),
+            Unit::Ns | Unit::Bytes | Unit::BytesPerS | Unit::OpsPerS | Unit::Pct => {
+                (unit.clone(), 1.0)
+            }
+            _ => (Unit::Count, 1.0),
         }
     }
 
     /// Bytes and byte rates, whose scales are powers of 1024.
-    pub fn is_binary(self) -> bool {
+    pub fn is_binary(&self) -> bool {
         matches!(self, Unit::Bytes | Unit::BytesPerS)
     }
 
     /// The scales of this unit, largest first: (divisor, suffix).
-    fn scales(self) -> &'static [(f64, &'static str)] {
+    fn scales(&self) -> &'static [(f64, &'static str)] {
         const KI: f64 = 1024.0;
         match self {
             Unit::Ns => &[(1e9, "s"), (1e6, "ms"), (1e3, "µs"), (1.0, "ns")],
@@ -216,12 +205,12 @@ impl Unit {
             ],
             Unit::OpsPerS => &[(1e6, "M ops/s"), (1e3, "k ops/s"), (1.0, "ops/s")],
             Unit::Pct => &[(1.0, "%")],
-            Unit::Plain => &[(1.0, "")],
+            _ => &[(1.0, "")],
         }
     }
 
     /// The scale whose numbers read best for magnitudes up to `max`.
-    pub fn scale(self, max: f64) -> (f64, &'static str) {
+    pub fn scale(&self, max: f64) -> (f64, &'static str) {
         let scales = self.scales();
         let max = max.abs();
         scales
@@ -233,7 +222,7 @@ impl Unit {
 
     /// A round tick value on a log axis, compact (`2 µs`, `1 ms`): the ticks
     /// are round numbers, so trailing zeros would only be noise.
-    pub fn tick(self, v: f64) -> String {
+    pub fn tick(&self, v: f64) -> String {
         let (d, suffix) = self.scale(v);
         let n = number(v / d);
         match suffix {
@@ -245,16 +234,13 @@ impl Unit {
 
     /// One value with its unit, as every report and reason writes it
     /// ([`units::human`]): `1.50 ms`, `64 MiB`, `25%`; a plain number bare.
-    pub fn human(self, v: f64) -> String {
-        let unit = match self {
-            Unit::Ns => units::Unit::Ns,
-            Unit::Bytes => units::Unit::Bytes,
-            Unit::BytesPerS => units::Unit::BytesPerS,
-            Unit::OpsPerS => units::Unit::OpsPerS,
-            Unit::Pct => units::Unit::Pct,
-            Unit::Plain => return number(v),
-        };
-        units::human(v, &unit)
+    pub fn human(&self, v: f64) -> String {
+        match self {
+            Unit::Ns | Unit::Bytes | Unit::BytesPerS | Unit::OpsPerS | Unit::Pct => {
+                units::human(v, self)
+            }
+            _ => number(v),
+        }
     }
 }
 
@@ -428,8 +414,8 @@ mod tests {
         assert_eq!(Unit::BytesPerS.human(10.0 * 1024.0 * 1024.0), "10 MiB/s");
         assert_eq!(Unit::OpsPerS.human(2_500.0), "2.50 k/s");
         assert_eq!(Unit::Pct.human(25.0), "25%");
-        assert_eq!(Unit::Plain.human(0.5), "0.5");
-        assert_eq!(Unit::of_series(&units::Unit::PctX100), (Unit::Pct, 0.01));
+        assert_eq!(Unit::Count.human(0.5), "0.5");
+        assert_eq!(Unit::of_series(&Unit::PctX100), (Unit::Pct, 0.01));
     }
 
     #[test]

@@ -53,9 +53,9 @@ fn siblings_axis(counts: &[u64]) -> Axis {
     );
     let label = "sibling cgroups";
     if lo > 0 && hi >= 10 * lo {
-        Axis::log(label, Unit::Plain).ticks(ticks)
+        Axis::log(label, Unit::Count).ticks(ticks)
     } else {
-        Axis::linear(label, Unit::Plain).ticks(ticks)
+        Axis::linear(label, Unit::Count).ticks(ticks)
     }
 }
 

@@ -132,7 +132,7 @@ pub(super) fn migrate_chart(run: &Run) -> Option<Figure> {
         "cpuset-migrate-latency",
         "cpuset change: time until every thread ran on the new CPUs",
         CPUSET,
-        Axis::linear("cpuset change", Unit::Plain),
+        Axis::linear("cpuset change", Unit::Count),
         Axis::linear("latency", Unit::Ns).zero_based(),
     );
     for (i, c) in cases(run, CPUSET).enumerate() {

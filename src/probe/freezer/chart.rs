@@ -12,7 +12,7 @@ pub(super) fn freezer_chart(run: &Run) -> Option<Figure> {
         "Freezer: freeze and thaw latency, CDF per case",
         FREEZER,
         Axis::log("latency", Unit::Ns),
-        Axis::linear("fraction of operations", Unit::Plain).range(0.0, 1.0),
+        Axis::linear("fraction of operations", Unit::Count).range(0.0, 1.0),
     );
     for (i, c) in cases(run, FREEZER).enumerate() {
         for (metric, what, dashed) in [

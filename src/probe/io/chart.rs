@@ -45,7 +45,7 @@ fn rate_chart(c: &CaseResult) -> Option<Figure> {
         .chain(achieved)
         .fold(0.0, f64::max);
     let off_scale = unthrottled.filter(|u| *u > 3.0 * top);
-    let y = Axis::linear(&what, unit).zero_based();
+    let y = Axis::linear(&what, unit.clone()).zero_based();
     let ms = |w: f64| Unit::Ns.human(w);
     let mut fig = Figure::new(
         format!("io-{}", c.case),

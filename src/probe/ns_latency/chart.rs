@@ -124,7 +124,7 @@ fn cdf_chart(cases: &[NsRow<'_>], method: &str) -> Option<Figure> {
         format!("Namespace latency with {method}: CDF per kind (1 worker)"),
         PROBE,
         Axis::log("latency", Unit::Ns),
-        Axis::linear("fraction of operations", Unit::Plain).range(0.0, 1.0),
+        Axis::linear("fraction of operations", Unit::Count).range(0.0, 1.0),
     );
     for kind in kinds(
         cases
@@ -206,9 +206,9 @@ fn concurrency_chart(cases: &[NsRow<'_>], method: &str) -> Option<Figure> {
     let ticks: Vec<f64> = levels.iter().map(|l| *l as f64).collect();
     // Doublings evenly spaced.
     let x = if levels[levels.len() - 1] >= 4 * levels[0].max(1) {
-        Axis::log("parallel workers", Unit::Plain)
+        Axis::log("parallel workers", Unit::Count)
     } else {
-        Axis::linear("parallel workers", Unit::Plain)
+        Axis::linear("parallel workers", Unit::Count)
     };
     let mut fig = Figure::new(
         format!("ns-latency-concurrency-{method}"),
@@ -253,7 +253,7 @@ pub(super) fn compare(runs: &[(String, Run)]) -> Vec<Figure> {
             format!("Namespace {kind}: latency CDF per run and method (1 worker)"),
             PROBE,
             Axis::log("latency", Unit::Ns),
-            Axis::linear("fraction of operations", Unit::Plain).range(0.0, 1.0),
+            Axis::linear("fraction of operations", Unit::Count).range(0.0, 1.0),
         );
         for (i, (label, cases)) in per_run.iter().enumerate() {
             for m in METHODS {
