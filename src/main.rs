@@ -291,6 +291,9 @@ fn parse_op(s: &str) -> Result<Op, String> {
 }
 
 fn main() -> ExitCode {
+    // Injected kernel faults from FAILPOINTS (a `failpoints` build only).
+    #[cfg(feature = "failpoints")]
+    let _faults = fail::FailScenario::setup();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { json } => {

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use serde::Serialize;
 
+#[cfg(feature = "failpoints")]
+pub mod fault;
 mod handle;
 pub mod layout;
 pub mod owner;
@@ -228,6 +230,13 @@ pub fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
     {
         return Err(fail(Errno::EPERM));
     }
+    #[cfg(feature = "failpoints")]
+    let faulted = match fault::write(path, value) {
+        Some(v) => v,
+        None => return Ok(()),
+    };
+    #[cfg(feature = "failpoints")]
+    let value = faulted.as_str();
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
@@ -241,6 +250,10 @@ pub fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
 
 /// Reads an interface file whole.
 pub fn read_file(path: &Path) -> Result<String, CgroupError> {
+    #[cfg(feature = "failpoints")]
+    if let Some(v) = fault::read(path) {
+        return Ok(v);
+    }
     let mut s = String::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_string(&mut s))

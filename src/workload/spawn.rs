@@ -30,7 +30,15 @@ pub fn spawn_into_cgroup(cgroup_dir: &Path, program: &Path, args: &[&str]) -> st
     argv_ptrs.push(std::ptr::null());
     // SAFETY: clone3 with no CLONE_VM behaves like fork; the child only calls
     // execv and _exit on memory prepared above.
-    match unsafe { ns::clone3(ns::CLONE_INTO_CGROUP, Some(dir.as_raw_fd())) }? {
+    #[cfg(feature = "failpoints")]
+    let (flags, fd) = if crate::cgroup::fault::no_attach() {
+        (0, None)
+    } else {
+        (ns::CLONE_INTO_CGROUP, Some(dir.as_raw_fd()))
+    };
+    #[cfg(not(feature = "failpoints"))]
+    let (flags, fd) = (ns::CLONE_INTO_CGROUP, Some(dir.as_raw_fd()));
+    match unsafe { ns::clone3(flags, fd) }? {
         0 => unsafe {
             for fd in 0..3 {
                 libc::dup2(null.as_raw_fd(), fd);
