@@ -25,5 +25,6 @@ pub mod runner;
 pub mod scenario;
 pub mod sink;
 pub mod spec;
+pub mod stats;
 pub mod units;
 pub mod workload;

@@ -87,6 +87,20 @@ pub fn human(value: f64, unit: &Unit) -> String {
     }
 }
 
+/// A percentage as recorded in [`Unit::PctX100`] (hundredths, rounded; never below 0).
+pub fn pct_x100(p: f64) -> u64 {
+    (p.max(0.0) * 100.0).round() as u64
+}
+
+/// `part` as a percentage of `whole` (0 for an empty whole).
+pub fn pct(part: Duration, whole: Duration) -> f64 {
+    if whole.is_zero() {
+        0.0
+    } else {
+        part.as_secs_f64() / whole.as_secs_f64() * 100.0
+    }
+}
+
 /// [`human`] of an integer value.
 pub fn human_u64(value: u64, unit: &Unit) -> String {
     human(value as f64, unit)

@@ -20,6 +20,18 @@ pub struct CpuStat {
     pub throttled: Duration,
 }
 
+impl CpuStat {
+    /// What the counters moved since `earlier`.
+    pub fn since(&self, earlier: &CpuStat) -> CpuStat {
+        CpuStat {
+            usage: self.usage.saturating_sub(earlier.usage),
+            nr_periods: self.nr_periods.saturating_sub(earlier.nr_periods),
+            nr_throttled: self.nr_throttled.saturating_sub(earlier.nr_throttled),
+            throttled: self.throttled.saturating_sub(earlier.throttled),
+        }
+    }
+}
+
 /// Memory use and OOM counters of a cgroup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MemoryStat {
@@ -30,6 +42,8 @@ pub struct MemoryStat {
     pub oom_kill: u64,
     /// Times the limit was hit (v1 failcnt, v2 memory.events max).
     pub max_events: u64,
+    /// Times usage went over memory.high (v2 memory.events high; v1 has none).
+    pub high_events: Option<u64>,
 }
 
 /// IO done by a cgroup on one device.

@@ -151,6 +151,7 @@ pub fn memory_stat(dir: &Path) -> Result<MemoryStat, CgroupError> {
         peak_bytes: Some(read_u64(&dir.join(MEMORY_MAX_USAGE))?),
         oom_kill: oom.get("oom_kill").copied().unwrap_or(0),
         max_events: read_u64(&dir.join(MEMORY_FAILCNT))?,
+        high_events: None,
     })
 }
 

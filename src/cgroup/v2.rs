@@ -130,6 +130,7 @@ pub fn memory_stat(dir: &Path) -> Result<MemoryStat, CgroupError> {
         },
         oom_kill: events.get("oom_kill").copied().unwrap_or(0),
         max_events: events.get("max").copied().unwrap_or(0),
+        high_events: events.get("high").copied(),
     })
 }
 

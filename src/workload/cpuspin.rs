@@ -4,10 +4,16 @@
 //! with its CLOCK_MONOTONIC time, so the harness can tell when a cpuset change
 //! took effect.
 //!
+//! Every thread also keeps its own record of when it was on a CPU, from its own
+//! CLOCK_MONOTONIC reads: a gap of more than [`GAP_NS`] between two reads of a
+//! thread that only spins means it was off the CPU (throttled, preempted). That
+//! is the independent witness of the CPU a limit delivered: it does not come
+//! from the kernel's cgroup accounting under test.
+//!
 //! Protocol: `ready <tid> <tid>...` on stdout, a byte on stdin starts the
 //! threads, a second byte (or EOF) stops them; then per thread one line
 //! `thread <i> <cpu>:<samples> ...`, one line `moves <i> <t_ns>:<cpu> ...`, one
-//! line `cputime <i> <ns>`, and `done`.
+//! line `cputime <i> <ns>`, one line `oncpu <i> <start_ns>:<end_ns> ...`, and `done`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -22,6 +28,47 @@ use crate::ns::now_ns;
 /// could otherwise grow without bound).
 pub const MAX_MOVES: usize = 1 << 20;
 
+/// A longer gap between two clock reads of a spinning thread means it was off
+/// the CPU. Reads come every microsecond or two; an interrupt takes a few µs.
+pub const GAP_NS: u64 = 50_000;
+
+/// Most on-CPU stretches a thread records (an unthrottled spinner preempted
+/// every few ms records a few hundred a second).
+pub const MAX_STRETCHES: usize = 1 << 20;
+
+/// A thread's own record of when it ran: closed stretches of on-CPU time.
+#[derive(Debug, Default)]
+struct OnCpu {
+    stretches: Vec<(u64, u64)>,
+    start: u64,
+    last: u64,
+}
+
+impl OnCpu {
+    /// A clock read while running: extends the stretch, or closes it when the
+    /// thread was away for more than [`GAP_NS`].
+    fn tick(&mut self, t: u64) {
+        if self.last == 0 {
+            self.start = t;
+        } else if t - self.last > GAP_NS {
+            self.close();
+            self.start = t;
+        }
+        self.last = t;
+    }
+
+    fn close(&mut self) {
+        if self.last > self.start && self.stretches.len() < MAX_STRETCHES {
+            self.stretches.push((self.start, self.last));
+        }
+    }
+
+    fn finish(mut self) -> Vec<(u64, u64)> {
+        self.close();
+        self.stretches
+    }
+}
+
 /// What one spinning thread saw.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ThreadReport {
@@ -31,6 +78,19 @@ pub struct ThreadReport {
     pub moves: Vec<(u64, u32)>,
     /// CPU time the thread used (CLOCK_THREAD_CPUTIME_ID), ns.
     pub cpu_time_ns: u64,
+    /// (start, end) CLOCK_MONOTONIC ns of each stretch the thread saw itself
+    /// on a CPU, by its own clock reads.
+    pub oncpu: Vec<(u64, u64)>,
+}
+
+impl ThreadReport {
+    /// On-CPU time by the thread's own clock within `[from, to]` (CLOCK_MONOTONIC ns).
+    pub fn oncpu_between(&self, from: u64, to: u64) -> u64 {
+        self.oncpu
+            .iter()
+            .map(|&(a, b)| b.min(to).saturating_sub(a.max(from)))
+            .sum()
+    }
 }
 
 fn thread_cpu_time_ns() -> u64 {
@@ -48,15 +108,22 @@ fn thread_cpu_time_ns() -> u64 {
 /// per-CPU quota slices unused (the bug fixed by de53fd7aedb1).
 fn doze(stop: &AtomicBool) -> ThreadReport {
     let mut n: u64 = 0;
+    let mut oncpu = OnCpu::default();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(std::time::Duration::from_millis(1));
         let end = now_ns() + 50_000;
-        while now_ns() < end {
+        loop {
+            let t = now_ns();
+            oncpu.tick(t);
+            if t >= end {
+                break;
+            }
             n = std::hint::black_box(n.wrapping_add(1));
         }
     }
     ThreadReport {
         cpu_time_ns: thread_cpu_time_ns(),
+        oncpu: oncpu.finish(),
         ..ThreadReport::default()
     }
 }
@@ -65,7 +132,9 @@ fn spin(stop: &AtomicBool) -> ThreadReport {
     let mut counts: Vec<u64> = Vec::new();
     let mut moves = Vec::new();
     let mut last = u32::MAX;
+    let mut oncpu = OnCpu::default();
     while !stop.load(Ordering::Relaxed) {
+        oncpu.tick(now_ns());
         for _ in 0..256 {
             // SAFETY: no arguments; returns the current CPU or -1.
             let cpu = unsafe { libc::sched_getcpu() };
@@ -94,6 +163,7 @@ fn spin(stop: &AtomicBool) -> ThreadReport {
             .collect(),
         moves,
         cpu_time_ns: thread_cpu_time_ns(),
+        oncpu: oncpu.finish(),
     }
 }
 
@@ -144,6 +214,8 @@ pub fn main(threads: usize, idle: usize) -> i32 {
         let _ = writeln!(out, "thread {i} {}", counts.join(" "));
         let _ = writeln!(out, "moves {i} {}", moves.join(" "));
         let _ = writeln!(out, "cputime {i} {}", r.cpu_time_ns);
+        let oncpu: Vec<String> = r.oncpu.iter().map(|(a, b)| format!("{a}:{b}")).collect();
+        let _ = writeln!(out, "oncpu {i} {}", oncpu.join(" "));
     }
     let _ = writeln!(out, "done");
     let _ = out.flush();
@@ -168,16 +240,16 @@ pub fn parse_report(text: &str) -> Result<Vec<ThreadReport>, String> {
             ))
         };
         match (kind, idx) {
-            ("thread" | "moves", Some(i)) => {
+            ("thread" | "moves" | "oncpu", Some(i)) => {
                 if reports.len() <= i {
                     reports.resize(i + 1, ThreadReport::default());
                 }
                 for p in f {
                     let (a, b) = pair(p)?;
-                    if kind == "thread" {
-                        reports[i].per_cpu.push((a as u32, b));
-                    } else {
-                        reports[i].moves.push((a, b as u32));
+                    match kind {
+                        "thread" => reports[i].per_cpu.push((a as u32, b)),
+                        "moves" => reports[i].moves.push((a, b as u32)),
+                        _ => reports[i].oncpu.push((a, b)),
                     }
                 }
             }
@@ -282,13 +354,28 @@ mod tests {
 
     #[test]
     fn report_round_trip() {
-        let text = "ready 10 11\nthread 0 0:500 1:20\nmoves 0 100:0 250:1 300:0\ncputime 0 999\nthread 1 1:700\nmoves 1 120:1\ndone\n";
+        let text = "ready 10 11\nthread 0 0:500 1:20\nmoves 0 100:0 250:1 300:0\ncputime 0 999\noncpu 0 100:200 300:450\nthread 1 1:700\nmoves 1 120:1\ndone\n";
         let r = parse_report(text).unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].per_cpu, vec![(0, 500), (1, 20)]);
         assert_eq!(r[0].moves, vec![(100, 0), (250, 1), (300, 0)]);
         assert_eq!(r[1].per_cpu, vec![(1, 700)]);
         assert_eq!((r[0].cpu_time_ns, r[1].cpu_time_ns), (999, 0));
+        assert_eq!(r[0].oncpu, vec![(100, 200), (300, 450)]);
+        assert_eq!(r[0].oncpu_between(150, 400), 50 + 100);
+        assert_eq!(r[1].oncpu_between(0, 1000), 0);
         assert!(parse_report("thread 0 0:1\n").is_err());
+    }
+
+    #[test]
+    fn stretches_split_at_gaps() {
+        let mut o = OnCpu::default();
+        for t in [1000, 2000, 3000, 3000 + GAP_NS + 1, 3000 + GAP_NS + 500] {
+            o.tick(t);
+        }
+        assert_eq!(
+            o.finish(),
+            vec![(1000, 3000), (3000 + GAP_NS + 1, 3000 + GAP_NS + 500)]
+        );
     }
 }

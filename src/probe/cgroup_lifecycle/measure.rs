@@ -13,7 +13,7 @@ use super::{LifecycleCase, PROBE};
 use crate::workload::allowed_cpus;
 use crate::units::Unit;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
-use crate::workload::Worker;
+use crate::workload::{run_time_ns, Worker};
 
 use crate::probe::ProbeError;
 
@@ -168,11 +168,26 @@ fn cycle(
     }
     let before = cg.cpu_stat().ok();
     let go = worker.go(WORKER_START_TIMEOUT);
+    // The worker's own run time (the scheduler's per-task clock, not the cgroup's
+    // accounting under test) over a wall time the harness measures.
+    let ran = (run_time_ns(pid), Instant::now());
     let slept = interrupt::sleep(case.hold);
     if let Err(e) = go {
         failures.push(format!("worker {pid}: {e}"));
     }
     check_counters(&cg, case, pid, before, s, failures);
+    if let (Some(m), Some(q), (Some(r0), t0)) = (&case.cpu_max, case.cpu_max.and_then(|m| m.quota), ran) {
+        match (run_time_ns(pid), cg.cpu_stat()) {
+            (Some(r1), Ok(after)) => {
+                let ran_ns = r1.saturating_sub(r0);
+                s.push("worker_run_time", Unit::Ns, ran_ns);
+                let throttled = before.map_or(0, |b| after.since(&b).nr_throttled);
+                failures.extend(quota_fact(q, m.period, t0.elapsed(), ran_ns, throttled));
+            }
+            (None, _) => failures.push(format!("cannot read the run time of worker {pid}")),
+            (_, Err(e)) => failures.push(format!("read cpu.stat: {e}")),
+        }
+    }
     if slept.is_ok() && case.freeze {
         check_freezer(&cg, s, failures);
     }
@@ -201,6 +216,44 @@ fn cycle(
     }
     slept?;
     Ok(())
+}
+
+/// Whether a worker that ran `ran_ns` of `wall` kept to `quota` per `period`:
+/// never more than the quota allows over the wall time plus one quota (a fresh
+/// group may spend a whole quota at once) and a millisecond; and, over at least
+/// five periods in which the cgroup throttled it (so the host did give it the
+/// CPU it could use), not less than that minus one quota.
+pub fn quota_fact(
+    quota: Duration,
+    period: Duration,
+    wall: Duration,
+    ran_ns: u64,
+    throttled_periods: u64,
+) -> Option<String> {
+    let allowed = wall.as_secs_f64() / period.as_secs_f64() * quota.as_secs_f64() * 1e9;
+    let slack = quota.as_secs_f64() * 1e9 + 1e6;
+    let ms = |ns: f64| format!("{:.1} ms", ns / 1e6);
+    let periods = wall.as_secs_f64() / period.as_secs_f64();
+    if ran_ns as f64 > allowed + slack {
+        Some(format!(
+            "the worker ran {} of a {} hold under a quota allowing {} (± one quota): more than the quota",
+            ms(ran_ns as f64),
+            ms(wall.as_nanos() as f64),
+            ms(allowed)
+        ))
+    } else if periods >= 5.0
+        && throttled_periods as f64 >= periods / 2.0
+        && (ran_ns as f64) < allowed - slack
+    {
+        Some(format!(
+            "the worker ran {} of a {} hold, throttled in {throttled_periods} periods, under a quota allowing {}: less than the quota",
+            ms(ran_ns as f64),
+            ms(wall.as_nanos() as f64),
+            ms(allowed)
+        ))
+    } else {
+        None
+    }
 }
 
 /// Reads the counters after the worker ran and checks the facts behind them.
@@ -323,3 +376,25 @@ const FROZEN_SETTLE: Duration = Duration::from_millis(20);
 /// How long a frozen cgroup is watched for progress.
 const FROZEN_WATCH: Duration = Duration::from_millis(20);
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quota_is_kept_within_one_quota() {
+        let ms = Duration::from_millis;
+        // 20 ms / 100 ms over a 1 s hold: 200 ms allowed.
+        assert_eq!(quota_fact(ms(20), ms(100), ms(1000), 205_000_000, 10), None);
+        assert!(quota_fact(ms(20), ms(100), ms(1000), 240_000_000, 10)
+            .unwrap()
+            .contains("more than the quota"));
+        assert!(quota_fact(ms(20), ms(100), ms(1000), 160_000_000, 10)
+            .unwrap()
+            .contains("less than the quota"));
+        // Not throttled: the host, not the kernel, held it back.
+        assert_eq!(quota_fact(ms(20), ms(100), ms(1000), 160_000_000, 0), None);
+        // A 50 ms hold cannot tell: one quota of slack covers it.
+        assert_eq!(quota_fact(ms(50), ms(100), ms(50), 50_000_000, 0), None);
+    }
+}

@@ -20,7 +20,8 @@ use crate::record::{CaseResult, Run};
 use crate::spec::{Checked, HostLimits, Keys};
 
 mod chart;
-pub(crate) mod measure;
+pub mod judge;
+mod measure;
 mod report;
 
 /// The probe id.
@@ -111,7 +112,7 @@ impl Probe for CpuQuota {
         k.non_empty("period_us", &s.period_us, "names no period")?;
         k.each_range("threads", s.threads.iter().flatten(), 1..=256)?;
         k.range("duration_ms", s.duration_ms, 100..=600_000)?;
-        k.tolerance_pct("tolerance_pct", s.tolerance_pct, 100.0)
+        k.tolerance_pct("tolerance_pct", s.tolerance_pct, judge::MAX_TOLERANCE_PCT)
     }
 
     /// Quota × period × threads, quotas under the kernel's 1 ms minimum left out

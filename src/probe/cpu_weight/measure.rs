@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{WeightCase, PROBE};
 use crate::cgroup::{Cgroup, Controller, CpuStat, Layout, Scope};
 use crate::interrupt;
-use crate::probe::cpu_quota::measure::{delta, pct, x100};
+use crate::units::{pct, pct_x100 as x100};
 use crate::probe::ProbeError;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::cpuspin::Spinners;
@@ -86,7 +86,7 @@ pub fn run_weight(
             before
                 .iter()
                 .zip(&after)
-                .map(|(a, b)| delta(a, b).usage)
+                .map(|(a, b)| b.since(a).usage)
                 .collect(),
             wall,
         )))

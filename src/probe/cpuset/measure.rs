@@ -261,6 +261,7 @@ mod tests {
             per_cpu: per_cpu.to_vec(),
             moves: moves.to_vec(),
             cpu_time_ns: 0,
+            oncpu: Vec::new(),
         }
     }
 

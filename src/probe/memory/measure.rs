@@ -21,6 +21,11 @@ use crate::units::Unit;
 /// How far the memory.high case goes over memory.high.
 const HIGH_OVERSHOOT_BYTES: u64 = 1 << 20;
 
+/// The least slowdown that shows memory.high at work: past it with no swap, the
+/// kernel makes the worker sleep on every return to user space (2.6–2.9× seen in
+/// a 6.12 guest for 1 MiB over).
+const MIN_HIGH_SLOWDOWN: f64 = 1.5;
+
 
 
 /// What the memory worker reported before it finished or died.
@@ -79,7 +84,14 @@ pub fn run_memory(
             return Ok(result.finish());
         }
     };
-    let (signal, oom_kills, peak, current, death_ns) = status;
+    let Ending {
+        signal,
+        oom_kills,
+        peak,
+        current,
+        death_ns,
+        high_events,
+    } = status;
     result.series = vec![
         Series::new("limit_bytes", Unit::Bytes, vec![max]),
         Series::new("touched_bytes", Unit::Bytes, vec![rep.touched]),
@@ -108,12 +120,19 @@ pub fn run_memory(
     let peak_ok = peak.is_none_or(|p| p <= max + case.slack_bytes);
     let peak_text = peak.map_or("peak n/a".to_string(), |p| format!("peak {} MiB", p >> 20));
     let mib = |b: u64| b >> 20;
-    let verdict = match case.kind {
+    if let Some(n) = high_events.filter(|_| high.is_some()) {
+        result
+            .series
+            .push(Series::new("high_events", Unit::Count, vec![n]));
+    }
+    let slowdown = baseline_ns.map(|base| elapsed_ns as f64 / base.max(1) as f64);
+    if let Some(slow) = slowdown {
+        result.series.push(Series::new("slowdown", Unit::X100, vec![(slow * 100.0).round() as u64]));
+    }
+    let mut judge_kind = || match case.kind {
         MemoryKind::Below | MemoryKind::High if signal.is_none() && rep.done && oom_kills == 0 && peak_ok => {
             let mut reason = format!("touched {} MiB under memory.max {} MiB and survived; {peak_text}, {} MiB charged at the end", mib(rep.touched), mib(max), mib(current));
-            if let (Some(h), Some(base)) = (high, baseline_ns) {
-                let slow = elapsed_ns as f64 / base.max(1) as f64;
-                result.series.push(Series::new("slowdown", Unit::X100, vec![(slow * 100.0).round() as u64]));
+            if let (Some(h), Some(base), Some(slow)) = (high, baseline_ns, slowdown) {
                 reason.push_str(&format!("; memory.high {} MiB slowed it {slow:.1}× ({} ms vs {} ms unthrottled), no OOM kill", mib(h), elapsed_ns / 1_000_000, base / 1_000_000));
             }
             Verdict::pass(reason)
@@ -142,6 +161,44 @@ pub fn run_memory(
             if peak_ok { String::new() } else { format!(" (over the limit by more than the {} MiB slack)", mib(case.slack_bytes)) }
         )),
     };
+    // Facts the worker's own count and clock establish, judged before the
+    // kernel's own story: the cgroup must have charged what the worker touched
+    // (or it was not in it), and the kill must not come after the limit.
+    let charged = peak.unwrap_or(current).max(current);
+    let verdict = if case.kind == MemoryKind::Above && rep.touched > max + case.slack_bytes {
+        Verdict::fail(format!(
+            "the worker touched {} MiB, more than memory.max {} MiB + {} MiB slack, and {}; oom_kill +{oom_kills}, {peak_text}",
+            mib(rep.touched),
+            mib(max),
+            mib(case.slack_bytes),
+            if signal == Some(libc::SIGKILL) { "was killed only then" } else { "survived" }
+        ))
+    } else if rep.touched > 4 << 20 && (charged + (1 << 20)) as f64 <= 0.9 * rep.touched as f64 {
+        Verdict::fail(format!(
+            "the cgroup was charged {} MiB ({peak_text}) while the worker touched {} MiB: the memory was not charged to it",
+            mib(charged),
+            mib(rep.touched)
+        ))
+    } else if let (MemoryKind::High, Some(h)) = (case.kind, high) {
+        match (high_events, slowdown) {
+            (Some(0), _) | (None, _) => Verdict::fail(format!(
+                "memory.high {} MiB: the worker touched {} MiB but memory.events high did not move{}",
+                mib(h),
+                mib(rep.touched),
+                if high_events.is_none() { " (no high counter)" } else { "" }
+            )),
+            (_, Some(s)) if s < MIN_HIGH_SLOWDOWN => Verdict::fail(format!(
+                "memory.high {} MiB did not slow the worker: {s:.2}× ({} ms vs {} ms without it) over {} MiB touched",
+                mib(h),
+                elapsed_ns / 1_000_000,
+                baseline_ns.unwrap_or(0) / 1_000_000,
+                mib(rep.touched)
+            )),
+            _ => judge_kind(),
+        }
+    } else {
+        judge_kind()
+    };
     result.judge(verdict);
     result.series.push(Series::new(
         "trace_touched",
@@ -157,8 +214,19 @@ pub fn run_memory(
     Ok(result.finish())
 }
 
-/// (signal that ended it, OOM kills counted, peak, current at the end, time of death in ns)
-type Ending = (Option<i32>, u64, Option<u64>, u64, u64);
+/// How the worker ended, and what the cgroup counted.
+struct Ending {
+    /// The signal that ended it (None: it exited).
+    signal: Option<i32>,
+    oom_kills: u64,
+    /// memory.peak / max_usage_in_bytes (None on a v2 kernel before 5.19).
+    peak: Option<u64>,
+    /// Charged when the worker reported done (or died).
+    current: u64,
+    death_ns: u64,
+    /// memory.events `high` during the run (None on v1).
+    high_events: Option<u64>,
+}
 
 /// Runs the memory worker in `cg` with memory.max = `max` (and memory.high),
 /// swap off; `kill`: the harness SIGKILLs it once it is done.
@@ -222,13 +290,17 @@ fn touch(
     let after = cg.memory_stat()?;
     Ok(Ok((
         rep,
-        (
-            status.signal(),
-            after.oom_kill.saturating_sub(before.oom_kill),
-            after.peak_bytes.or(stat.peak_bytes),
-            stat.current_bytes,
-            death,
-        ),
+        Ending {
+            signal: status.signal(),
+            oom_kills: after.oom_kill.saturating_sub(before.oom_kill),
+            peak: after.peak_bytes.or(stat.peak_bytes),
+            current: stat.current_bytes,
+            death_ns: death,
+            high_events: after
+                .high_events
+                .zip(before.high_events)
+                .map(|(a, b)| a.saturating_sub(b)),
+        },
         elapsed,
     )))
 }
