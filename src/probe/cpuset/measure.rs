@@ -38,18 +38,30 @@ pub fn on_allowed(reports: &[ThreadReport], allowed: &CpuList) -> (u64, u64) {
     (on, total)
 }
 
-/// For each cpuset change `(time written, new set)`: how long until every thread
-/// had been seen on the new set (0 for a thread already on it), or which
-/// thread never got there before the next change.
+/// Why a cpuset change was not seen to take effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missed {
+    /// A thread did not run at all between the change and the next (by its
+    /// own clock): the host, not the kernel's cpuset, kept it off the CPUs.
+    NotRun(String),
+    /// A thread ran but never on the new set, or left it again: a failure.
+    Wrong(String),
+}
+
+/// For each cpuset change `(time written, new set)` up to `end` (when the
+/// threads stopped): how long until every thread had been seen on the new set
+/// (0 for a thread already on it); a thread that arrives must stay inside the
+/// set until the next change.
 pub fn migration_latencies(
     reports: &[ThreadReport],
     changes: &[(u64, CpuList)],
-) -> Vec<Result<u64, String>> {
+    end: u64,
+) -> Vec<Result<u64, Missed>> {
     changes
         .iter()
         .enumerate()
         .map(|(i, (t_w, target))| {
-            let next = changes.get(i + 1).map_or(u64::MAX, |c| c.0);
+            let next = changes.get(i + 1).map_or(end, |c| c.0);
             let mut worst = 0;
             for (thread, r) in reports.iter().enumerate() {
                 let at_write = r
@@ -58,20 +70,39 @@ pub fn migration_latencies(
                     .rev()
                     .find(|(t, _)| t <= t_w)
                     .map(|&(_, c)| c);
-                if at_write.is_some_and(|c| target.contains(c)) {
-                    continue;
-                }
-                match r
+                let arrived = if at_write.is_some_and(|c| target.contains(c)) {
+                    *t_w
+                } else {
+                    match r
+                        .moves
+                        .iter()
+                        .find(|(t, c)| t > t_w && *t < next && target.contains(*c))
+                    {
+                        Some(&(t, _)) => {
+                            worst = worst.max(t - t_w);
+                            t
+                        }
+                        None if r.oncpu_between(*t_w, next) == 0 && !r.oncpu.is_empty() => {
+                            return Err(Missed::NotRun(format!(
+                                "thread {thread} did not run at all between change {i} and the next"
+                            )))
+                        }
+                        None => {
+                            return Err(Missed::Wrong(format!(
+                                "thread {thread} never ran on CPUs {target} after change {i}"
+                            )))
+                        }
+                    }
+                };
+                if let Some(&(t, c)) = r
                     .moves
                     .iter()
-                    .find(|(t, c)| t > t_w && *t < next && target.contains(*c))
+                    .find(|(t, c)| *t > arrived && *t < next && !target.contains(*c))
                 {
-                    Some((t, _)) => worst = worst.max(t - t_w),
-                    None => {
-                        return Err(format!(
-                            "thread {thread} never ran on CPUs {target} after change {i}"
-                        ))
-                    }
+                    return Err(Missed::Wrong(format!(
+                        "thread {thread} left CPUs {target} for CPU {c} {} µs after change {i}",
+                        (t - t_w) / 1000
+                    )));
                 }
             }
             Ok(worst)
@@ -152,10 +183,29 @@ fn measure(
     };
     let reports = spinners.stop();
     slept?;
+    let end = now_ns();
     let reports = match reports {
-        Ok(r) => r,
+        Ok(r) if r.len() == case.threads as usize => r,
+        Ok(r) => {
+            return Ok(Err(format!(
+                "{} of {} spinning threads reported",
+                r.len(),
+                case.threads
+            )))
+        }
         Err(e) => return Ok(Err(e)),
     };
+    // Every thread must have sampled, unless it never ran (the host's doing).
+    let mut not_run = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        if r.per_cpu.is_empty() {
+            if r.oncpu_between(start, end) == 0 {
+                not_run.push(format!("thread {i} did not run at all"));
+            } else {
+                problems.push(format!("thread {i} ran but reported no sched_getcpu() sample"));
+            }
+        }
+    }
     // The placement time series, for charts: (thread, time since start, cpu).
     let moves: Vec<(u64, u64, u64)> = reports
         .iter()
@@ -179,7 +229,7 @@ fn measure(
             result
                 .series
                 .push(Series::new("off_allowed", Unit::Count, vec![total - on]));
-            if total == 0 {
+            if total == 0 && not_run.is_empty() {
                 problems.push("no sched_getcpu() samples".into());
             } else if on < total {
                 let off: Vec<String> = reports
@@ -198,7 +248,7 @@ fn measure(
                     off.join(", ")
                 ));
             }
-            if problems.is_empty() {
+            if problems.is_empty() && not_run.is_empty() {
                 result.judge(Verdict::pass(format!(
                     "{total} sched_getcpu() samples from {} threads, 100% on CPUs {}; Cpus_allowed_list and effective cpus match",
                     case.threads, case.cpus
@@ -206,16 +256,22 @@ fn measure(
             }
         }
         Some(to) => {
-            let lat = migration_latencies(&reports, &changes);
+            let lat = migration_latencies(&reports, &changes, end);
             let ok: Vec<u64> = lat
                 .iter()
                 .filter_map(|l| l.as_ref().ok().copied())
                 .collect();
-            problems.extend(lat.iter().filter_map(|l| l.as_ref().err().cloned()));
+            for l in &lat {
+                match l {
+                    Err(Missed::Wrong(e)) => problems.push(e.clone()),
+                    Err(Missed::NotRun(e)) => not_run.push(e.clone()),
+                    Ok(_) => {}
+                }
+            }
             result
                 .series
                 .push(Series::new("migrate_latency", Unit::Ns, ok.clone()));
-            if problems.is_empty() {
+            if problems.is_empty() && not_run.is_empty() {
                 let s = Summary::of(&Series::new("m", Unit::Ns, ok))
                     .map(|s| (s.p50, s.max))
                     .unwrap_or((0, 0));
@@ -245,6 +301,12 @@ fn measure(
         Unit::Cpu,
         moves.iter().map(|m| m.2).collect(),
     ));
+    if problems.is_empty() && !not_run.is_empty() {
+        result.judge(Verdict::inconclusive(format!(
+            "the host kept threads off every CPU, so placement could not be seen: {}",
+            not_run.join("; ")
+        )));
+    }
     Ok(if problems.is_empty() {
         Ok(())
     } else {
@@ -280,14 +342,20 @@ mod tests {
             thread(&[], &[(0, 0), (1_050, 1), (2_300, 0)]),
             thread(&[], &[(0, 0), (1_200, 1), (2_100, 0)]),
         ];
-        let l = migration_latencies(&r, &[(1_000, one.clone()), (2_000, zero.clone())]);
+        let l = migration_latencies(&r, &[(1_000, one.clone()), (2_000, zero.clone())], 3_000);
         assert_eq!(l, vec![Ok(200), Ok(300)]);
         // A thread already on the target costs nothing; one that never arrives is named.
         let stuck = [thread(&[], &[(0, 0)]), thread(&[], &[(0, 1)])];
-        let l = migration_latencies(&stuck, &[(1_000, one)]);
-        assert!(l[0]
-            .as_ref()
-            .unwrap_err()
-            .contains("thread 0 never ran on CPUs 1"));
+        let l = migration_latencies(&stuck, &[(1_000, one.clone())], 3_000);
+        assert!(matches!(&l[0], Err(Missed::Wrong(e)) if e.contains("thread 0 never ran on CPUs 1")));
+        // Arriving and then leaving the set before the next change is a failure.
+        let left = [thread(&[], &[(0, 0), (1_050, 1), (1_500, 0)])];
+        let l = migration_latencies(&left, &[(1_000, one.clone())], 3_000);
+        assert!(matches!(&l[0], Err(Missed::Wrong(e)) if e.contains("left CPUs 1")), "{l:?}");
+        // A thread that did not run at all (by its own clock) is the host's doing.
+        let mut idle = thread(&[], &[(0, 0)]);
+        idle.oncpu = vec![(0, 900)];
+        let l = migration_latencies(&[idle], &[(1_000, one)], 3_000);
+        assert!(matches!(&l[0], Err(Missed::NotRun(_))), "{l:?}");
     }
 }
