@@ -189,7 +189,7 @@ fn cycle(
         }
     }
     if slept.is_ok() && case.freeze {
-        check_freezer(&cg, s, failures);
+        check_freezer(&cg, case, s, failures);
     }
     let removed = s.time("remove", || scope.remove(&cg));
     if let Err(e) = removed {
@@ -325,7 +325,30 @@ fn check_counters(
 
 /// Freeze (timed until the kernel reports frozen), check the worker made no
 /// progress, thaw (timed until thawed).
-fn check_freezer(cg: &Cgroup, s: &mut Samples, failures: &mut Vec<String>) {
+fn check_freezer(cg: &Cgroup, case: &LifecycleCase, s: &mut Samples, failures: &mut Vec<String>) {
+    // Under a quota the worker may sit throttled for a period less the quota:
+    // watch one whole period plus the quota, or "no progress" means nothing.
+    let watch = case
+        .cpu_max
+        .and_then(|m| m.quota.map(|q| FROZEN_WATCH.max(m.period + q)))
+        .unwrap_or(FROZEN_WATCH);
+    // The positive control: the worker runs before it is frozen.
+    let c0 = crate::workload::cgroup_run_time_ns(cg);
+    std::thread::sleep(watch);
+    match (c0, crate::workload::cgroup_run_time_ns(cg)) {
+        (Some(a), Some(b)) if b > a => {}
+        (Some(_), Some(_)) => {
+            failures.push(format!(
+                "the worker did not run in the {} ms before the freeze, so 'no progress while frozen' would show nothing",
+                watch.as_millis()
+            ));
+            return;
+        }
+        _ => {
+            failures.push("cannot read the worker's schedstat before the freeze".into());
+            return;
+        }
+    }
     if let Err(e) = s.time("freeze", || cg.set_frozen(true)) {
         failures.push(format!("freeze: {e}"));
         return;
@@ -338,7 +361,7 @@ fn check_freezer(cg: &Cgroup, s: &mut Samples, failures: &mut Vec<String>) {
     std::thread::sleep(FROZEN_SETTLE);
     let a = crate::workload::cgroup_run_time_ns(cg);
     let usage_a = cg.cpu_stat().map(|c| c.usage).ok();
-    std::thread::sleep(FROZEN_WATCH);
+    std::thread::sleep(watch);
     let b = crate::workload::cgroup_run_time_ns(cg);
     let usage_b = cg.cpu_stat().map(|c| c.usage).ok();
     if let (Some(f), Some(a)) = (at_frozen, a) {
@@ -356,7 +379,7 @@ fn check_freezer(cg: &Cgroup, s: &mut Samples, failures: &mut Vec<String>) {
         (Some(a), Some(b)) if b > a => failures.push(format!(
             "the frozen worker ran {} µs in {} ms, {} ms after the kernel reported it frozen",
             (b - a) / 1000,
-            FROZEN_WATCH.as_millis(),
+            watch.as_millis(),
             FROZEN_SETTLE.as_millis()
         )),
         (Some(_), Some(_)) => {}

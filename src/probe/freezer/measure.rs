@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::{Controller, CpuMax, Layout, Scope};
 use crate::interrupt;
+use crate::ns::now_ns;
 use super::{FreezerCase, PROBE};
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::cgroup_run_time_ns as run_time;
@@ -20,8 +21,18 @@ use crate::units::Unit;
 /// Time after "frozen" before progress is judged (a task may still finish
 /// accounting its last slice; see `run_after_frozen` in cgroup_lifecycle).
 const SETTLE: Duration = Duration::from_millis(20);
-/// How long a frozen (or thawed) cgroup is watched.
+/// How long a frozen (or thawed) cgroup is watched, without a quota.
 const WATCH: Duration = Duration::from_millis(30);
+
+/// The CFS period the quota cases use.
+const PERIOD: Duration = Duration::from_millis(100);
+
+/// How long to watch: under a quota the threads may be throttled for up to a
+/// period less the quota, so at least a period plus the quota (one whole run
+/// of theirs) must be watched for "no progress" and "runs again" to mean anything.
+fn watch(quota: Option<Duration>) -> Duration {
+    quota.map_or(WATCH, |q| WATCH.max(PERIOD + q))
+}
 
 /// Runs one case.
 pub fn run(
@@ -42,19 +53,34 @@ pub fn run(
     let cg = scope.create(&format!("freezer-{}", case.id))?;
     let mut problems = Vec::new();
     let (mut freeze, mut thaw) = (Vec::new(), Vec::new());
+    // CLOCK_MONOTONIC spans watched frozen and thawed, for the threads' own clocks.
+    let (mut frozen, mut thawed) = (Vec::new(), Vec::new());
+    let mut not_running = false;
     let outcome = (|| -> Result<(), ProbeError> {
         if let Some(q) = case.quota {
             if let Err(e) = cg.set_cpu_max(&CpuMax {
                 quota: Some(q),
-                period: Duration::from_millis(100),
+                period: PERIOD,
             }) {
                 problems.push(format!("set cpu max: {e}"));
                 return Ok(());
             }
         }
+        let watch = watch(case.quota);
         let mut spinners = Spinners::start(exe, &cg, case.threads, 0)?;
         spinners.signal();
         interrupt::sleep(Duration::from_millis(50))?;
+        // The positive control: the threads run before anything is frozen, by
+        // the scheduler's count and (checked after the run) their own clocks.
+        let a = run_time(&cg);
+        let t0 = now_ns();
+        interrupt::sleep(watch)?;
+        let control = (t0, now_ns());
+        match (a, run_time(&cg)) {
+            (Some(a), Some(b)) if b > a => {}
+            (Some(_), Some(_)) => not_running = true,
+            _ => problems.push("cannot read the tasks' schedstat before the freeze".into()),
+        }
         for r in 0..case.repeat {
             let t = Instant::now();
             if let Err(e) = cg.set_frozen(true) {
@@ -64,13 +90,15 @@ pub fn run(
             freeze.push(t.elapsed().as_nanos() as u64);
             interrupt::sleep(SETTLE)?;
             let a = run_time(&cg);
-            interrupt::sleep(WATCH)?;
+            let t0 = now_ns();
+            interrupt::sleep(watch)?;
+            frozen.push((t0, now_ns()));
             let b = run_time(&cg);
             match (a, b) {
                 (Some(a), Some(b)) if b > a => problems.push(format!(
                     "cycle {r}: the frozen threads ran {} µs in {} ms",
                     (b - a) / 1000,
-                    WATCH.as_millis()
+                    watch.as_millis()
                 )),
                 (Some(_), Some(_)) => {}
                 _ => problems.push(format!("cycle {r}: cannot read the tasks' schedstat")),
@@ -82,19 +110,46 @@ pub fn run(
             }
             thaw.push(t.elapsed().as_nanos() as u64);
             let a = run_time(&cg);
-            interrupt::sleep(
-                WATCH
-                    + case
-                        .quota
-                        .map_or(Duration::ZERO, |_| Duration::from_millis(100)),
-            )?;
+            let t0 = now_ns();
+            interrupt::sleep(watch)?;
+            thawed.push((t0, now_ns()));
             if run_time(&cg) <= a {
                 problems.push(format!(
                     "cycle {r}: the threads did not run again after the thaw"
                 ));
             }
         }
-        let _ = spinners.stop();
+        match spinners.stop() {
+            Ok(reports) if reports.len() == case.threads as usize => {
+                let own = |(a, b): (u64, u64)| -> u64 {
+                    reports.iter().map(|r| r.oncpu_between(a, b)).sum()
+                };
+                if own(control) == 0 {
+                    not_running = true;
+                }
+                for (r, &w) in frozen.iter().enumerate() {
+                    if own(w) > 0 {
+                        problems.push(format!(
+                            "cycle {r}: by their own clocks the frozen threads ran {} µs",
+                            own(w) / 1000
+                        ));
+                    }
+                }
+                for (r, &w) in thawed.iter().enumerate() {
+                    if own(w) == 0 {
+                        problems.push(format!(
+                            "cycle {r}: by their own clocks the threads did not run after the thaw"
+                        ));
+                    }
+                }
+            }
+            Ok(reports) => problems.push(format!(
+                "{} of {} spinning threads reported",
+                reports.len(),
+                case.threads
+            )),
+            Err(e) => problems.push(format!("the spinners did not report: {e}")),
+        }
         Ok(())
     })();
     scope.remove(&cg)?;
@@ -112,7 +167,12 @@ pub fn run(
             .map_or((0, 0), |s| (s.p50, s.max))
     };
     let (f, t) = (p("freeze_latency"), p("thaw_latency"));
-    result.judge(if problems.is_empty() {
+    result.judge(if problems.is_empty() && not_running {
+        Verdict::inconclusive(format!(
+            "the threads did not run before the freeze (the host kept them off the CPUs), so 'no progress while frozen' could not be seen; {} cycles",
+            case.repeat
+        ))
+    } else if problems.is_empty() {
         Verdict::pass(format!(
             "{} freeze/thaw cycles of {} spinning threads{}: no progress while frozen, running again after each thaw; freeze p50 {} µs (max {} µs), thaw p50 {} µs (max {} µs)",
             case.repeat,

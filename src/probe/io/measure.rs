@@ -25,6 +25,11 @@ use crate::units::Unit;
 const GRACE: Duration = Duration::from_secs(10);
 /// Below this multiple of the limit, an unthrottled device cannot show the throttle.
 const HEADROOM: f64 = 2.0;
+/// The least share of the bytes the worker did (its own count) that the cgroup's
+/// IO statistics must have charged (100 % seen here and in the v2 guest).
+const CHARGED_FRACTION: f64 = 0.9;
+/// The first window may carry the throttle's first slice: at most this multiple of the limit.
+const FIRST_WINDOW_FACTOR: f64 = 2.0;
 
 /// One run of the worker: its progress points, or why it gave none.
 type WorkerRun = Result<Vec<IoPoint>, String>;
@@ -363,11 +368,26 @@ fn judge(
         fmt_rate(base.overall),
         config_hz.map_or("unknown".to_string(), |h| h.to_string()),
     );
-    let (status, lead) = if charged == 0 {
+    // The first window (the throttle's first slice may let a burst through),
+    // judged loosely: at most twice the limit.
+    let first = rate(&throttled[..throttled.len().min(1)], bps, false).map(|r| r.overall);
+    if let Some(f) = first {
+        result
+            .series
+            .push(Series::new("first_window", unit.clone(), vec![f.round() as u64]));
+    }
+    let first_over = first.filter(|&f| f > FIRST_WINDOW_FACTOR * limit);
+    let (status, lead) = if (charged as f64) < CHARGED_FRACTION * done_bytes as f64 {
         (
             Status::Fail,
-            "the cgroup's IO statistics did not see the IO",
+            "the cgroup's IO statistics did not see the IO the worker did",
         )
+    } else if let Some(f) = first_over {
+        result.judge(Verdict::fail(format!(
+            "the first {WINDOW_MS} ms let {} through, more than {FIRST_WINDOW_FACTOR}× the limit: {facts}",
+            fmt_rate(f)
+        )));
+        return;
     } else if error_pct.abs() <= case.tolerance_pct {
         (Status::Pass, "throttled to the limit")
     } else if error_pct > 0.0 {
@@ -432,6 +452,10 @@ mod tests {
                 p(5250, ios_per_s / 4 + ios_per_s * 5, 4096),
             ]
         };
+        // The cgroup charged every byte the worker did.
+        let all = |base: &[IoPoint], thr: &[IoPoint]| {
+            base.last().map_or(0, |p| p.bytes) + thr.last().map_or(0, |p| p.bytes)
+        };
         let status = |base: &[IoPoint], thr: &[IoPoint]| {
             let mut r = Measured::new(PROBE, "x", ());
             judge(
@@ -439,12 +463,17 @@ mod tests {
                 &case(IoKind::ReadIops, 200),
                 base,
                 thr,
-                1,
+                all(base, thr),
                 Some(250),
             );
             r.verdict.unwrap()
         };
         assert_eq!(status(&base, &at(205)).status, Status::Pass);
+        // A first window far over the limit (the throttle started late).
+        let burst = [p(250, 400, 4096), p(5250, 400 + 1000, 4096)];
+        let v = status(&base, &burst);
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        assert!(v.reason.contains("first 250 ms"), "{}", v.reason);
         assert_eq!(status(&base, &at(260)).status, Status::Fail);
         assert_eq!(status(&base, &at(100)).status, Status::Fail);
         // The device itself could do only 300 IO/s.
@@ -452,15 +481,18 @@ mod tests {
         let v = status(&slow, &at(100));
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
         assert!(v.reason.contains("CONFIG_HZ=250"), "{}", v.reason);
+        // The cgroup charged half of what the worker did: it was not throttling it.
         let mut r = Measured::new(PROBE, "x", ());
         judge(
             &mut r,
             &case(IoKind::ReadIops, 200),
             &base,
             &at(200),
-            0,
+            all(&base, &at(200)) / 2,
             None,
         );
-        assert_eq!(r.verdict.unwrap().status, Status::Fail);
+        let v = r.verdict.unwrap();
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.reason.contains("did not see"), "{}", v.reason);
     }
 }
