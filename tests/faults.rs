@@ -1,0 +1,247 @@
+//! The verdicts proven against injected kernel faults: with the `failpoints`
+//! feature, `FAILPOINTS='cgroup-ignore=return(FILE[*F])'` makes the cgroup layer
+//! leave a limit unenforced (or enforce the wrong amount) while reading back as
+//! written. Every row of the fault matrix must make its probe's cases *fail*,
+//! with the discrepancy in numbers — never pass, never inconclusive, never a
+//! crash — on this host and in the v2 guest; and without FAILPOINTS the same
+//! runs pass. Built only with `--features failpoints` (the README's test command).
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::process::Command;
+
+use common::{bin, dirs_of, privileged, serial};
+
+/// One case's verdict in a run.
+#[derive(Debug)]
+struct Verdict {
+    probe: String,
+    case: String,
+    status: String,
+    reason: String,
+}
+
+/// Runs `isobench run` on `body` with FAILPOINTS set to `fault` (none for
+/// `""`); returns the exit code and every case's verdict. Nothing may be left behind.
+fn run(fault: &str, body: &str) -> (i32, Vec<Verdict>, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = common::scenario(
+        tmp.path(),
+        "s.toml",
+        &format!("schema = 1\nname = \"fault\"\n{body}\n"),
+    );
+    let out_dir = tmp.path().join("out");
+    let mut cmd = Command::new(bin());
+    cmd.arg("run").arg(&path).arg("--out").arg(&out_dir);
+    if !fault.is_empty() {
+        cmd.env("FAILPOINTS", format!("cgroup-ignore=return({fault})"));
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(dirs_of(pid).is_empty(), "left behind: {:?}", dirs_of(pid));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code().unwrap_or(-1);
+    let run: serde_json::Value = match std::fs::read(out_dir.join("run.json")) {
+        Ok(b) => serde_json::from_slice(&b).unwrap(),
+        Err(_) => return (code, Vec::new(), stderr),
+    };
+    let verdicts = run["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Verdict {
+            probe: c["probe"].as_str().unwrap().into(),
+            case: c["case"].as_str().unwrap().into(),
+            status: c["verdict"]["status"].as_str().unwrap().into(),
+            reason: c["verdict"]["reason"].as_str().unwrap().into(),
+        })
+        .collect();
+    (code, verdicts, stderr)
+}
+
+/// Every case of `probe` whose id starts with `case` failed, with numbers in
+/// its reason; the run exited 1 (a failed verdict), not 2 or a crash.
+fn assert_fails(
+    fault: &str,
+    (code, verdicts, stderr): &(i32, Vec<Verdict>, String),
+    cases: &[(&str, &str)],
+) {
+    assert_eq!(*code, 1, "{fault}: exit {code}: {stderr}");
+    for (probe, case) in cases {
+        let hits: Vec<&Verdict> = verdicts
+            .iter()
+            .filter(|v| v.probe == *probe && v.case.starts_with(case))
+            .collect();
+        assert!(
+            !hits.is_empty(),
+            "{fault}: no case {probe}/{case}: {verdicts:#?}"
+        );
+        for v in hits {
+            assert_eq!(
+                v.status, "fail",
+                "{fault} must fail {}/{}, got {}: {}",
+                v.probe, v.case, v.status, v.reason
+            );
+            assert!(
+                v.reason.chars().any(|c| c.is_ascii_digit()),
+                "{fault}: {}/{} fails without numbers: {}",
+                v.probe,
+                v.case,
+                v.reason
+            );
+            eprintln!("{fault:>16}  {}/{}: {}", v.probe, v.case, v.reason);
+        }
+    }
+}
+
+/// Whether this host's memory controller is cgroup v1 (no memory.high there).
+fn memory_on_v1() -> bool {
+    isobench::cgroup::Layout::detect()
+        .ok()
+        .and_then(|l| l.placement(isobench::cgroup::Controller::Memory).version)
+        == Some(isobench::cgroup::Version::V1)
+}
+
+const QUOTA: &str = "[cgroup_lifecycle]\nrepeat = 1\nhold_ms = 2000\n[[cgroup_lifecycle.case]]\nname = \"cpu\"\ncpu_quota_us = 20000\ncpu_period_us = 100000\n[cpu_quota]\nquota_pct = [25]\nperiod_us = [100000]\nthreads = [1]\nduration_ms = 2000\nfibtest = false\n";
+const CPUSET: &str =
+    "[cpuset]\nsets = [\"1\"]\nmoves = [[\"0\", \"1\"]]\nduration_ms = 300\nmigrations = 4\n";
+const MEMORY: &str = "[memory]\nlimits = [\"64MiB\"]\n";
+const PIDS: &str = "[pids]\nmax = [16]\n";
+const FREEZER: &str = "[cgroup_lifecycle]\nrepeat = 1\nhold_ms = 100\n[[cgroup_lifecycle.case]]\nname = \"freezer\"\nfreeze = true\n[freezer]\nrepeat = 3\nquota_pct = [0, 20]\n";
+const IO: &str = "[io]\nread_iops = [200]\nduration_ms = 2000\n";
+const WEIGHT: &str = "[cpu_weight]\nweights = [[100, 300]]\nduration_ms = 1000\n";
+
+const QUOTA_CASES: &[(&str, &str)] = &[("cpu_quota", "q"), ("cgroup_lifecycle", "cpu")];
+
+macro_rules! fault_test {
+    ($name:ident, $fault:expr, $body:expr, $cases:expr) => {
+        #[test]
+        fn $name() {
+            if !privileged(stringify!($name)) {
+                return;
+            }
+            let _g = serial();
+            assert_fails($fault, &run($fault, $body), $cases);
+        }
+    };
+}
+
+fault_test!(cpu_max_ignored, "cpu.max", QUOTA, QUOTA_CASES);
+fault_test!(cpu_max_too_high, "cpu.max*1.2", QUOTA, QUOTA_CASES);
+fault_test!(cpu_max_too_low, "cpu.max*0.8", QUOTA, QUOTA_CASES);
+fault_test!(
+    cpuset_cpus_ignored,
+    "cpuset.cpus",
+    CPUSET,
+    &[("cpuset", "pin"), ("cpuset", "move")]
+);
+fault_test!(
+    memory_max_ignored,
+    "memory.max",
+    MEMORY,
+    &[("memory", "above")]
+);
+fault_test!(
+    memory_max_too_high,
+    "memory.max*1.25",
+    MEMORY,
+    &[("memory", "above")]
+);
+fault_test!(pids_max_ignored, "pids.max", PIDS, &[("pids", "max")]);
+fault_test!(pids_max_too_high, "pids.max*1.1", PIDS, &[("pids", "max")]);
+fault_test!(
+    freeze_ignored,
+    "cgroup.freeze",
+    FREEZER,
+    &[("freezer", "t"), ("cgroup_lifecycle", "freezer")]
+);
+fault_test!(io_max_ignored, "io.max", IO, &[("io", "read-iops")]);
+fault_test!(io_max_too_high, "io.max*1.2", IO, &[("io", "read-iops")]);
+fault_test!(
+    cpu_weight_ignored,
+    "cpu.weight",
+    WEIGHT,
+    &[("cpu_weight", "w")]
+);
+
+#[test]
+fn memory_high_ignored() {
+    if !privileged("memory_high_ignored") {
+        return;
+    }
+    let _g = serial();
+    let r = run("memory.high", MEMORY);
+    if memory_on_v1() {
+        // memory.high does not exist on v1: the case says so and is not run.
+        let v = r.1.iter().find(|v| v.case.starts_with("high")).unwrap();
+        assert_eq!(v.status, "skip", "{}", v.reason);
+        eprintln!("memory.high on a v1 host: {}", v.reason);
+        return;
+    }
+    assert_fails("memory.high", &r, &[("memory", "high")]);
+}
+
+/// No process is ever moved into a cgroup: every cgroup probe fails (or the run
+/// stops with a clear error); none passes.
+#[test]
+fn cgroup_procs_ignored() {
+    if !privileged("cgroup_procs_ignored") {
+        return;
+    }
+    let _g = serial();
+    let body = [QUOTA, CPUSET, MEMORY, PIDS, IO, WEIGHT].concat()
+        + "[freezer]\nrepeat = 3\nquota_pct = [0, 20]\n";
+    let (code, verdicts, stderr) = run("cgroup.procs", &body);
+    if code == 2 {
+        let line = stderr.trim_end();
+        assert_eq!(line.lines().count(), 1, "not one clear line: {stderr}");
+        return;
+    }
+    assert_eq!(code, 1, "{stderr}");
+    for v in &verdicts {
+        let v1_high = v.probe == "memory" && v.case.starts_with("high") && memory_on_v1();
+        assert!(
+            v.status == "fail" || (v1_high && v.status == "skip"),
+            "cgroup.procs ignored must fail {}/{}, got {}: {}",
+            v.probe,
+            v.case,
+            v.status,
+            v.reason
+        );
+        eprintln!("    cgroup.procs  {}/{}: {}", v.probe, v.case, v.reason);
+    }
+}
+
+/// The control: built with the fault code, but no fault set, the same runs pass.
+/// A case the host could not measure cleanly (inconclusive) is run once more.
+#[test]
+fn without_a_fault_the_same_runs_pass() {
+    if !privileged("without_a_fault_the_same_runs_pass") {
+        return;
+    }
+    let _g = serial();
+    for body in [QUOTA, CPUSET, MEMORY, PIDS, FREEZER, IO, WEIGHT] {
+        let mut verdicts = run("", body).1;
+        if verdicts.iter().any(|v| v.status == "inconclusive") {
+            verdicts = run("", body).1;
+        }
+        assert!(!verdicts.is_empty(), "no case ran for {body}");
+        for v in &verdicts {
+            let v1_high = v.probe == "memory" && v.case.starts_with("high") && memory_on_v1();
+            assert!(
+                v.status == "pass" || (v1_high && v.status == "skip"),
+                "without a fault {}/{} must pass, got {}: {}",
+                v.probe,
+                v.case,
+                v.status,
+                v.reason
+            );
+        }
+    }
+}
