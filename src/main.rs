@@ -205,7 +205,13 @@ fn cmd_run(
             print_table(&outcome.run);
             println!("results: {}", outcome.dir.display());
             println!("report: {}", outcome.dir.join("report.md").display());
-            if outcome.run.failed() {
+            if outcome.run.interrupted {
+                eprintln!(
+                    "isobench: interrupted after {} finished cases; what finished is in the folder above",
+                    outcome.run.cases.len()
+                );
+                ExitCode::from(130)
+            } else if outcome.run.failed() {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

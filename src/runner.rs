@@ -88,8 +88,10 @@ fn default_dir(stamp: &str, release: &str) -> PathBuf {
     PathBuf::from("results").join(format!("{stamp}-{release}-{}", std::process::id()))
 }
 
-/// Runs every case of `opts`. Returns the run even when verdicts failed; `Err`
-/// means the run could not be done (environment) or was interrupted.
+/// Runs every case of `opts`. Returns the run even when verdicts failed, and
+/// when it was interrupted (`run.interrupted`: the finished cases, written);
+/// `Err` means the run could not be done (environment), or was interrupted
+/// before its folder existed.
 pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outcome> {
     let layout = Layout::detect().context("detect the cgroup layout")?;
     let host = Host::probe(Some(&layout));
@@ -203,14 +205,16 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
                 run.cases.push(result);
                 sink::write_records(&run, &dir)?;
             }
-            Err(ProbeError::Interrupted(i)) => {
+            Err(ProbeError::Interrupted(_)) => {
+                // The case that was running is not recorded: it did not finish,
+                // and an interrupt is no verdict on the kernel.
                 for p in scope.close() {
                     on(Event::Warning(&p.to_string()));
                 }
                 run.interrupted = true;
                 sink::write_records(&run, &dir)?;
                 charts(&run, &dir, on);
-                return Err(i.into());
+                return Ok(Outcome { run, dir });
             }
             Err(e) => return Err(anyhow::Error::new(e).context(format!("case {probe}/{id}"))),
         }

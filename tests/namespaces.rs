@@ -68,7 +68,7 @@ isolation! {
     uid_0_inside_is_the_mapped_uid_outside: "user", "uid inside 0, seen from outside 65534";
     cgroup_namespace_root_is_slash: "cgroup", "/proc/self/cgroup paths: /";
     time_offset_is_seen_by_the_first_child: "time", "offset seen by the first child: 86400.";
-    all_at_once_isolates_each_kind: "all", "pid=1 uid=0 ifs=lo";
+    all_at_once_isolates_each_kind: "all", "pid=1; uid=0; ifs=lo; lo=down; cgroup=/";
 }
 
 #[test]

@@ -236,7 +236,10 @@ impl Cgroup {
             Version::V2 => v2::set_frozen(&d.path, frozen)?,
         }
         let what = if frozen { "freeze of" } else { "thaw of" };
-        wait_until(what, &d.path, || self.is_frozen().map(|f| f == frozen))
+        match d.version {
+            Version::V2 => wait_events(what, &d.path, |e| e.0 == frozen),
+            Version::V1 => wait_until(what, &d.path, || self.is_frozen().map(|f| f == frozen)),
+        }
     }
 
     /// Whether the kernel reports the whole cgroup frozen.
@@ -304,6 +307,17 @@ impl Cgroup {
     /// hybrid host), otherwise freeze, SIGKILL each task, thaw, so a forking
     /// workload cannot outrun the kill.
     pub fn kill_all(&self) -> Result<(), CgroupError> {
+        // A task frozen by a v1 freezer cannot die (it was left FROZEN by a
+        // harness killed mid-case): thaw first, whatever kills it.
+        let v1_freezer = self
+            .dir(Controller::Freezer)
+            .ok()
+            .filter(|d| d.version == Version::V1);
+        if let Some(d) = v1_freezer {
+            if v1::is_frozen(&d.path).unwrap_or(true) {
+                v1::set_frozen(&d.path, false)?;
+            }
+        }
         if let Some(d) = self.v2_dir() {
             let file = d.path.join(v2::CGROUP_KILL);
             if file.exists() {
@@ -349,19 +363,72 @@ impl Cgroup {
             .first()
             .map(|d| d.path.clone())
             .unwrap_or_default();
-        wait_until("emptying of", &path, || Ok(!self.populated()?))
+        match self.v2_dir() {
+            Some(d) => wait_events("emptying of", &d.path, |e| !e.1),
+            None => wait_until("emptying of", &path, || Ok(!self.populated()?)),
+        }
     }
 }
 
-/// Polls `done` with a growing sleep (10 µs … 5 ms) until it is true or
-/// [`SETTLE_TIMEOUT`] passes.
+/// How often a state without notifications (a v1 freezer, a v1 cgroup's task
+/// list) is polled: the resolution of a v1 freeze, thaw or emptying latency.
+pub const V1_POLL: Duration = Duration::from_micros(100);
+
+/// Waits until `done(frozen, populated)` holds for a cgroup2 directory's
+/// cgroup.events, woken by the kernel's notification (poll(2) POLLPRI on the
+/// file), so a freeze or thaw latency is the kernel's, not a polling interval.
+fn wait_events(
+    what: &'static str,
+    dir: &Path,
+    done: impl Fn((bool, bool)) -> bool,
+) -> Result<(), CgroupError> {
+    use std::os::unix::fs::FileExt;
+    let path = dir.join(v2::CGROUP_EVENTS);
+    let file = std::fs::File::open(&path).map_err(|e| CgroupError::Read {
+        path: path.clone(),
+        errno: super::errno_of(&e),
+    })?;
+    let start = Instant::now();
+    let mut buf = [0u8; 256];
+    loop {
+        let n = file.read_at(&mut buf, 0).map_err(|e| CgroupError::Read {
+            path: path.clone(),
+            errno: super::errno_of(&e),
+        })?;
+        let m = super::stats::flat_keyed(&String::from_utf8_lossy(&buf[..n]));
+        let state = (
+            m.get("frozen").copied().unwrap_or(0) == 1,
+            m.get("populated").copied().unwrap_or(0) == 1,
+        );
+        if done(state) {
+            return Ok(());
+        }
+        let left = SETTLE_TIMEOUT.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Err(CgroupError::Timeout {
+                what,
+                path: dir.to_path_buf(),
+                waited_ms: start.elapsed().as_millis() as u64,
+            });
+        }
+        let mut pfd = libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLPRI,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for an open file; the timeout is bounded.
+        // A wake (or EINTR) only means: read the file again.
+        unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(100) as i32 + 1) };
+    }
+}
+
+/// Polls `done` every [`V1_POLL`] until it is true or [`SETTLE_TIMEOUT`] passes.
 fn wait_until(
     what: &'static str,
     path: &Path,
     mut done: impl FnMut() -> Result<bool, CgroupError>,
 ) -> Result<(), CgroupError> {
     let start = Instant::now();
-    let mut nap = Duration::from_micros(10);
     loop {
         if done()? {
             return Ok(());
@@ -373,8 +440,7 @@ fn wait_until(
                 waited_ms: start.elapsed().as_millis() as u64,
             });
         }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(5));
+        std::thread::sleep(V1_POLL);
     }
 }
 

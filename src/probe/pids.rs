@@ -108,6 +108,9 @@ fn run(case: &PidsCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         }
         let events_before = cg.pids_max_events()?;
         let mut cmd = Command::new(exe);
+    // Its own process group: a Ctrl-C at the terminal interrupts the harness,
+    // which stops the case; the worker must not die of it and be judged.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         // Ask for more than the limit allows: the kernel must stop it.
         cmd.args(["worker", "fork", "--max", &(case.max + 10).to_string()])
             .stdin(Stdio::piped())

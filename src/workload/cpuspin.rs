@@ -287,6 +287,9 @@ impl Spinners {
         idle: u32,
     ) -> Result<Spinners, CgroupError> {
         let mut cmd = Command::new(exe);
+        // Its own process group: a Ctrl-C at the terminal interrupts the harness,
+        // which stops the case; the worker must not die of it and be judged.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.args([
             "worker",
             "cpu-spin",

@@ -59,6 +59,9 @@ pub struct Worker {
 impl Worker {
     fn command(exe: &Path, max: Duration) -> Command {
         let mut cmd = Command::new(exe);
+        // Its own process group: a Ctrl-C at the terminal interrupts the harness,
+        // which stops the case; the worker must not die of it and be judged.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.args([
             "worker",
             "spin",

@@ -7,6 +7,7 @@
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -86,10 +87,53 @@ pub fn write_id_maps(pid: i32) -> Result<(), String> {
 
 /// Takes uid/gid 0 of the new user namespace (mapped to [`MAPPED_ID`] outside):
 /// the creator's credentials are still those of the outside root until it does.
-fn become_root() {
+fn become_root() -> Result<(), String> {
     use nix::unistd::{setresgid, setresuid, Gid, Uid};
-    let _ = setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
-    let _ = setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
+    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .map_err(|e| format!("setresgid(0): {e}; "))?;
+    setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+        .map_err(|e| format!("setresuid(0): {e}; "))
+}
+
+/// The inode of this process's namespace of `kind` (`/proc/self/ns/<kind>`).
+fn ns_inode(kind: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{kind}"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether a mount at `target` is in this process's mount table: `true`,
+/// `false`, or the error (an unreadable table is no evidence either way).
+fn mounted(target: &Path) -> String {
+    match std::fs::read_to_string("/proc/self/mountinfo") {
+        Ok(m) => m.contains(&*target.to_string_lossy()).to_string(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// In a new mount namespace: makes `/` private and mounts a tmpfs at `target`;
+/// `true` when it then shows in the mount table.
+fn private_tmpfs(target: &Path) -> String {
+    use nix::mount::{mount, MsFlags};
+    let private = mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    );
+    let tmpfs = mount(
+        Some("isobench"),
+        target,
+        Some("tmpfs"),
+        MsFlags::empty(),
+        Some("size=64k"),
+    );
+    match (private, tmpfs) {
+        (Ok(()), Ok(())) => mounted(target),
+        (Err(e), _) => format!("error: make / private: {e}"),
+        (_, Err(e)) => format!("error: mount tmpfs: {e}"),
+    }
 }
 
 fn interfaces() -> Vec<String> {
@@ -183,9 +227,9 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
             let (inside, outside) = in_new_ns(
                 flags,
                 none,
-                move || {
-                    let _ = nix::unistd::sethostname(&set);
-                    hostname()
+                move || match nix::unistd::sethostname(&set) {
+                    Ok(()) => hostname(),
+                    Err(e) => format!("sethostname failed: {e}"),
                 },
                 |_| hostname(),
             )?;
@@ -230,35 +274,8 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
             let (inside, outside) = in_new_ns(
                 flags,
                 none,
-                move || {
-                    use nix::mount::{mount, MsFlags};
-                    let private = mount(
-                        None::<&str>,
-                        "/",
-                        None::<&str>,
-                        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-                        None::<&str>,
-                    );
-                    let tmpfs = mount(
-                        Some("isobench"),
-                        &t,
-                        Some("tmpfs"),
-                        MsFlags::empty(),
-                        Some("size=64k"),
-                    );
-                    let seen = std::fs::read_to_string("/proc/self/mountinfo")
-                        .unwrap_or_default()
-                        .contains(&*t.to_string_lossy());
-                    format!("{}", private.is_ok() && tmpfs.is_ok() && seen)
-                },
-                move |_| {
-                    format!(
-                        "{}",
-                        std::fs::read_to_string("/proc/self/mountinfo")
-                            .unwrap_or_default()
-                            .contains(&*target.to_string_lossy())
-                    )
-                },
+                move || private_tmpfs(&t),
+                move |_| mounted(&target),
             )?;
             Ok(Check {
                 pass: inside == "true" && outside == "false",
@@ -304,9 +321,9 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
             let (inside, outside) = in_new_ns(
                 flags,
                 write_id_maps,
-                || {
-                    become_root();
-                    format!("{}", nix::unistd::getuid())
+                || match become_root() {
+                    Ok(()) => format!("{}", nix::unistd::getuid()),
+                    Err(e) => e,
                 },
                 |pid| outside_uid(pid).map_or("?".into(), |u| u.to_string()),
             )?;
@@ -340,36 +357,103 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
             Ok(Check { pass: (diff_s - OFFSET_S as f64).abs() < 5.0, observed: format!("CLOCK_MONOTONIC offset seen by the first child: {diff_s:.3} s (set {OFFSET_S} s)") })
         }
         NsKind::All => {
+            // Every kind at once, each checked as its own case checks it, in one child.
             let outside_host = hostname();
-            let (inside, outside) = in_new_ns(
+            let time_outside = ns_inode("time");
+            let key = 0x1b0d_0000 | (me as i32 & 0xffff);
+            // SAFETY: plain SysV IPC syscall.
+            let queue = unsafe { libc::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
+            if queue < 0 {
+                return Err(format!(
+                    "msgget(0x{key:x}) outside: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            let dir = tempfile::Builder::new()
+                .prefix("isobench-all-")
+                .tempdir_in("/tmp")
+                .map_err(|e| e.to_string())?;
+            let (t_in, t_out) = (dir.path().to_path_buf(), dir.path().to_path_buf());
+            let r = in_new_ns(
                 flags,
                 write_id_maps,
                 move || {
-                    become_root();
-                    let _ = nix::unistd::sethostname(format!("isobench-{me}"));
+                    let root = become_root().err().unwrap_or_default();
+                    let host = nix::unistd::sethostname(format!("isobench-{me}"))
+                        .map_err(|e| format!("sethostname: {e}"))
+                        .err()
+                        .unwrap_or_default();
+                    let mnt = private_tmpfs(&t_in);
+                    // SAFETY: plain syscall.
+                    let ipc = if unsafe { libc::msgget(key, 0) } < 0 {
+                        std::io::Error::last_os_error().to_string()
+                    } else {
+                        "the queue is visible".to_string()
+                    };
+                    let lo = match if_up("lo") {
+                        Some(true) => "up",
+                        Some(false) => "down",
+                        None => "?",
+                    };
                     format!(
-                        "pid={} uid={} ifs={} cgroup={} host={}",
+                        "pid={}; uid={}; ifs={}; lo={lo}; cgroup={}; host={}; mnt={mnt}; ipc={ipc}; time={}; errors={root}{host}",
                         std::process::id(),
                         nix::unistd::getuid(),
                         interfaces().join(","),
                         cgroup_paths().join(","),
-                        hostname()
+                        hostname(),
+                        ns_inode("time"),
                     )
                 },
-                |_| hostname(),
-            )?;
-            let want = "pid=1 uid=0 ifs=lo cgroup=";
-            let pass = inside.starts_with(want)
-                && inside.split("cgroup=").nth(1).is_some_and(|r| {
-                    r.split(' ')
-                        .next()
-                        .is_some_and(|c| c.split(',').all(|p| p == "/"))
-                })
-                && inside.ends_with(&format!("host=isobench-{me}"))
-                && outside == outside_host;
+                move |_| format!("{}|{}", hostname(), mounted(&t_out)),
+            );
+            // SAFETY: removes the queue made above.
+            unsafe { libc::msgctl(queue, libc::IPC_RMID, std::ptr::null_mut()) };
+            let (inside, outside) = r?;
+            let (host_out, mnt_out) = outside.split_once('|').unwrap_or((&outside, "?"));
+            let field = |k: &str| {
+                inside
+                    .split("; ")
+                    .find_map(|f| f.strip_prefix(&format!("{k}=")))
+                    .unwrap_or("?")
+                    .to_string()
+            };
+            let cgroup_root =
+                field("cgroup").split(',').all(|p| p == "/") && !field("cgroup").is_empty();
+            let facts = [
+                ("pid 1", field("pid") == "1"),
+                ("uid 0", field("uid") == "0"),
+                (
+                    "only lo, down",
+                    field("ifs") == "lo" && field("lo") == "down",
+                ),
+                ("cgroup root", cgroup_root),
+                (
+                    "own hostname",
+                    field("host") == format!("isobench-{me}") && host_out == outside_host,
+                ),
+                (
+                    "own mount table",
+                    field("mnt") == "true" && mnt_out == "false",
+                ),
+                ("own SysV IPC", field("ipc").contains("No such file")),
+                (
+                    "own time namespace",
+                    !field("time").is_empty() && field("time") != time_outside,
+                ),
+                ("no errors", inside.ends_with("errors=")),
+            ];
+            let missing: Vec<&str> = facts.iter().filter(|f| !f.1).map(|f| f.0).collect();
             Ok(Check {
-                pass,
-                observed: format!("{inside}; hostname outside {outside:?}"),
+                pass: missing.is_empty(),
+                observed: format!(
+                    "{inside}; outside: hostname {host_out:?}, tmpfs visible {mnt_out}{}",
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; not isolated: {}", missing.join(", "))
+                    }
+                ),
             })
         }
         NsKind::None => Err("nothing to verify without a namespace".into()),

@@ -154,9 +154,16 @@ pub fn run(
     })();
     scope.remove(&cg)?;
     outcome?;
+    // A v2 freeze is timed to the kernel's notification on cgroup.events; a v1
+    // freezer has none and is polled: its latencies are good to this resolution.
+    let resolution = match layout.placement(Controller::Freezer).version {
+        Some(crate::cgroup::Version::V1) => crate::cgroup::V1_POLL.as_nanos() as u64,
+        _ => 0,
+    };
     result.series = vec![
         Series::new("freeze_latency", Unit::Ns, freeze),
         Series::new("thaw_latency", Unit::Ns, thaw),
+        Series::new("wait_resolution", Unit::Ns, vec![resolution]),
     ];
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
     let p = |m: &str| {

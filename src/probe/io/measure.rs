@@ -162,6 +162,9 @@ fn run_worker(
     exe: &Path,
 ) -> Result<WorkerRun, ProbeError> {
     let mut cmd = Command::new(exe);
+    // Its own process group: a Ctrl-C at the terminal interrupts the harness,
+    // which stops the case; the worker must not die of it and be judged.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.args(["worker", "io", "--dev"])
         .arg(dev.path())
         .args([

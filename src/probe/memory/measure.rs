@@ -248,6 +248,9 @@ fn touch(
     }
     let before = cg.memory_stat()?;
     let mut cmd = Command::new(exe);
+    // Its own process group: a Ctrl-C at the terminal interrupts the harness,
+    // which stops the case; the worker must not die of it and be judged.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.args(["worker", "mem", "--bytes", &bytes.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());

@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,8 @@ struct Report {
 
 fn spawn(exe: &Path, args: &[String]) -> Result<Child, ProbeError> {
     Command::new(exe)
+        // Its own process group: a Ctrl-C at the terminal is the harness's to handle.
+        .process_group(0)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -349,6 +352,7 @@ pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
         }
     }
     let out = Command::new(exe)
+        .process_group(0)
         .args(["worker", "ns-verify", "--kind", &kind.to_string()])
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
