@@ -3,8 +3,11 @@
 //! A run writes `<state dir>/<pid>-<n>.json` before it creates a cgroup and
 //! deletes it once everything is removed. When the harness dies without cleaning
 //! up (SIGKILL, OOM, power loss of the parent), the record names the owner's pid
-//! *and its start time*, so a later run or `isobench clean` can tell a dead
-//! owner from a live one even after the pid was reused.
+//! *and its start time*, its pid namespace and the boot, so a later run or
+//! `isobench clean` can tell a dead owner from a live one even after the pid was
+//! reused — and leaves alone what it cannot prove dead: a cgroup with no record
+//! (another container's run keeps its records in its own /run), or an owner in
+//! another pid namespace, whose pid means nothing here.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,6 +35,27 @@ pub struct OwnerRecord {
     pub owner_start_ticks: u64,
     /// The directories under which the run creates `isobench-<pid>-*` cgroups.
     pub parents: Vec<PathBuf>,
+    /// The owner's pid namespace (`pid:[4026531836]`): its pid is only
+    /// meaningful there (absent in records of isobench ≤ 0.1.0).
+    #[serde(default)]
+    pub pid_ns: Option<String>,
+    /// /proc/sys/kernel/random/boot_id when the record was written.
+    #[serde(default)]
+    pub boot_id: Option<String>,
+}
+
+/// This process's pid namespace, as `/proc/self/ns/pid` names it.
+pub fn this_pid_ns() -> Option<String> {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
+/// This boot's id.
+pub fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// The start time of a live process, from `/proc/<pid>/stat`; `None` if it is gone.
@@ -58,6 +82,8 @@ pub fn write(run_id: &str, parents: &[PathBuf]) -> Result<PathBuf, CgroupError> 
         owner_pid: pid,
         owner_start_ticks: start_ticks(pid).unwrap_or(0),
         parents: parents.to_vec(),
+        pid_ns: this_pid_ns(),
+        boot_id: boot_id(),
     };
     let path = dir.join(format!(
         "{pid}-{}.json",
@@ -90,22 +116,34 @@ pub fn read_all() -> Vec<(PathBuf, OwnerRecord)> {
         .collect()
 }
 
-/// Whether the harness process `pid` is still running. With a record, the start
-/// time must match too (a reused pid is another process). Without one, a live
-/// pid counts as live: leaving a leftover for later is safe, killing a live run's
+/// Whether the harness process `pid` may still be running: false only when a
+/// record proves it dead — written in an earlier boot, or in this pid namespace
+/// by a process that is gone (or whose pid now belongs to a process started at
+/// another time). Without a record, or for an owner in another pid namespace,
+/// nothing is proven: leaving a leftover for later is safe, killing a live run's
 /// workloads is not.
 pub fn owner_alive(pid: i32, records: &[(PathBuf, OwnerRecord)]) -> bool {
-    let Some(now) = start_ticks(pid) else {
-        return false;
-    };
-    let mut recs = records
+    let recs: Vec<&OwnerRecord> = records
         .iter()
-        .filter(|(_, r)| r.owner_pid == pid)
-        .peekable();
-    if recs.peek().is_none() {
+        .map(|(_, r)| r)
+        .filter(|r| r.owner_pid == pid)
+        .collect();
+    if recs.is_empty() {
         return true;
     }
-    recs.any(|(_, r)| r.owner_start_ticks == now)
+    let (ns, boot) = (this_pid_ns(), boot_id());
+    recs.iter().any(|r| record_alive(r, ns.as_deref(), boot.as_deref()))
+}
+
+/// Whether the owner of one record may be alive, seen from pid namespace `ns` in boot `boot`.
+fn record_alive(r: &OwnerRecord, ns: Option<&str>, boot: Option<&str>) -> bool {
+    if r.boot_id.is_some() && r.boot_id.as_deref() != boot {
+        return false;
+    }
+    if r.pid_ns.is_some() && r.pid_ns.as_deref() != ns {
+        return true;
+    }
+    start_ticks(r.owner_pid).is_some_and(|now| now == r.owner_start_ticks)
 }
 
 /// Removes a record file, ignoring one that is already gone.
@@ -127,16 +165,27 @@ mod tests {
     #[test]
     fn this_process_is_alive_and_a_reused_pid_is_not() {
         let me = std::process::id() as i32;
-        assert!(owner_alive(me, &[]));
         let mut rec = OwnerRecord {
             run_id: "r".into(),
             owner_pid: me,
             owner_start_ticks: start_ticks(me).unwrap(),
             parents: vec![],
+            pid_ns: this_pid_ns(),
+            boot_id: boot_id(),
         };
         assert!(owner_alive(me, &[(PathBuf::new(), rec.clone())]));
         rec.owner_start_ticks += 1;
-        assert!(!owner_alive(me, &[(PathBuf::new(), rec)]));
-        assert!(!owner_alive(i32::MAX, &[]));
+        assert!(!owner_alive(me, &[(PathBuf::new(), rec.clone())]));
+        // A dead owner in this pid namespace is dead.
+        rec.owner_pid = i32::MAX;
+        assert!(!owner_alive(i32::MAX, &[(PathBuf::new(), rec.clone())]));
+        // Another pid namespace's pid proves nothing here: left alone.
+        rec.pid_ns = Some("pid:[1]".into());
+        assert!(owner_alive(i32::MAX, &[(PathBuf::new(), rec.clone())]));
+        // An earlier boot's run is gone, whatever its namespace.
+        rec.boot_id = Some("another boot".into());
+        assert!(!owner_alive(i32::MAX, &[(PathBuf::new(), rec)]));
+        // No record at all: not proven dead.
+        assert!(owner_alive(i32::MAX, &[]));
     }
 }
