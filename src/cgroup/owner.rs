@@ -132,7 +132,8 @@ pub fn owner_alive(pid: i32, records: &[(PathBuf, OwnerRecord)]) -> bool {
         return true;
     }
     let (ns, boot) = (this_pid_ns(), boot_id());
-    recs.iter().any(|r| record_alive(r, ns.as_deref(), boot.as_deref()))
+    recs.iter()
+        .any(|r| record_alive(r, ns.as_deref(), boot.as_deref()))
 }
 
 /// Whether the owner of one record may be alive, seen from pid namespace `ns` in boot `boot`.

@@ -18,6 +18,9 @@ pub struct CpuStat {
     pub nr_throttled: u64,
     /// Total time throttled.
     pub throttled: Duration,
+    /// Whether the kernel reported bandwidth statistics (nr_periods) at all: a
+    /// missing key is no evidence of zero periods.
+    pub has_periods: bool,
 }
 
 impl CpuStat {
@@ -28,6 +31,7 @@ impl CpuStat {
             nr_periods: self.nr_periods.saturating_sub(earlier.nr_periods),
             nr_throttled: self.nr_throttled.saturating_sub(earlier.nr_throttled),
             throttled: self.throttled.saturating_sub(earlier.throttled),
+            has_periods: self.has_periods && earlier.has_periods,
         }
     }
 }
@@ -79,6 +83,7 @@ pub fn cpu_stat_v2(text: &str) -> CpuStat {
         nr_periods: get("nr_periods"),
         nr_throttled: get("nr_throttled"),
         throttled: Duration::from_micros(get("throttled_usec")),
+        has_periods: m.contains_key("nr_periods"),
     }
 }
 
@@ -91,6 +96,7 @@ pub fn cpu_stat_v1(cpu_stat: &str, cpuacct_usage_ns: u64) -> CpuStat {
         nr_periods: get("nr_periods"),
         nr_throttled: get("nr_throttled"),
         throttled: Duration::from_nanos(get("throttled_time")),
+        has_periods: m.contains_key("nr_periods"),
     }
 }
 

@@ -230,6 +230,14 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
         );
     };
     // The kernel's own counters, checked: a quota in force counts its periods.
+    if !w.stat.has_periods {
+        return (
+            Verdict::fail(format!(
+                "cpu.stat reports no nr_periods: the kernel gives no CFS bandwidth statistics for the cgroup; {numbers}"
+            )),
+            figures,
+        );
+    }
     if w.stat.nr_periods == 0 {
         return (
             Verdict::fail(format!(
@@ -327,6 +335,7 @@ mod tests {
             nr_periods: periods,
             nr_throttled: throttled,
             throttled: Duration::ZERO,
+            has_periods: true,
         }
     }
 

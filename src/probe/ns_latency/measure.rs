@@ -145,25 +145,33 @@ pub fn sample(exe: &Path, op: &str, iterations: u64, warmup: u64) -> Result<Vec<
 /// `baseline`, or the count has stopped falling for [`SETTLED`] (SLUB keeps
 /// freed objects cached per CPU, so the slab count may never reach the
 /// baseline), up to `timeout`. Returns the time until the last change and the
-/// count left then, or `None` on timeout.
-fn drain(baseline: u64, timeout: Duration) -> Result<Option<(Duration, u64)>, ProbeError> {
+/// count left then, or why there is none (timed out; slabinfo unreadable — an
+/// unreadable count is never taken as "drained").
+fn drain(baseline: u64, timeout: Duration) -> Result<Result<(Duration, u64), String>, ProbeError> {
+    const UNREADABLE: &str = "the net_namespace count in /proc/slabinfo became unreadable";
     let start = Instant::now();
     let Some(mut last) = ns::net_namespaces_alive() else {
-        return Ok(Some((Duration::ZERO, 0)));
+        return Ok(Err(UNREADABLE.into()));
     };
     let mut last_change = start.elapsed();
     loop {
         if last <= baseline {
-            return Ok(Some((last_change, 0)));
+            return Ok(Ok((last_change, 0)));
         }
         if start.elapsed() - last_change >= SETTLED {
-            return Ok(Some((last_change, last - baseline)));
+            return Ok(Ok((last_change, last - baseline)));
         }
         if start.elapsed() >= timeout {
-            return Ok(None);
+            return Ok(Err(format!(
+                "not drained within {} ms ({} left)",
+                timeout.as_millis(),
+                last - baseline
+            )));
         }
         interrupt::sleep(Duration::from_millis(5))?;
-        let now = ns::net_namespaces_alive().unwrap_or(last);
+        let Some(now) = ns::net_namespaces_alive() else {
+            return Ok(Err(UNREADABLE.into()));
+        };
         if now != last {
             last = now;
             last_change = start.elapsed();
@@ -268,7 +276,7 @@ pub fn run_case(
             vec![peak.saturating_sub(base)],
         ));
         match drain(base, case.drain_timeout)? {
-            Some((d, residual)) => {
+            Ok((d, residual)) => {
                 result
                     .series
                     .push(Series::new("drain", Unit::Ns, vec![d.as_nanos() as u64]));
@@ -276,10 +284,7 @@ pub fn run_case(
                     .series
                     .push(Series::new("drain_residual", Unit::Count, vec![residual]));
             }
-            None => notes.push(format!(
-                "teardown backlog not drained within {} ms",
-                case.drain_timeout.as_millis()
-            )),
+            Err(e) => notes.push(format!("teardown backlog: {e}")),
         }
         if let Some(len) = case.rate {
             match run_workers(exe, &op, 1, 0, 0, Some(len))? {
@@ -297,15 +302,12 @@ pub fn run_case(
                         vec![after.saturating_sub(base)],
                     ));
                     match drain(base, case.drain_timeout)? {
-                        Some((d, _)) => result.series.push(Series::new(
+                        Ok((d, _)) => result.series.push(Series::new(
                             "sustained_drain",
                             Unit::Ns,
                             vec![d.as_nanos() as u64],
                         )),
-                        None => notes.push(format!(
-                            "sustained-loop backlog not drained within {} ms",
-                            case.drain_timeout.as_millis()
-                        )),
+                        Err(e) => notes.push(format!("sustained-loop backlog: {e}")),
                     }
                 }
                 Err(e) => notes.push(format!("sustained loop failed: {e}")),
