@@ -39,6 +39,18 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// A row for a case with no numbers: the `lead` cells, its verdict's blank
+    /// ([`blank_for`]), empty cells, and the verdict word in the last column.
+    pub fn unmeasured(&mut self, mut lead: Vec<String>, case: &CaseResult) {
+        lead.push(blank_for(case));
+        lead.resize(
+            self.header.len().saturating_sub(1).max(lead.len()),
+            String::new(),
+        );
+        lead.push(verdict_word(case.verdict.status));
+        self.row(lead);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

@@ -30,7 +30,12 @@ pub const MAX_MOVES: usize = 1 << 20;
 
 /// A longer gap between two clock reads of a spinning thread means it was off
 /// the CPU. Reads come every microsecond or two; an interrupt takes a few µs.
+/// Where reads are slow (an emulated guest: a clock read may be a trapped
+/// syscall of tens of µs), the threshold is [`GAP_TIMES`] the typical interval.
 pub const GAP_NS: u64 = 50_000;
+
+/// The off-CPU threshold in typical intervals between reads.
+pub const GAP_TIMES: f64 = 8.0;
 
 /// Most on-CPU stretches a thread records (an unthrottled spinner preempted
 /// every few ms records a few hundred a second).
@@ -42,17 +47,31 @@ struct OnCpu {
     stretches: Vec<(u64, u64)>,
     start: u64,
     last: u64,
+    /// The typical interval between reads while running (a moving average of
+    /// the intervals that were not gaps), ns.
+    typical_ns: f64,
 }
 
 impl OnCpu {
     /// A clock read while running: extends the stretch, or closes it when the
-    /// thread was away for more than [`GAP_NS`].
+    /// thread was away for more than [`GAP_NS`] (or [`GAP_TIMES`] the typical
+    /// interval, if that is longer).
     fn tick(&mut self, t: u64) {
         if self.last == 0 {
             self.start = t;
-        } else if t - self.last > GAP_NS {
+            self.last = t;
+            return;
+        }
+        let d = t.saturating_sub(self.last) as f64;
+        if self.typical_ns == 0.0 {
+            // The first interval (capped: it may itself hold a preemption).
+            self.typical_ns = d.min(1e6);
+        }
+        if d > (GAP_TIMES * self.typical_ns).max(GAP_NS as f64) {
             self.close();
             self.start = t;
+        } else {
+            self.typical_ns = 0.99 * self.typical_ns + 0.01 * d;
         }
         self.last = t;
     }

@@ -3,7 +3,7 @@
 //! from the case id (its grammar is part of the schema) or, where the id does not
 //! carry them, from the case's config as run.
 
-use crate::markdown::{signed_error, blank_for, value, verdict_word, Align, Table};
+use crate::markdown::{signed_error, value, verdict_word, Align, Table};
 use crate::record::CaseResult;
 use crate::units::human_u64;
 
@@ -68,18 +68,7 @@ pub(super) fn quota(cases: &[&CaseResult]) -> String {
             _ => ("—".into(), "—".into()),
         };
         if c.summaries.is_empty() {
-            t.row(vec![
-                c.case.clone(),
-                qp,
-                threads,
-                configured,
-                blank_for(c),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                verdict_word(c.verdict.status),
-            ]);
+            t.unmeasured(vec![c.case.clone(), qp, threads, configured], c);
             continue;
         }
         let throttled = match (c.summary("throttled_periods"), c.summary("periods")) {

@@ -1,6 +1,6 @@
 //! The `cpuset` part of report.md.
 
-use crate::markdown::{blank_for, generic, value, verdict_word, Align, Table};
+use crate::markdown::{generic, value, verdict_word, Align, Table};
 use crate::record::CaseResult;
 use crate::units::human_u64;
 
@@ -58,15 +58,7 @@ pub(super) fn cpuset(cases: &[&CaseResult]) -> String {
                     human_u64(s.max, &s.unit),
                     verdict_word(c.verdict.status),
                 ]),
-                None => mv.row(vec![
-                    c.case.clone(),
-                    fromto,
-                    blank_for(c),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    verdict_word(c.verdict.status),
-                ]),
+                None => mv.unmeasured(vec![c.case.clone(), fromto], c),
             }
         } else {
             rest.push(*c);

@@ -1,6 +1,6 @@
 //! The `io` part of report.md.
 
-use crate::markdown::{signed_error, blank_for, value, verdict_word, Align, Table};
+use crate::markdown::{signed_error, value, verdict_word, Align, Table};
 use crate::record::CaseResult;
 use crate::units::human_u64;
 
@@ -25,15 +25,7 @@ pub(super) fn io(cases: &[&CaseResult]) -> String {
             )
         });
         if c.summaries.is_empty() {
-            t.row(vec![
-                c.case.clone(),
-                blank_for(c),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                verdict_word(c.verdict.status),
-            ]);
+            t.unmeasured(vec![c.case.clone()], c);
             continue;
         }
         t.row(vec![

@@ -1,6 +1,6 @@
 //! The `memory` part of report.md.
 
-use crate::markdown::{blank_for, typical, value, verdict_word, Align, Table};
+use crate::markdown::{typical, value, verdict_word, Align, Table};
 use crate::record::CaseResult;
 use crate::units::human_u64;
 use crate::units::Unit;
@@ -28,18 +28,7 @@ pub(super) fn memory(cases: &[&CaseResult]) -> String {
             .or_else(|| c.config::<u64>("limit_bytes").map(|b| human_u64(b, &Unit::Bytes)))
             .unwrap_or_else(|| "—".into());
         if c.summaries.is_empty() {
-            t.row(vec![
-                c.case.clone(),
-                limit,
-                blank_for(c),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                verdict_word(c.verdict.status),
-            ]);
+            t.unmeasured(vec![c.case.clone(), limit], c);
             continue;
         }
         let opt = |m: &str| c.summary(m).map_or(String::new(), typical);
