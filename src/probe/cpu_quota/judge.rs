@@ -142,6 +142,10 @@ pub struct Evidence {
     /// What an unlimited spinner with the same threads got on this host around
     /// the case (its own clock), % of one CPU.
     pub available_pct: f64,
+    /// How much more CPU the kernel counted for that unlimited spinner than it
+    /// saw itself run, % (0 on a quiet host; in a guest whose vCPUs the host
+    /// preempts, the stolen time): the control for the accounting cross-check.
+    pub steal_pct: f64,
 }
 
 /// The figures a verdict states (and the case records).
@@ -258,13 +262,25 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
             figures,
         );
     }
-    // The kernel's accounting must agree with the workers' own clocks over the same window.
+    // The kernel's accounting must agree with the workers' own clocks over the
+    // same window. Counting less than they ran: the cgroup missed them. Counting
+    // more is also what a host stealing the guest's CPUs looks like: then the
+    // unlimited control shows it too, and the host, not the kernel, is measured.
+    let stolen = ev.steal_pct > tol / 2.0;
     if achieved > 0.0 && ((f.cgroup_pct - achieved) / achieved * 100.0).abs() > tol {
+        let text = format!(
+            "the cgroup's accounting disagrees with the workers' own clocks: cpu.stat usage {:.2}% of a CPU against {achieved:.2}% by the workers over the same window",
+            f.cgroup_pct
+        );
         return (
-            Verdict::fail(format!(
-                "the cgroup's accounting disagrees with the workers' own clocks: cpu.stat usage {:.2}% of a CPU against {achieved:.2}% by the workers over the same window; {numbers}",
-                f.cgroup_pct
-            )),
+            if f.cgroup_pct > achieved && stolen {
+                Verdict::inconclusive(format!(
+                    "{text}, and the kernel counted {:.1}% more than an unlimited spinner saw itself run too (time stolen by the host); {numbers}",
+                    ev.steal_pct
+                ))
+            } else {
+                Verdict::fail(format!("{text}; {numbers}"))
+            },
             figures,
         );
     }
@@ -277,6 +293,13 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
         ),
         Against::Inside => (
             Verdict::pass(format!("delivered the quota: {numbers}")),
+            figures,
+        ),
+        Against::Below if stolen => (
+            Verdict::inconclusive(format!(
+                "the kernel counted {:.1}% more CPU than an unlimited spinner saw itself run (time stolen by the host): the shortfall is the host's; {numbers}",
+                ev.steal_pct
+            )),
             figures,
         ),
         Against::Below if ev.available_pct < band.0 => (
@@ -376,6 +399,7 @@ mod tests {
             own_ns,
             own_chunks_pct,
             available_pct,
+            steal_pct: 0.0,
         }
     }
 
@@ -410,6 +434,13 @@ mod tests {
         let (v, _) = verdict(&case(25, 1), &ev);
         assert_eq!(v.status, Status::Fail);
         assert!(v.reason.contains("disagrees with the workers"), "{}", v.reason);
+        // It counted twice what they saw: a kernel fault on a quiet host…
+        let mut ev = evidence(20, 25, &[13.0], 99.0);
+        assert_eq!(verdict(&case(25, 1), &ev).0.status, Status::Fail);
+        // …but the host stealing CPU when the unlimited control shows the same.
+        ev.steal_pct = 40.0;
+        let (v, _) = verdict(&case(25, 1), &ev);
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
     }
 
     #[test]

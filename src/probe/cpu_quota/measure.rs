@@ -78,20 +78,30 @@ fn own_ns(reports: &[ThreadReport], from: u64, to: u64) -> u64 {
 }
 
 /// What an unlimited spinner with `threads` threads gets on this host now, % of
-/// a CPU by its own clocks.
-fn available(scope: &mut Scope, exe: &Path, name: &str, threads: u32) -> Result<f64, ProbeError> {
+/// a CPU by its own clocks; and how much more the kernel counted for it than
+/// it saw itself run, % (the control for the accounting cross-check).
+fn available(
+    scope: &mut Scope,
+    exe: &Path,
+    name: &str,
+    threads: u32,
+) -> Result<(f64, f64), ProbeError> {
     let cg = scope.create(name)?;
     let r = spin_for(exe, &cg, threads, 0, REFERENCE);
     scope.remove(&cg)?;
     let (readings, reports) = r?;
     let (Some(first), Some(last), Ok(reports)) = (readings.first(), readings.last(), reports) else {
-        return Ok(0.0);
+        return Ok((0.0, 0.0));
     };
+    let own = own_ns(&reports, first.at_ns, last.at_ns);
+    let counted = last.stat.since(&first.stat).usage.as_nanos() as f64;
     let wall = Duration::from_nanos(last.at_ns.saturating_sub(first.at_ns));
-    Ok(pct(
-        Duration::from_nanos(own_ns(&reports, first.at_ns, last.at_ns)),
-        wall,
-    ))
+    let steal = if own > 0 {
+        ((counted - own as f64) / own as f64 * 100.0).max(0.0)
+    } else {
+        0.0
+    };
+    Ok((pct(Duration::from_nanos(own), wall), steal))
 }
 
 /// PSI `some` stall time of the CPU so far, µs (None without PSI).
@@ -117,7 +127,8 @@ pub fn run_quota(
         result.judge(Verdict::skip("the cpu controller is not available on this host"));
         return Ok(result.finish());
     }
-    let before = available(scope, exe, &format!("quota-{}-ref", case.id), case.threads)?;
+    let (before, steal_before) =
+        available(scope, exe, &format!("quota-{}-ref", case.id), case.threads)?;
     let cg = scope.create(&format!("quota-{}", case.id))?;
     let set = cg.set_cpu_max(&CpuMax {
         quota: Some(case.quota),
@@ -148,7 +159,8 @@ pub fn run_quota(
             return Ok(result.finish());
         }
     };
-    let after = available(scope, exe, &format!("quota-{}-ref", case.id), case.threads)?;
+    let (after, steal_after) =
+        available(scope, exe, &format!("quota-{}-ref", case.id), case.threads)?;
     let w = window(&readings, case.period);
     let own_chunks_pct: Vec<f64> = w
         .chunks
@@ -164,6 +176,7 @@ pub fn run_quota(
         own_ns: own_ns(&reports, w.from_ns, w.to_ns),
         own_chunks_pct,
         available_pct: before.min(after),
+        steal_pct: steal_before.max(steal_after),
         window: w,
     };
     let (v, f) = verdict(case, &evidence);
@@ -195,6 +208,7 @@ pub fn run_quota(
         ),
         Series::new("cgroup_pct", Unit::PctX100, vec![x100(f.cgroup_pct)]),
         Series::new("tolerance_pct", Unit::PctX100, vec![x100(f.tolerance_pct)]),
+        Series::new("steal_pct", Unit::PctX100, vec![x100(evidence.steal_pct)]),
     ];
     if let (Some(a), Some(b)) = (psi0, psi1) {
         result.series.push(Series::new(
