@@ -69,15 +69,40 @@ pub fn verdict(case: &WeightCase, ev: &Evidence) -> Verdict {
         "{} by the spinners' own clocks; worst error {worst:.1}%; the groups used {total:.0}% of {capacity:.0}%",
         split.join(", ")
     );
-    for (i, (own, cg)) in ev.own.iter().zip(&ev.cgroup).enumerate() {
-        let own_s = own.as_secs_f64();
-        if own_s > 0.0 && ((cg.as_secs_f64() - own_s) / own_s * 100.0).abs() > tol {
-            return Verdict::fail(format!(
-                "group {i}'s cpu.stat usage ({:.0} ms) disagrees with its spinners' own clocks ({:.0} ms) over the same window: {numbers}",
-                cg.as_secs_f64() * 1e3,
-                own_s * 1e3
-            ));
-        }
+    // Each group's cpu.stat against its spinners' own clocks: a group charged
+    // less than its spinners ran was missed. The kernel may count the same
+    // share more in every group (interrupts handled on the tasks' time, a
+    // guest's stolen time: +11 % seen under TCG); what matters for a split is
+    // that it charges every group alike.
+    let excess: Vec<f64> = ev
+        .own
+        .iter()
+        .zip(&ev.cgroup)
+        .map(|(own, cg)| {
+            let own_s = own.as_secs_f64();
+            if own_s > 0.0 {
+                (cg.as_secs_f64() - own_s) / own_s * 100.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+    if let Some(i) = excess.iter().position(|&e| e < -tol) {
+        return Verdict::fail(format!(
+            "group {i}'s cpu.stat usage ({:.0} ms) is less than its spinners ran by their own clocks ({:.0} ms) over the same window: {numbers}",
+            ms(&ev.cgroup[i]),
+            ms(&ev.own[i])
+        ));
+    }
+    let spread = excess.iter().cloned().fold(f64::MIN, f64::max)
+        - excess.iter().cloned().fold(f64::MAX, f64::min);
+    if excess.len() > 1 && spread > tol {
+        let each: Vec<String> = excess.iter().map(|e| format!("{e:+.1}%")).collect();
+        return Verdict::fail(format!(
+            "the kernel charged the groups unlike what their spinners ran ({} against their own clocks): {numbers}",
+            each.join(", ")
+        ));
     }
     if total < capacity * 0.5 {
         return Verdict::inconclusive(format!(
@@ -300,7 +325,13 @@ mod tests {
         // The spinners were never in the groups: the groups counted nothing.
         let v = verdict(&case(), &evidence([500, 500], [0, 0], &even));
         assert_eq!(v.status, Status::Fail);
-        assert!(v.reason.contains("disagrees"), "{}", v.reason);
+        assert!(v.reason.contains("less than its spinners ran"), "{}", v.reason);
+        // Every group charged 11 % more than its spinners saw (a TCG guest): fine.
+        let v = verdict(&case(), &evidence([250, 750], [278, 833], &good));
+        assert_eq!(v.status, Status::Pass, "{}", v.reason);
+        // One group charged 30 % more than the other, relative to what they ran.
+        let v = verdict(&case(), &evidence([250, 750], [325, 750], &good));
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
         // A busy host left them little.
         let v = verdict(&case(), &evidence([100, 300], [100, 300], &good));
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
