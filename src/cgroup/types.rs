@@ -15,6 +15,15 @@ pub struct CpuMax {
     pub period: Duration,
 }
 
+impl CpuMax {
+    /// How long a watch of a task under this limit must last to see it run at
+    /// all: a throttled task may wait up to a period less the quota, so one
+    /// whole period plus the quota (`floor` without a quota, or if longer).
+    pub fn watch_at_least(&self, floor: Duration) -> Duration {
+        self.quota.map_or(floor, |q| floor.max(self.period + q))
+    }
+}
+
 /// A block device number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct DevId {
@@ -54,6 +63,18 @@ pub(crate) fn page_size() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watch_spans_a_throttled_stretch() {
+        let ms = Duration::from_millis;
+        let m = |q| CpuMax {
+            quota: q,
+            period: ms(100),
+        };
+        assert_eq!(m(None).watch_at_least(ms(30)), ms(30));
+        assert_eq!(m(Some(ms(20))).watch_at_least(ms(30)), ms(120));
+        assert_eq!(m(Some(ms(20))).watch_at_least(ms(500)), ms(500));
+    }
 
     #[test]
     fn memory_limits_round_to_pages() {

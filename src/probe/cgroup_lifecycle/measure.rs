@@ -332,8 +332,7 @@ fn check_freezer(cg: &Cgroup, case: &LifecycleCase, s: &mut Samples, failures: &
     // watch one whole period plus the quota, or "no progress" means nothing.
     let watch = case
         .cpu_max
-        .and_then(|m| m.quota.map(|q| FROZEN_WATCH.max(m.period + q)))
-        .unwrap_or(FROZEN_WATCH);
+        .map_or(FROZEN_WATCH, |m| m.watch_at_least(FROZEN_WATCH));
     // The positive control: the worker runs before it is frozen.
     let c0 = crate::workload::cgroup_run_time_ns(cg);
     std::thread::sleep(watch);

@@ -27,13 +27,6 @@ const WATCH: Duration = Duration::from_millis(30);
 /// The CFS period the quota cases use.
 const PERIOD: Duration = Duration::from_millis(100);
 
-/// How long to watch: under a quota the threads may be throttled for up to a
-/// period less the quota, so at least a period plus the quota (one whole run
-/// of theirs) must be watched for "no progress" and "runs again" to mean anything.
-fn watch(quota: Option<Duration>) -> Duration {
-    quota.map_or(WATCH, |q| WATCH.max(PERIOD + q))
-}
-
 /// Runs one case.
 pub fn run(
     scope: &mut Scope,
@@ -66,7 +59,12 @@ pub fn run(
                 return Ok(());
             }
         }
-        let watch = watch(case.quota);
+        // Under a quota, "no progress" and "runs again" need a whole throttled stretch.
+        let watch = CpuMax {
+            quota: case.quota,
+            period: PERIOD,
+        }
+        .watch_at_least(WATCH);
         let mut spinners = Spinners::start(exe, &cg, case.threads, 0)?;
         spinners.signal();
         interrupt::sleep(Duration::from_millis(50))?;
