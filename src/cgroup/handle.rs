@@ -242,6 +242,15 @@ impl Cgroup {
         }
     }
 
+    /// A guard that thaws this cgroup when dropped, whatever way the scope is
+    /// left (an interrupt's early return, a panic). Declare it after the
+    /// workers it covers, so it drops first: on v1 a frozen task cannot die, so
+    /// a worker's kill-and-wait on drop would wait for ever (seen: Ctrl-C during
+    /// the freezer probe hung the harness in waitpid).
+    pub fn thaw_on_drop(&self) -> ThawOnDrop<'_> {
+        ThawOnDrop(self)
+    }
+
     /// Whether the kernel reports the whole cgroup frozen.
     pub fn is_frozen(&self) -> Result<bool, CgroupError> {
         let d = self.dir(Controller::Freezer)?;
@@ -462,4 +471,15 @@ pub fn enter_self(fds: &[i32]) -> std::io::Result<()> {
 /// The raw numbers of open fds, for [`enter_self`] in a `pre_exec` closure.
 pub fn raw_fds(fds: &[OwnedFd]) -> Vec<i32> {
     fds.iter().map(|f| f.as_raw_fd()).collect()
+}
+
+/// See [`Cgroup::thaw_on_drop`].
+#[must_use = "the cgroup is thawed when the guard is dropped"]
+pub struct ThawOnDrop<'a>(&'a Cgroup);
+
+impl Drop for ThawOnDrop<'_> {
+    fn drop(&mut self) {
+        // Thawing a thawed cgroup of our own is harmless and returns at once.
+        let _ = self.0.set_frozen(false);
+    }
 }

@@ -22,7 +22,7 @@ mod types;
 pub mod v1;
 pub mod v2;
 
-pub use handle::{enter_self, raw_fds, Cgroup, Dir, SETTLE_TIMEOUT, V1_POLL};
+pub use handle::{enter_self, raw_fds, Cgroup, Dir, ThawOnDrop, SETTLE_TIMEOUT, V1_POLL};
 pub use layout::{Layout, LayoutKind, Placement};
 pub use scope::{
     clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem, Scope, ScopeOptions,

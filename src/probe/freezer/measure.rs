@@ -66,6 +66,9 @@ pub fn run(
         }
         .watch_at_least(WATCH);
         let mut spinners = Spinners::start(exe, &cg, case.threads, 0)?;
+        // Dropped before the spinners: an interrupt while frozen must thaw
+        // before they are killed and reaped.
+        let _thaw = cg.thaw_on_drop();
         spinners.signal();
         interrupt::sleep(Duration::from_millis(50))?;
         // The positive control: the threads run before anything is frozen, by
