@@ -44,6 +44,7 @@ pub fn run_memory(
     layout: &Layout,
     case: &MemoryCase,
     exe: &Path,
+    host_swap_bytes: u64,
 ) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
     let version = layout.placement(Controller::Memory).version;
@@ -65,22 +66,27 @@ pub fn run_memory(
         // is throttled hard (the kernel sleeps up to 2 s per return to user space).
         MemoryKind::High => (2 * l, Some(l / 2), l / 2 + HIGH_OVERSHOOT_BYTES),
     };
+    // Over a limit, a worker that can swap is reclaimed, not killed or slowed.
+    let swap = Swap {
+        host_bytes: host_swap_bytes,
+        matters: matches!(case.kind, MemoryKind::Above | MemoryKind::High),
+    };
     // memory.high: the same allocation without it first, to say how much it slowed.
     let baseline_ns = if high.is_some() {
         let cg = scope.create(&format!("mem-{}-base", case.id))?;
-        let r = touch(&cg, exe, max, bytes, None, false);
+        let r = touch(&cg, exe, max, bytes, None, false, swap);
         scope.remove(&cg)?;
         r?.map(|(_, _, t)| t).ok()
     } else {
         None
     };
     let cg = scope.create(&format!("mem-{}", case.id))?;
-    let run = touch(&cg, exe, max, bytes, high, case.kind == MemoryKind::Killed);
+    let run = touch(&cg, exe, max, bytes, high, case.kind == MemoryKind::Killed, swap);
     scope.remove(&cg)?;
     let (mut rep, status, elapsed_ns) = match run? {
         Ok(r) => r,
-        Err(e) => {
-            result.judge(Verdict::fail(e));
+        Err(v) => {
+            result.judge(v);
             return Ok(result.finish());
         }
     };
@@ -228,8 +234,35 @@ struct Ending {
     high_events: Option<u64>,
 }
 
+/// The host's swap, and whether the case's verdict depends on the worker not
+/// being able to use it.
+#[derive(Debug, Clone, Copy)]
+struct Swap {
+    host_bytes: u64,
+    matters: bool,
+}
+
+/// Why a verdict over a memory limit cannot be reached: the host has swap and
+/// the kernel no swap accounting for the group (no memory.memsw.* on v1, no
+/// memory.swap.max on v2: `swapaccount=0`, or built without it), so swap
+/// cannot be turned off for the group and a worker over memory.max may be
+/// swapped out instead of killed. None when swap is off for the group or the
+/// host has none.
+pub fn swap_escape(swap_off: bool, host_swap_bytes: u64) -> Option<String> {
+    (!swap_off && host_swap_bytes > 0).then(|| {
+        format!(
+            "this host has {} MiB of swap and the kernel no swap accounting for the group \
+             (no memory.memsw.limit_in_bytes / memory.swap.max): swap cannot be turned off for it, \
+             so a worker over the limit may be swapped out instead of killed; \
+             hint: boot with swapaccount=1, or swapoff -a",
+            host_swap_bytes >> 20
+        )
+    })
+}
+
 /// Runs the memory worker in `cg` with memory.max = `max` (and memory.high),
-/// swap off; `kill`: the harness SIGKILLs it once it is done.
+/// swap off; `kill`: the harness SIGKILLs it once it is done. `Ok(Err(v))`:
+/// the case ends with verdict `v` before the worker ran.
 fn touch(
     cg: &crate::cgroup::Cgroup,
     exe: &Path,
@@ -237,13 +270,19 @@ fn touch(
     bytes: u64,
     high: Option<u64>,
     kill: bool,
-) -> Result<Result<(MemReport, Ending, u64), String>, ProbeError> {
-    if let Err(e) = cg.set_memory_max(max).and_then(|_| cg.disable_swap()) {
-        return Ok(Err(format!("set memory.max: {e}")));
+    swap: Swap,
+) -> Result<Result<(MemReport, Ending, u64), Verdict>, ProbeError> {
+    match cg.set_memory_max(max).and_then(|_| cg.disable_swap()) {
+        Err(e) => return Ok(Err(Verdict::fail(format!("set memory.max: {e}")))),
+        Ok(swap_off) => {
+            if let Some(why) = swap_escape(swap_off, swap.host_bytes).filter(|_| swap.matters) {
+                return Ok(Err(Verdict::skip(why)));
+            }
+        }
     }
     if let Some(h) = high {
         if let Err(e) = cg.set_memory_high(h) {
-            return Ok(Err(format!("set memory.high: {e}")));
+            return Ok(Err(Verdict::fail(format!("set memory.high: {e}"))));
         }
     }
     let before = cg.memory_stat()?;
@@ -306,4 +345,17 @@ fn touch(
         },
         elapsed,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swap_the_group_cannot_turn_off_is_an_escape() {
+        assert_eq!(swap_escape(true, 8 << 30), None);
+        assert_eq!(swap_escape(false, 0), None);
+        let why = swap_escape(false, 8 << 30).unwrap();
+        assert!(why.contains("8192 MiB of swap") && why.contains("swapaccount=1"), "{why}");
+    }
 }
