@@ -14,29 +14,66 @@ use crate::interrupt;
 use crate::ns::now_ns;
 use crate::probe::ProbeError;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
-use crate::stats::{against, Against, MeanCi};
+use crate::stats::{run_longer, Band, Decision, MeanCi};
 use crate::units::{pct_x100 as x100, Unit};
 use crate::workload::cpuspin::{Spinners, ThreadReport};
 
 /// The slices each group's share is measured in.
 const SLICE_NS: u64 = 100_000_000;
 
-/// Each group's share of the groups' total, against its weight's share:
-/// (share %, wanted %, relative error %).
-pub fn share_errors(usage: &[Duration], weights: &[u64]) -> Vec<(f64, f64, f64)> {
-    let total: f64 = usage.iter().map(Duration::as_secs_f64).sum();
+/// One group's share of the CPU the groups used, over the slices, against its
+/// weight's share.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GroupShare {
+    pub weight: u64,
+    /// Its weight's share of the weights, %.
+    pub expected_pct: f64,
+    /// The mean of its per-slice shares, %, with its 95 % interval; none
+    /// without a slice in which the groups ran.
+    pub ci: Option<MeanCi>,
+}
+
+impl GroupShare {
+    /// The measured share, % (0 without a slice).
+    pub fn share_pct(&self) -> f64 {
+        self.ci.map_or(0.0, |c| c.mean)
+    }
+
+    /// (share − expected) / expected, %.
+    pub fn error_pct(&self) -> f64 {
+        (self.share_pct() - self.expected_pct) / self.expected_pct * 100.0
+    }
+
+    /// "25.12% ±0.31" (the interval in percentage points; hundredths, as on
+    /// a quiet host the interval is only a few of them wide).
+    fn measured(&self) -> String {
+        match self.ci {
+            Some(c) if c.half_width.is_finite() => {
+                format!("{:.2}% ±{:.2}", c.mean, c.half_width)
+            }
+            Some(c) => format!("{:.2}% (one slice: no interval)", c.mean),
+            None => "no slice".into(),
+        }
+    }
+}
+
+/// Each group's share over the slices (`slice_shares[slice][group]`, %)
+/// against its weight's share of the weights.
+pub fn group_shares(weights: &[u64], slice_shares: &[Vec<f64>]) -> Vec<GroupShare> {
     let wsum: u64 = weights.iter().sum();
-    usage
+    weights
         .iter()
-        .zip(weights)
-        .map(|(u, &w)| {
-            let share = if total > 0.0 {
-                u.as_secs_f64() / total * 100.0
-            } else {
-                0.0
-            };
-            let want = w as f64 / wsum as f64 * 100.0;
-            (share, want, (share - want) / want * 100.0)
+        .enumerate()
+        .map(|(i, &weight)| {
+            let shares: Vec<f64> = slice_shares
+                .iter()
+                .filter_map(|s| s.get(i).copied())
+                .collect();
+            GroupShare {
+                weight,
+                expected_pct: weight as f64 / wsum.max(1) as f64 * 100.0,
+                ci: MeanCi::of(&shares),
+            }
         })
         .collect()
 }
@@ -56,24 +93,55 @@ pub struct Evidence {
 /// The verdict of a weight case.
 pub fn verdict(case: &WeightCase, ev: &Evidence) -> Verdict {
     let tol = case.tolerance_pct;
-    let errors = share_errors(&ev.own, &case.weights);
-    let worst = errors.iter().map(|e| e.2.abs()).fold(0.0, f64::max);
+    let shares = group_shares(&case.weights, &ev.slice_shares);
     let total = crate::units::pct(ev.own.iter().sum(), ev.wall);
     let capacity = case.cpus.len() as f64 * 100.0;
-    let split: Vec<String> = errors
-        .iter()
-        .zip(&case.weights)
-        .map(|(e, w)| format!("weight {w}: {:.1}% (expected {:.1}%)", e.0, e.1))
-        .collect();
     let numbers = format!(
-        "{} by the spinners' own clocks; worst error {worst:.1}%; the groups used {total:.0}% of {capacity:.0}%",
-        split.join(", ")
+        "{}; the groups used {total:.0}% of {capacity:.0}%",
+        split_text(&shares, ev.slice_shares.len())
     );
-    // Each group's cpu.stat against its spinners' own clocks: a group charged
-    // less than its spinners ran was missed. The kernel may count the same
-    // share more in every group (interrupts handled on the tasks' time, a
-    // guest's stolen time: +11 % seen under TCG); what matters for a split is
-    // that it charges every group alike.
+    if let Some(v) = accounting(ev, tol, &numbers) {
+        return v;
+    }
+    if total < capacity * 0.5 {
+        return Verdict::inconclusive(format!(
+            "the host left the groups too little CPU to split: {numbers}"
+        ));
+    }
+    split_verdict(&shares, tol, &numbers)
+}
+
+/// Every group's share with its interval against its weight's, and the worst error.
+fn split_text(shares: &[GroupShare], slices: usize) -> String {
+    let each: Vec<String> = shares
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            format!(
+                "group {i} (weight {}): {} (expected {:.1}%)",
+                g.weight,
+                g.measured(),
+                g.expected_pct
+            )
+        })
+        .collect();
+    let worst = shares
+        .iter()
+        .map(|g| g.error_pct().abs())
+        .fold(0.0, f64::max);
+    format!(
+        "{} by the spinners' own clocks (mean and 95% CI over {slices} slices of {} ms); worst error {worst:.1}%",
+        each.join(", "),
+        SLICE_NS / 1_000_000
+    )
+}
+
+/// Each group's cpu.stat against its spinners' own clocks: a group charged
+/// less than its spinners ran was missed. The kernel may count the same share
+/// more in every group (interrupts handled on the tasks' time, a guest's
+/// stolen time: +11 % seen under TCG); what matters for a split is that it
+/// charges every group alike. None when the accounting is consistent.
+fn accounting(ev: &Evidence, tol: f64, numbers: &str) -> Option<Verdict> {
     let excess: Vec<f64> = ev
         .own
         .iter()
@@ -89,79 +157,97 @@ pub fn verdict(case: &WeightCase, ev: &Evidence) -> Verdict {
         .collect();
     let ms = |d: &Duration| d.as_secs_f64() * 1e3;
     if let Some(i) = excess.iter().position(|&e| e < -tol) {
-        return Verdict::fail(format!(
+        return Some(Verdict::fail(format!(
             "group {i}'s cpu.stat usage ({:.0} ms) is less than its spinners ran by their own clocks ({:.0} ms) over the same window: {numbers}",
             ms(&ev.cgroup[i]),
             ms(&ev.own[i])
-        ));
+        )));
     }
     let spread = excess.iter().cloned().fold(f64::MIN, f64::max)
         - excess.iter().cloned().fold(f64::MAX, f64::min);
     if excess.len() > 1 && spread > tol {
         let each: Vec<String> = excess.iter().map(|e| format!("{e:+.1}%")).collect();
-        return Verdict::fail(format!(
+        return Some(Verdict::fail(format!(
             "the kernel charged the groups unlike what their spinners ran ({} against their own clocks): {numbers}",
             each.join(", ")
-        ));
+        )));
     }
-    if total < capacity * 0.5 {
-        return Verdict::inconclusive(format!(
-            "the host left the groups too little CPU to split: {numbers}"
-        ));
-    }
-    let mut straddles = Vec::new();
-    for (i, e) in errors.iter().enumerate() {
-        let shares: Vec<f64> = ev.slice_shares.iter().filter_map(|s| s.get(i).copied()).collect();
-        let Some(ci) = MeanCi::of(&shares) else {
+    None
+}
+
+/// Each group's interval against its expected share ± `tol` %: every one
+/// inside passes, any wholly outside fails (each such group named), else the
+/// measurement cannot decide and says how long a run would.
+fn split_verdict(shares: &[GroupShare], tol: f64, numbers: &str) -> Verdict {
+    let mut outside = Vec::new();
+    // The undecided group that needs the most slices, and how many.
+    let mut undecided: Option<(usize, usize)> = None;
+    for (i, g) in shares.iter().enumerate() {
+        let Some(ci) = g.ci else {
             return Verdict::fail(format!("no slice to judge group {i} by: {numbers}"));
         };
-        let want = e.1;
-        match against(&ci, want * (1.0 - tol / 100.0), want * (1.0 + tol / 100.0)) {
-            Against::Inside => {}
-            Against::Above | Against::Below => {
-                return Verdict::fail(format!(
-                    "weight {}: {:.1}% ± {:.1} of the CPU over {} slices, expected {want:.1}% ± {tol}%: {numbers}",
-                    case.weights[i], ci.mean, ci.half_width, ci.n
-                ))
+        match Band::around(g.expected_pct, tol).decide(&ci) {
+            Decision::Inside => {}
+            Decision::Above | Decision::Below => outside.push(format!(
+                "group {i} (weight {}) got {} of the groups' CPU over {} slices, outside {}",
+                g.weight,
+                g.measured(),
+                ci.n,
+                band_text(g, tol)
+            )),
+            Decision::Undecided { n_needed } => {
+                if undecided.is_none_or(|(_, n)| n_needed > n) {
+                    undecided = Some((i, n_needed));
+                }
             }
-            Against::Straddles => straddles.push((i, ci, want)),
         }
     }
-    match straddles.first() {
-        None => Verdict::pass(format!("{numbers}; within ±{tol}%")),
-        Some((i, ci, want)) => {
-            let margin = (ci.mean - want).abs().max(want * tol / 100.0 / 4.0);
-            let secs = ci.n_for(margin) as f64 * SLICE_NS as f64 / 1e9;
+    if !outside.is_empty() {
+        return Verdict::fail(format!("{}: {numbers}", outside.join("; ")));
+    }
+    match undecided {
+        None => Verdict::pass(format!(
+            "every group's share lies within ±{tol}% of its weight's: {numbers}"
+        )),
+        Some((i, n)) => {
+            let g = &shares[i];
             Verdict::inconclusive(format!(
-                "the measurement cannot decide for weight {} ({:.1}% ± {:.1}, expected {want:.1}% ± {tol}%): run longer: {:.0} s; {numbers}",
-                case.weights[*i],
-                ci.mean,
-                ci.half_width,
-                secs.ceil()
+                "the measurement cannot decide for group {i} (weight {}): {} against {}, its interval crosses the tolerance: {}; {numbers}",
+                g.weight,
+                g.measured(),
+                band_text(g, tol),
+                run_longer(n, Duration::from_nanos(SLICE_NS), Duration::ZERO)
             ))
         }
     }
 }
 
-/// Each group's share of the groups' own on-CPU time in every whole slice of `[from, to]`.
+/// "25.0% ±10% (22.5 … 27.5%)".
+fn band_text(g: &GroupShare, tol: f64) -> String {
+    let b = Band::around(g.expected_pct, tol);
+    format!(
+        "{:.1}% ±{tol}% ({:.1} … {:.1}%)",
+        g.expected_pct, b.lo, b.hi
+    )
+}
+
+/// Each group's share of the groups' own on-CPU time in every whole slice of
+/// `[from, to]`. A slice in which no group ran says nothing about the split
+/// and is left out (counted as 0 %, it would pull every share down alike).
 fn slice_shares(groups: &[Vec<ThreadReport>], from: u64, to: u64) -> Vec<Vec<f64>> {
     (0..to.saturating_sub(from) / SLICE_NS)
-        .map(|k| {
+        .filter_map(|k| {
             let (a, b) = (from + k * SLICE_NS, from + (k + 1) * SLICE_NS);
             let per: Vec<u64> = groups
                 .iter()
                 .map(|g| g.iter().map(|r| r.oncpu_between(a, b)).sum())
                 .collect();
             let total: u64 = per.iter().sum();
-            per.iter()
-                .map(|&p| {
-                    if total == 0 {
-                        0.0
-                    } else {
-                        p as f64 / total as f64 * 100.0
-                    }
-                })
-                .collect()
+            (total > 0).then(|| {
+                per.iter()
+                    .map(|&p| p as f64 / total as f64 * 100.0)
+                    .collect()
+            })
         })
         .collect()
 }
@@ -233,7 +319,11 @@ pub fn run_weight(
                 .iter()
                 .map(|g| Duration::from_nanos(g.iter().map(|r| r.oncpu_between(from, to)).sum()))
                 .collect(),
-            cgroup: before.iter().zip(&after).map(|(a, b)| b.since(a).usage).collect(),
+            cgroup: before
+                .iter()
+                .zip(&after)
+                .map(|(a, b)| b.since(a).usage)
+                .collect(),
             slice_shares: slice_shares(&reports, from, to),
             wall: Duration::from_nanos(to.saturating_sub(from)),
         }))
@@ -248,20 +338,48 @@ pub fn run_weight(
             return Ok(result.finish());
         }
     };
-    let errors = share_errors(&ev.own, &case.weights);
-    let worst = errors.iter().map(|e| e.2.abs()).fold(0.0, f64::max);
-    result.series = vec![
+    result.series = series(case, &ev);
+    result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    result.judge(verdict(case, &ev));
+    Ok(result.finish())
+}
+
+/// What a weight case records: the shares (means over the slices) with their
+/// intervals, the expected shares, and both clocks per group.
+fn series(case: &WeightCase, ev: &Evidence) -> Vec<Series> {
+    let shares = group_shares(&case.weights, &ev.slice_shares);
+    let worst = shares
+        .iter()
+        .map(|g| g.error_pct().abs())
+        .fold(0.0, f64::max);
+    let per_group = |f: &dyn Fn(&GroupShare) -> f64| shares.iter().map(|g| x100(f(g))).collect();
+    let mut out = vec![
         Series::new(
             "share_pct",
             Unit::PctX100,
-            errors.iter().map(|e| x100(e.0)).collect(),
+            per_group(&GroupShare::share_pct),
         ),
         Series::new(
             "expected_share_pct",
             Unit::PctX100,
-            errors.iter().map(|e| x100(e.1)).collect(),
+            per_group(&|g| g.expected_pct),
         ),
         Series::new("share_ratio_error_pct", Unit::PctX100, vec![x100(worst)]),
+    ];
+    // An interval needs two slices; without one for every group there is none to record.
+    let half_widths: Option<Vec<f64>> = shares
+        .iter()
+        .map(|g| g.ci.map(|c| c.half_width).filter(|h| h.is_finite()))
+        .collect();
+    if let Some(h) = half_widths {
+        out.push(Series::new(
+            "share_ci_pct",
+            Unit::PctX100,
+            h.iter().map(|&h| x100(h)).collect(),
+        ));
+    }
+    out.extend([
+        Series::new("slices", Unit::Count, vec![ev.slice_shares.len() as u64]),
         Series::new(
             "usage",
             Unit::Ns,
@@ -272,10 +390,8 @@ pub fn run_weight(
             Unit::Ns,
             ev.own.iter().map(|u| u.as_nanos() as u64).collect(),
         ),
-    ];
-    result.summaries = result.series.iter().filter_map(Summary::of).collect();
-    result.judge(verdict(case, &ev));
-    Ok(result.finish())
+    ]);
+    out
 }
 
 #[cfg(test)]
@@ -284,13 +400,29 @@ mod tests {
     use crate::record::Status;
 
     #[test]
-    fn shares_against_weights() {
-        let e = share_errors(
-            &[Duration::from_millis(250), Duration::from_millis(750)],
-            &[100, 300],
-        );
-        assert!((e[0].0 - 25.0).abs() < 1e-9 && (e[1].1 - 75.0).abs() < 1e-9);
-        assert!(e[0].2.abs() < 1e-9);
+    fn shares_are_means_over_the_slices() {
+        let g = group_shares(&[100, 300], &[vec![24.0, 76.0], vec![26.0, 74.0]]);
+        assert!((g[0].share_pct() - 25.0).abs() < 1e-9 && (g[1].expected_pct - 75.0).abs() < 1e-9);
+        assert!(g[0].error_pct().abs() < 1e-9);
+        // s = 1.414, t(1) = 12.706: ±12.7 points over two slices.
+        assert!((g[0].ci.unwrap().half_width - 12.706).abs() < 1e-3, "{g:?}");
+        assert!(group_shares(&[100, 300], &[])[0].ci.is_none());
+    }
+
+    #[test]
+    fn slices_in_which_no_group_ran_are_left_out() {
+        let ran = |stretches: &[(u64, u64)]| ThreadReport {
+            oncpu: stretches.to_vec(),
+            ..ThreadReport::default()
+        };
+        // Slice 0: 25 / 75 ms; slice 1: nobody ran; slice 2: 30 / 70 ms.
+        let ms = |m: u64| m * 1_000_000;
+        let groups = [
+            vec![ran(&[(0, ms(25)), (ms(200), ms(230))])],
+            vec![ran(&[(ms(25), ms(100)), (ms(230), ms(300))])],
+        ];
+        let s = slice_shares(&groups, 0, ms(300));
+        assert_eq!(s, vec![vec![25.0, 75.0], vec![30.0, 70.0]]);
     }
 
     fn case() -> WeightCase {
@@ -307,7 +439,10 @@ mod tests {
     fn evidence(own_ms: [u64; 2], cgroup_ms: [u64; 2], slices: &[[f64; 2]]) -> Evidence {
         Evidence {
             own: own_ms.iter().map(|&m| Duration::from_millis(m)).collect(),
-            cgroup: cgroup_ms.iter().map(|&m| Duration::from_millis(m)).collect(),
+            cgroup: cgroup_ms
+                .iter()
+                .map(|&m| Duration::from_millis(m))
+                .collect(),
             slice_shares: slices.iter().map(|s| s.to_vec()).collect(),
             wall: Duration::from_secs(1),
         }
@@ -325,7 +460,11 @@ mod tests {
         // The spinners were never in the groups: the groups counted nothing.
         let v = verdict(&case(), &evidence([500, 500], [0, 0], &even));
         assert_eq!(v.status, Status::Fail);
-        assert!(v.reason.contains("less than its spinners ran"), "{}", v.reason);
+        assert!(
+            v.reason.contains("less than its spinners ran"),
+            "{}",
+            v.reason
+        );
         // Every group charged 11 % more than its spinners saw (a TCG guest): fine.
         let v = verdict(&case(), &evidence([250, 750], [278, 833], &good));
         assert_eq!(v.status, Status::Pass, "{}", v.reason);
@@ -335,5 +474,81 @@ mod tests {
         // A busy host left them little.
         let v = verdict(&case(), &evidence([100, 300], [100, 300], &good));
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+    }
+
+    /// Weights 100 : 300 at ±10 %: group 0 must get 22.5 … 27.5 %, group 1 67.5 … 82.5 %.
+    fn judged(slices: &[[f64; 2]]) -> Verdict {
+        verdict(&case(), &evidence([250, 750], [250, 750], slices))
+    }
+
+    #[test]
+    fn a_share_wholly_inside_its_band_passes() {
+        // 25.0 ± 0.65 and 75.0 ± 0.65.
+        let v = judged(&[[25.0, 75.0], [24.5, 75.5], [25.5, 74.5], [25.0, 75.0]]);
+        assert_eq!(v.status, Status::Pass, "{}", v.reason);
+        assert!(
+            v.reason.contains("group 0 (weight 100): 25.00% ±0.65"),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn a_share_wholly_above_or_below_its_band_fails_naming_the_group() {
+        // Group 0 at 30.0 ± 0.65: wholly above 27.5; group 1 (70 ± 0.65) is inside.
+        let v = judged(&[[30.0, 70.0], [29.5, 70.5], [30.5, 69.5], [30.0, 70.0]]);
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        assert!(
+            v.reason.starts_with("group 0 (weight 100) got 30.00% ±0.65 of the groups' CPU over 4 slices, outside 25.0% ±10% (22.5 … 27.5%): "),
+            "{}",
+            v.reason
+        );
+        // Group 0 at 20.0 ± 0.65: wholly below 22.5.
+        let v = judged(&[[20.0, 80.0], [19.5, 80.5], [20.5, 79.5], [20.0, 80.0]]);
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        assert!(
+            v.reason.contains("group 0 (weight 100) got 20.00% ±0.65"),
+            "{}",
+            v.reason
+        );
+        assert!(
+            !v.reason.contains("group 1 (weight 300) got"),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn a_share_straddling_its_band_asks_for_a_longer_run() {
+        // Group 0 at 27.0 ± 2.9 crosses 27.5: to decide, ±0.5, 33.75 × the 4
+        // slices: 136 slices of 100 ms.
+        let v = judged(&[[25.0, 75.0], [29.0, 71.0], [26.0, 74.0], [28.0, 72.0]]);
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        assert!(
+            v.reason.starts_with("the measurement cannot decide for group 0 (weight 100): 27.00% ±2.90 against 25.0% ±10% (22.5 … 27.5%)"),
+            "{}",
+            v.reason
+        );
+        assert!(v.reason.contains("run longer: 14 s"), "{}", v.reason);
+        // One slice has no interval: undecided, never passed.
+        let v = judged(&[[25.0, 75.0]]);
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        assert!(v.reason.contains("no interval"), "{}", v.reason);
+    }
+
+    #[test]
+    fn the_record_carries_the_shares_and_their_intervals() {
+        let ev = evidence([250, 750], [251, 749], &[[24.0, 76.0], [26.0, 74.0]]);
+        let s = series(&case(), &ev);
+        let values = |m: &str| s.iter().find(|x| x.metric == m).map(|x| x.values.clone());
+        assert_eq!(values("share_pct"), Some(vec![2500, 7500]));
+        assert_eq!(values("expected_share_pct"), Some(vec![2500, 7500]));
+        assert_eq!(values("share_ci_pct"), Some(vec![1271, 1271]));
+        assert_eq!(values("slices"), Some(vec![2]));
+        // One slice: no interval to record.
+        let ev = evidence([250, 750], [251, 749], &[[24.0, 76.0]]);
+        assert!(!series(&case(), &ev)
+            .iter()
+            .any(|x| x.metric == "share_ci_pct"));
     }
 }

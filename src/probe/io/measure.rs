@@ -10,16 +10,17 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::{IoCase, IoKind, PROBE, WINDOW_MS};
 use crate::cgroup::{Cgroup, Controller, DevId, IoLimit, Layout, Scope};
 use crate::interrupt::{self, Interrupted};
 use crate::loopdev::LoopDevice;
-use super::{IoCase, IoKind, PROBE, WINDOW_MS};
 use crate::record::{CaseResult, Measured, Series, Status, Summary, Verdict};
+use crate::stats::{run_longer, Band, Decision, MeanCi};
 use crate::workload::io::{parse_output, IoOutcome, IoPoint};
 use crate::workload::spawn_in;
 
 use crate::probe::ProbeError;
-use crate::units::Unit;
+use crate::units::{pct_x100 as x100, Unit};
 
 /// How long a worker may overrun its run before it is killed as hung.
 const GRACE: Duration = Duration::from_secs(10);
@@ -50,7 +51,9 @@ pub fn run(
 ) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Io).version.is_none() {
-        result.judge(Verdict::skip("the io (blkio) controller is not available on this host"));
+        result.judge(Verdict::skip(
+            "the io (blkio) controller is not available on this host",
+        ));
         return Ok(result.finish());
     }
     let dev = match LoopDevice::create(case.device_bytes) {
@@ -272,12 +275,20 @@ fn read_until_eof(
 struct Rate {
     /// Over the measured span.
     overall: f64,
-    /// Per window within the span.
-    windows: Vec<u64>,
+    /// Per whole window within the span.
+    windows: Vec<f64>,
     span_ns: u64,
     ios: u64,
     bytes: u64,
 }
+
+/// One window as the worker reports it.
+const WINDOW: Duration = Duration::from_millis(WINDOW_MS);
+
+/// A window shorter than this (the last one, when the run is not a whole
+/// number of windows) is left out of the per-window rates: a few IOs in a few
+/// ms say little of a rate, and would widen the interval for nothing.
+const SHORTEST_WINDOW_NS: u64 = WINDOW_MS * 1_000_000 / 2;
 
 /// The rate from the end of the first window (or from the start when `skip_first`
 /// is false) to the last point.
@@ -305,7 +316,8 @@ fn rate(points: &[IoPoint], bps: bool, skip_first: bool) -> Option<Rate> {
     let windows = std::iter::once(&first)
         .chain(rest)
         .zip(rest)
-        .map(|(a, b)| per_s(a, b).round() as u64)
+        .filter(|(a, b)| b.t_ns.saturating_sub(a.t_ns) >= SHORTEST_WINDOW_NS)
+        .map(|(a, b)| per_s(a, b))
         .collect();
     Some(Rate {
         overall: per_s(&first, &last),
@@ -314,6 +326,39 @@ fn rate(points: &[IoPoint], bps: bool, skip_first: bool) -> Option<Rate> {
         ios: last.ios - first.ios,
         bytes: last.bytes - first.bytes,
     })
+}
+
+impl Rate {
+    /// The windows' mean rate with its 95 % interval; none with fewer than two
+    /// windows (IOs so slow that the worker hardly reported), where no
+    /// interval can be had.
+    fn window_ci(&self) -> Option<MeanCi> {
+        MeanCi::of(&self.windows).filter(|c| c.n >= 2)
+    }
+
+    /// What the verdict decides on: the windows' interval or, without one,
+    /// the rate over the span as a point (a starved run must still fail).
+    fn decided_on(&self) -> MeanCi {
+        self.window_ci().unwrap_or(MeanCi {
+            mean: self.overall,
+            half_width: 0.0,
+            n: self.windows.len(),
+        })
+    }
+}
+
+/// Both runs of a case as the verdict sees them, in the case's unit.
+struct Evidence {
+    /// The unthrottled run, from its start.
+    base: Rate,
+    /// The throttled run, after its first window.
+    got: Rate,
+    /// The throttled run's first window.
+    first_per_s: Option<f64>,
+    /// What the cgroup's IO statistics charged for both runs.
+    charged_bytes: u64,
+    /// What the worker did in both runs, by its own count.
+    done_bytes: u64,
 }
 
 /// Sets the series and the verdict from the two runs.
@@ -326,87 +371,175 @@ fn judge(
     config_hz: Option<u32>,
 ) {
     let bps = case.kind.is_bps();
-    let unit = if bps { Unit::BytesPerS } else { Unit::OpsPerS };
-    let fmt_rate = |v: f64| crate::units::human(v, &unit);
     let (Some(base), Some(got)) = (rate(baseline, bps, false), rate(throttled, bps, true)) else {
         result.judge(Verdict::fail("the IO worker reported no progress"));
         return;
     };
-    let limit = case.limit as f64;
-    let error_pct = (got.overall - limit) / limit * 100.0;
-    let done_bytes =
-        baseline.last().map_or(0, |p| p.bytes) + throttled.last().map_or(0, |p| p.bytes);
-    let unthrottled = Series::new("unthrottled", unit.clone(), vec![base.overall.round() as u64]);
-    result.series = vec![
-        Series::new("rate", unit.clone(), got.windows.clone()),
-        Series::new("achieved", unit.clone(), vec![got.overall.round() as u64]),
-        Series::new("limit", unit.clone(), vec![case.limit]),
-        unthrottled,
-        Series::new(
-            "error_pct",
-            Unit::PctX100,
-            vec![(error_pct.abs() * 100.0).round() as u64],
-        ),
-        Series::new("window", Unit::Ns, vec![got.span_ns]),
-        Series::new("ios", Unit::Count, vec![got.ios]),
-        Series::new("bytes", Unit::Bytes, vec![got.bytes]),
-        Series::new("charged_bytes", Unit::Bytes, vec![charged]),
-    ];
+    let ev = Evidence {
+        base,
+        got,
+        first_per_s: rate(&throttled[..throttled.len().min(1)], bps, false).map(|r| r.overall),
+        charged_bytes: charged,
+        done_bytes: baseline.last().map_or(0, |p| p.bytes)
+            + throttled.last().map_or(0, |p| p.bytes),
+    };
+    result.series = series(case, &ev);
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
+    result.judge(verdict(case, &ev, config_hz));
+}
+
+/// Bytes/s or IO/s, as the case limits.
+fn rate_unit(case: &IoCase) -> Unit {
+    if case.kind.is_bps() {
+        Unit::BytesPerS
+    } else {
+        Unit::OpsPerS
+    }
+}
+
+/// `v` relative to the case's limit, %.
+fn of_limit_pct(case: &IoCase, v: f64) -> f64 {
+    v / case.limit as f64 * 100.0
+}
+
+/// What an io case records.
+fn series(case: &IoCase, ev: &Evidence) -> Vec<Series> {
+    let unit = rate_unit(case);
+    let one = |metric: &str, v: f64| Series::new(metric, unit.clone(), vec![v.round() as u64]);
+    let error_pct = of_limit_pct(case, ev.got.overall) - 100.0;
+    let mut out = vec![
+        Series::new(
+            "rate",
+            unit.clone(),
+            ev.got.windows.iter().map(|w| w.round() as u64).collect(),
+        ),
+        one("achieved", ev.got.overall),
+        Series::new("limit", unit.clone(), vec![case.limit]),
+        one("unthrottled", ev.base.overall),
+        Series::new("error_pct", Unit::PctX100, vec![x100(error_pct.abs())]),
+    ];
+    if let Some(ci) = ev.got.window_ci() {
+        out.push(Series::new(
+            "rate_ci_pct",
+            Unit::PctX100,
+            vec![x100(of_limit_pct(case, ci.half_width))],
+        ));
+    }
+    out.extend([
+        Series::new("window", Unit::Ns, vec![ev.got.span_ns]),
+        Series::new("ios", Unit::Count, vec![ev.got.ios]),
+        Series::new("bytes", Unit::Bytes, vec![ev.got.bytes]),
+        Series::new("charged_bytes", Unit::Bytes, vec![ev.charged_bytes]),
+    ]);
+    out.extend(ev.first_per_s.map(|f| one("first_window", f)));
+    out
+}
+
+/// The verdict: the cgroup must have charged the IO, the first window must
+/// stay under its loose bound, then the rate decides ([`rate_call`]).
+fn verdict(case: &IoCase, ev: &Evidence, config_hz: Option<u32>) -> Verdict {
+    let facts = facts(case, ev, config_hz);
+    let limit = case.limit as f64;
+    if (ev.charged_bytes as f64) < CHARGED_FRACTION * ev.done_bytes as f64 {
+        return Verdict::fail(format!(
+            "the cgroup's IO statistics did not see the IO the worker did: {facts}"
+        ));
+    }
+    // The first window (the throttle's first slice may let a burst through),
+    // judged loosely: at most twice the limit.
+    if let Some(f) = ev.first_per_s.filter(|&f| f > FIRST_WINDOW_FACTOR * limit) {
+        return Verdict::fail(format!(
+            "the first {WINDOW_MS} ms let {} through, more than {FIRST_WINDOW_FACTOR}× the limit: {facts}",
+            crate::units::human(f, &rate_unit(case))
+        ));
+    }
+    let (status, lead) = rate_call(
+        &ev.got.decided_on(),
+        limit,
+        case.tolerance_pct,
+        ev.base.overall,
+    );
+    Verdict {
+        status,
+        reason: format!("{lead}: {facts}"),
+    }
+}
+
+/// Where the rate lies against limit × (1 ± tolerance): inside passes, wholly
+/// above fails (more got through than the limit), wholly below fails only when
+/// the device could do at least [`HEADROOM`]× the limit unthrottled (else the
+/// device, not the throttle, may have held it), across an edge the measurement
+/// cannot decide and says how long a run would.
+fn rate_call(ci: &MeanCi, limit: f64, tolerance_pct: f64, unthrottled: f64) -> (Status, String) {
+    match Band::around(limit, tolerance_pct).decide(ci) {
+        Decision::Inside => (Status::Pass, "throttled to the limit".into()),
+        Decision::Above => (
+            Status::Fail,
+            "the throttle let more through than the limit".into(),
+        ),
+        Decision::Below if unthrottled < HEADROOM * limit => (
+            Status::Inconclusive,
+            "below the limit, but the device is not much faster than the limit unthrottled".into(),
+        ),
+        Decision::Below => (Status::Fail, "held well below the limit".into()),
+        // The first window is not counted, but a run spends it.
+        Decision::Undecided { n_needed } => (
+            Status::Inconclusive,
+            format!(
+                "the measurement cannot decide (its interval crosses the tolerance): {}",
+                run_longer(n_needed, WINDOW, WINDOW)
+            ),
+        ),
+    }
+}
+
+/// "+1.2%", and "+0.0%" for a value that rounds to nothing (never "-0.0%").
+fn signed_pct(v: f64) -> String {
+    format!("{:+.1}%", if v.abs() < 0.05 { 0.0 } else { v })
+}
+
+/// The numbers every io verdict states.
+fn facts(case: &IoCase, ev: &Evidence, config_hz: Option<u32>) -> String {
+    let fmt_rate = |v: f64| crate::units::human(v, &rate_unit(case));
+    let error_pct = of_limit_pct(case, ev.got.overall) - 100.0;
     let dir = if case.kind.is_write() {
         "write"
     } else {
         "read"
     };
-    let what = case.kind.key();
-    let charged_pct = charged as f64 * 100.0 / done_bytes.max(1) as f64;
-    let facts = format!(
-        "{} against {what} {} ({error_pct:+.1}%, tolerance ±{}%) over {:.2} s of {} KiB O_DIRECT {dir}s ({} IOs); unthrottled {}; the cgroup was charged {charged_pct:.0}% of the bytes; CONFIG_HZ={}",
-        fmt_rate(got.overall),
-        fmt_rate(limit),
+    let charged_pct = ev.charged_bytes as f64 * 100.0 / ev.done_bytes.max(1) as f64;
+    format!(
+        "{} against {} {} ({}, tolerance ±{}%) over {:.2} s of {} KiB O_DIRECT {dir}s ({} IOs); {}; unthrottled {}; the cgroup was charged {charged_pct:.0}% of the bytes; CONFIG_HZ={}",
+        fmt_rate(ev.got.overall),
+        case.kind.key(),
+        fmt_rate(case.limit as f64),
+        signed_pct(error_pct),
         case.tolerance_pct,
-        got.span_ns as f64 / 1e9,
+        ev.got.span_ns as f64 / 1e9,
         case.block_bytes / 1024,
-        got.ios,
-        fmt_rate(base.overall),
+        ev.got.ios,
+        windows_text(case, &ev.got),
+        fmt_rate(ev.base.overall),
         config_hz.map_or("unknown".to_string(), |h| h.to_string()),
-    );
-    // The first window (the throttle's first slice may let a burst through),
-    // judged loosely: at most twice the limit.
-    let first = rate(&throttled[..throttled.len().min(1)], bps, false).map(|r| r.overall);
-    if let Some(f) = first {
-        result
-            .series
-            .push(Series::new("first_window", unit.clone(), vec![f.round() as u64]));
+    )
+}
+
+/// "per 250 ms window 4 MiB/s (+0.1%, 95% CI ±0.8% over 19 windows)", both
+/// percentages of the limit, as the tolerance is.
+fn windows_text(case: &IoCase, got: &Rate) -> String {
+    match got.window_ci() {
+        Some(ci) => format!(
+            "per {WINDOW_MS} ms window {} ({}, 95% CI ±{:.1}% over {} windows)",
+            crate::units::human(ci.mean, &rate_unit(case)),
+            signed_pct(of_limit_pct(case, ci.mean) - 100.0),
+            of_limit_pct(case, ci.half_width),
+            ci.n
+        ),
+        None => format!(
+            "{} whole {WINDOW_MS} ms window(s) after the first: no interval, the rate over the span decides",
+            got.windows.len()
+        ),
     }
-    let first_over = first.filter(|&f| f > FIRST_WINDOW_FACTOR * limit);
-    let (status, lead) = if (charged as f64) < CHARGED_FRACTION * done_bytes as f64 {
-        (
-            Status::Fail,
-            "the cgroup's IO statistics did not see the IO the worker did",
-        )
-    } else if let Some(f) = first_over {
-        result.judge(Verdict::fail(format!(
-            "the first {WINDOW_MS} ms let {} through, more than {FIRST_WINDOW_FACTOR}× the limit: {facts}",
-            fmt_rate(f)
-        )));
-        return;
-    } else if error_pct.abs() <= case.tolerance_pct {
-        (Status::Pass, "throttled to the limit")
-    } else if error_pct > 0.0 {
-        (Status::Fail, "the throttle let more through than the limit")
-    } else if base.overall < HEADROOM * limit {
-        (
-            Status::Inconclusive,
-            "below the limit, but the device is not much faster than the limit unthrottled",
-        )
-    } else {
-        (Status::Fail, "held well below the limit")
-    };
-    result.judge(Verdict {
-        status,
-        reason: format!("{lead}: {facts}"),
-    });
 }
 
 #[cfg(test)]
@@ -440,62 +573,175 @@ mod tests {
         let pts = [p(250, 100, 4096), p(500, 112, 4096), p(1250, 150, 4096)];
         let r = rate(&pts, false, true).unwrap();
         assert!((r.overall - 50.0).abs() < 1e-9, "{r:?}");
-        assert_eq!(r.windows, vec![48, 51]);
+        assert_eq!(r.windows, vec![48.0, 38.0 / 0.75]);
         assert_eq!(r.ios, 50);
         let all = rate(&pts, false, false).unwrap();
         assert!((all.overall - 120.0).abs() < 1e-9);
+        // A last window of 10 ms (a run of 1260 ms) is in the rate, not in the windows.
+        let tail = [
+            p(250, 100, 4096),
+            p(500, 112, 4096),
+            p(750, 125, 4096),
+            p(760, 127, 4096),
+        ];
+        let r = rate(&tail, false, true).unwrap();
+        assert_eq!(r.windows, vec![48.0, 52.0]);
+        assert_eq!(r.ios, 27);
     }
 
     #[test]
-    fn verdicts_tell_a_leak_a_slow_device_and_a_pass_apart() {
-        let base = [p(1000, 100_000, 4096)];
-        let at = |ios_per_s: u64| {
-            [
-                p(250, ios_per_s / 4, 4096),
-                p(5250, ios_per_s / 4 + ios_per_s * 5, 4096),
-            ]
+    fn signed_percentages_never_read_minus_zero() {
+        assert_eq!(signed_pct(-0.01), "+0.0%");
+        assert_eq!(signed_pct(-1.26), "-1.3%");
+        assert_eq!(signed_pct(0.3), "+0.3%");
+    }
+
+    /// limit 200 IO/s ± 10 %: 180 … 220.
+    fn call(mean: f64, half_width: f64, unthrottled: f64) -> (Status, String) {
+        let ci = MeanCi {
+            mean,
+            half_width,
+            n: 19,
         };
-        // The cgroup charged every byte the worker did.
-        let all = |base: &[IoPoint], thr: &[IoPoint]| {
-            base.last().map_or(0, |p| p.bytes) + thr.last().map_or(0, |p| p.bytes)
-        };
-        let status = |base: &[IoPoint], thr: &[IoPoint]| {
-            let mut r = Measured::new(PROBE, "x", ());
-            judge(
-                &mut r,
-                &case(IoKind::ReadIops, 200),
-                base,
-                thr,
-                all(base, thr),
-                Some(250),
-            );
-            r.verdict.unwrap()
-        };
-        assert_eq!(status(&base, &at(205)).status, Status::Pass);
-        // A first window far over the limit (the throttle started late).
-        let burst = [p(250, 400, 4096), p(5250, 400 + 1000, 4096)];
-        let v = status(&base, &burst);
-        assert_eq!(v.status, Status::Fail, "{}", v.reason);
-        assert!(v.reason.contains("first 250 ms"), "{}", v.reason);
-        assert_eq!(status(&base, &at(260)).status, Status::Fail);
-        assert_eq!(status(&base, &at(100)).status, Status::Fail);
-        // The device itself could do only 300 IO/s.
-        let slow = [p(1000, 300, 4096)];
-        let v = status(&slow, &at(100));
-        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
-        assert!(v.reason.contains("CONFIG_HZ=250"), "{}", v.reason);
-        // The cgroup charged half of what the worker did: it was not throttling it.
+        rate_call(&ci, 200.0, 10.0, unthrottled)
+    }
+
+    #[test]
+    fn a_rate_wholly_inside_the_band_passes() {
+        assert_eq!(call(201.0, 2.0, 100_000.0).0, Status::Pass);
+        // On the edge, wholly inside still.
+        assert_eq!(call(218.0, 2.0, 100_000.0).0, Status::Pass);
+    }
+
+    #[test]
+    fn a_rate_wholly_above_the_band_fails_whatever_the_device() {
+        let (status, lead) = call(240.0, 3.0, 300.0);
+        assert_eq!(status, Status::Fail);
+        assert!(lead.contains("more through than the limit"), "{lead}");
+    }
+
+    #[test]
+    fn a_rate_wholly_below_the_band_fails_only_on_a_fast_device() {
+        assert_eq!(call(100.0, 3.0, 100_000.0).0, Status::Fail);
+        // The device itself did 300 IO/s, under 2 × 200: it may have held the rate.
+        let (status, lead) = call(100.0, 3.0, 300.0);
+        assert_eq!(status, Status::Inconclusive);
+        assert!(lead.contains("not much faster"), "{lead}");
+    }
+
+    #[test]
+    fn a_rate_straddling_the_band_asks_for_a_longer_run() {
+        // 215 ± 8 crosses 220; it decides at ±5: 19 × (8/5)² = 48.6 → 49
+        // windows, and the first: 12.5 s.
+        let (status, lead) = call(215.0, 8.0, 100_000.0);
+        assert_eq!(status, Status::Inconclusive);
+        assert!(lead.ends_with("run longer: 13 s"), "{lead}");
+    }
+
+    /// A throttled run: a first window of `first` IOs, then 19 windows of
+    /// 250 ms with `per_window` IOs each, cycled.
+    fn run(first: u64, per_window: &[u64]) -> Vec<IoPoint> {
+        let mut ios = first;
+        let mut pts = vec![p(250, ios, 4096)];
+        for (k, n) in per_window.iter().cycle().take(19).enumerate() {
+            ios += n;
+            pts.push(p(250 * (k as u64 + 2), ios, 4096));
+        }
+        pts
+    }
+
+    /// The verdict of a 200 IO/s case; the cgroup charged every byte the worker did.
+    fn judged(base: &[IoPoint], thr: &[IoPoint]) -> Verdict {
+        let all = base.last().map_or(0, |p| p.bytes) + thr.last().map_or(0, |p| p.bytes);
         let mut r = Measured::new(PROBE, "x", ());
         judge(
             &mut r,
             &case(IoKind::ReadIops, 200),
+            base,
+            thr,
+            all,
+            Some(250),
+        );
+        r.verdict.unwrap()
+    }
+
+    #[test]
+    fn verdicts_judge_the_windows_mean_with_its_interval() {
+        let base = [p(1000, 100_000, 4096)];
+        // 200, 204, 196, 200 IO/s: 200.0 ± 1.4.
+        let v = judged(&base, &run(50, &[50, 51, 49, 50]));
+        assert_eq!(v.status, Status::Pass, "{}", v.reason);
+        assert!(
+            v.reason
+                .contains("per 250 ms window 200/s (+0.0%, 95% CI ±0.7% over 19 windows)"),
+            "{}",
+            v.reason
+        );
+        // 1.2 × the limit.
+        let v = judged(&base, &run(60, &[60, 61, 59, 60]));
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        // Half the limit on a fast device; on one that did 300 IO/s unthrottled.
+        assert_eq!(judged(&base, &run(25, &[25, 26, 24])).status, Status::Fail);
+        let slow = [p(1000, 300, 4096)];
+        let v = judged(&slow, &run(25, &[25, 26, 24]));
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        assert!(v.reason.contains("CONFIG_HZ=250"), "{}", v.reason);
+        // 208, 232, 200, 224 IO/s: 216 ± 7, across 220.
+        let v = judged(&base, &run(52, &[52, 58, 50, 56]));
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        assert!(v.reason.contains("run longer: "), "{}", v.reason);
+    }
+
+    #[test]
+    fn the_first_window_and_the_charged_bytes_are_judged_too() {
+        let base = [p(1000, 100_000, 4096)];
+        // A first window far over the limit (the throttle started late).
+        let v = judged(&base, &run(400, &[50]));
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        assert!(v.reason.contains("first 250 ms"), "{}", v.reason);
+        // The cgroup charged half of what the worker did: it was not throttling it.
+        let thr = run(50, &[50]);
+        let mut r = Measured::new(PROBE, "x", ());
+        let all = base[0].bytes + thr.last().unwrap().bytes;
+        judge(
+            &mut r,
+            &case(IoKind::ReadIops, 200),
             &base,
-            &at(200),
-            all(&base, &at(200)) / 2,
+            &thr,
+            all / 2,
             None,
         );
         let v = r.verdict.unwrap();
         assert_eq!(v.status, Status::Fail);
         assert!(v.reason.contains("did not see"), "{}", v.reason);
+    }
+
+    #[test]
+    fn without_two_windows_the_rate_over_the_span_decides() {
+        // One IO in 5 s after the first window: starved, on a fast device.
+        let starved = [p(250, 0, 4096), p(5250, 1, 4096)];
+        let v = judged(&[p(1000, 100_000, 4096)], &starved);
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        assert!(v.reason.contains("no interval"), "{}", v.reason);
+        // 205 IO/s over one long window: within the band as a point.
+        let v = judged(
+            &[p(1000, 100_000, 4096)],
+            &[p(250, 50, 4096), p(5250, 1075, 4096)],
+        );
+        assert_eq!(v.status, Status::Pass, "{}", v.reason);
+    }
+
+    #[test]
+    fn the_record_carries_the_interval_and_the_first_window() {
+        let base = [p(1000, 100_000, 4096)];
+        let thr = run(50, &[50, 51, 49, 50]);
+        let mut r = Measured::new(PROBE, "x", ());
+        let all = base[0].bytes + thr.last().unwrap().bytes;
+        judge(&mut r, &case(IoKind::ReadIops, 200), &base, &thr, all, None);
+        let summary = |m: &str| r.summaries.iter().find(|s| s.metric == m).map(|s| s.max);
+        // ±1.437 IO/s of 200: 0.72 %.
+        assert_eq!(summary("rate_ci_pct"), Some(72));
+        assert_eq!(summary("first_window"), Some(200));
+        assert_eq!(summary("achieved"), Some(200));
     }
 }
