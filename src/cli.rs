@@ -78,6 +78,9 @@ pub enum WorkerKind {
         duration_ms: Option<u64>,
         #[arg(long, default_value_t = 0)]
         warmup: u64,
+        /// Also time a clone without a namespace beside each operation (`b` lines).
+        #[arg(long)]
+        paired: bool,
     },
     /// Spin N threads sampling sched_getcpu() (prints `ready`, a byte on stdin starts, another stops).
     CpuSpin {

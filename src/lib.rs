@@ -4,6 +4,7 @@
 //! Data flows one way: scenario → plan → runner → probes → records → sinks;
 //! a result folder is read back by `folder`, and `compare` lines up several.
 
+pub mod bootstrap;
 pub mod cgroup;
 pub mod chart;
 pub mod check;

@@ -332,6 +332,7 @@ fn main() -> ExitCode {
                     iterations,
                     duration_ms,
                     warmup,
+                    paired,
                 },
         } => {
             let op = match parse_op(&op) {
@@ -345,7 +346,7 @@ fn main() -> ExitCode {
                 Some(ms) => Amount::For(Duration::from_millis(ms)),
                 None => Amount::Iterations(iterations),
             };
-            ExitCode::from(nsbench::main(op, amount, warmup) as u8)
+            ExitCode::from(nsbench::main(op, amount, warmup, paired) as u8)
         }
         Command::Worker {
             kind: WorkerKind::Mem { bytes, rate_mib_s },

@@ -154,6 +154,31 @@ impl Summary {
     }
 }
 
+/// A signed figure derived from samples, with its 95 % confidence interval: a
+/// difference that may be negative and may not be resolved (the interval
+/// spans 0), which a [`Summary`] of unsigned quantiles cannot hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub metric: String,
+    pub unit: Unit,
+    /// The point estimate.
+    pub value: f64,
+    /// The 95 % confidence interval.
+    pub ci_lo: f64,
+    pub ci_hi: f64,
+    /// Samples behind it (of each side, for a difference).
+    pub n: u64,
+    /// How it was computed, for readers.
+    pub method: String,
+}
+
+impl Estimate {
+    /// Whether the interval excludes 0.
+    pub fn resolved(&self) -> bool {
+        self.ci_lo > 0.0 || self.ci_hi < 0.0
+    }
+}
+
 /// One case of one probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
@@ -162,6 +187,9 @@ pub struct CaseResult {
     /// The case's settings as run (free-form, for readers).
     pub config: serde_json::Value,
     pub summaries: Vec<Summary>,
+    /// Signed figures with their intervals (absent in folders of isobench ≤ 0.1.0 and where none was made).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub estimates: Vec<Estimate>,
     pub verdict: Verdict,
     /// Relative path of the raw samples in the run folder.
     pub samples_file: Option<String>,
@@ -218,6 +246,7 @@ impl CaseResult {
             case: case.into(),
             config: serde_json::to_value(config).unwrap_or_default(),
             summaries: Vec::new(),
+            estimates: Vec::new(),
             verdict,
             samples_file: None,
             series: Vec::new(),
@@ -259,6 +288,11 @@ impl CaseResult {
         self.summaries.iter().find(|s| s.metric == metric)
     }
 
+    /// The estimate of `metric`, if one was made.
+    pub fn estimate(&self, metric: &str) -> Option<&Estimate> {
+        self.estimates.iter().find(|e| e.metric == metric)
+    }
+
     /// The raw values of `metric` (empty when not measured or not loaded).
     pub fn values(&self, metric: &str) -> &[u64] {
         self.series
@@ -278,6 +312,7 @@ pub struct Measured {
     pub case: String,
     pub config: serde_json::Value,
     pub summaries: Vec<Summary>,
+    pub estimates: Vec<Estimate>,
     pub series: Vec<Series>,
     pub verdict: Option<Verdict>,
 }
@@ -289,6 +324,7 @@ impl Measured {
             case: case.into(),
             config: serde_json::to_value(config).unwrap_or_default(),
             summaries: Vec::new(),
+            estimates: Vec::new(),
             series: Vec::new(),
             verdict: None,
         }
@@ -306,6 +342,7 @@ impl Measured {
             case: self.case,
             config: self.config,
             summaries: self.summaries,
+            estimates: self.estimates,
             verdict: self.verdict.unwrap_or_else(|| {
                 Verdict::fail("the probe reached no verdict (a bug in isobench; please report it)")
             }),

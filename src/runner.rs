@@ -183,7 +183,6 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             layout: &layout,
             exe: &exe,
             host: &run.host,
-            done: &run.cases,
         });
         match outcome {
             Ok(mut result) => {

@@ -101,6 +101,12 @@ pub fn pct(part: Duration, whole: Duration) -> f64 {
     }
 }
 
+/// [`human`] with its sign always written: `+41.2 µs`, `-3.10 µs` (a difference).
+pub fn signed(value: f64, unit: &Unit) -> String {
+    let sign = if value < 0.0 { '-' } else { '+' };
+    format!("{sign}{}", human(value.abs(), unit))
+}
+
 /// [`human`] of an integer value.
 pub fn human_u64(value: u64, unit: &Unit) -> String {
     human(value as f64, unit)

@@ -91,9 +91,6 @@ pub struct Ctx<'a> {
     /// The isobench binary, re-executed as the workers.
     pub exe: &'a Path,
     pub host: &'a Host,
-    /// The cases finished so far in this run (a latency case may be measured
-    /// against a baseline case run before it).
-    pub done: &'a [CaseResult],
 }
 
 /// One case of a plan, ready to run.

@@ -22,7 +22,7 @@ impl Sink for SummaryCsv {
         w.write_record(SUMMARY_COLUMNS)?;
         for c in &run.cases {
             let verdict = c.verdict.status.to_string();
-            if c.summaries.is_empty() {
+            if c.summaries.is_empty() && c.estimates.is_empty() {
                 w.write_record([
                     c.probe.as_str(),
                     &c.case,
@@ -50,6 +50,24 @@ impl Sink for SummaryCsv {
                     s.p90.to_string(),
                     s.p99.to_string(),
                     s.max.to_string(),
+                    verdict.clone(),
+                    c.verdict.reason.clone(),
+                ])?;
+            }
+            // A signed estimate (a difference) has no quantiles: n and the
+            // estimate as `mean`; its interval is in run.json.
+            for e in &c.estimates {
+                w.write_record([
+                    c.probe.clone(),
+                    c.case.clone(),
+                    e.metric.clone(),
+                    e.unit.to_string(),
+                    e.n.to_string(),
+                    format!("{:.1}", e.value),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
                     verdict.clone(),
                     c.verdict.reason.clone(),
                 ])?;

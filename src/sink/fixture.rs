@@ -79,7 +79,10 @@ pub fn run() -> Run {
     let mut mnt_clone = case(
         "ns_latency",
         "mnt-clone",
-        &[("latency", "ns", spread(180_000, 40))],
+        &[
+            ("latency", "ns", spread(180_000, 40)),
+            ("baseline_latency", "ns", spread(100_000, 40)),
+        ],
         Verdict::pass("40 samples after 4 warm-up; p50 225.0 µs"),
     );
     let base = case(
@@ -88,10 +91,12 @@ pub fn run() -> Run {
         &[("latency", "ns", spread(100_000, 40))],
         Verdict::pass("40 samples after 4 warm-up; p50 125.0 µs"),
     );
-    mnt_clone.summaries.insert(
-        1,
-        crate::probe::ns_latency::cost_over(&mnt_clone.summaries[0], &base.summaries[0]),
-    );
+    mnt_clone
+        .estimates
+        .extend(crate::probe::ns_latency::cost_over(
+            mnt_clone.values("latency"),
+            mnt_clone.values("baseline_latency"),
+        ));
     let cases = vec![
         case(
             "cgroup_lifecycle",

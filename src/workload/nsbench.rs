@@ -4,7 +4,10 @@
 //!
 //! Protocol on stdout: `ready`, then (after a byte on stdin, so concurrent
 //! workers start together, and once the loop has ended) one `s <ns>` line per
-//! sample, `elapsed <ns>` (the whole loop), `done`; or `error <message>`.
+//! sample, with `--paired` one `b <ns>` line per baseline sample (a clone
+//! without a namespace, alternated with the timed clone), `start <ns>` and
+//! `end <ns>` (CLOCK_MONOTONIC, comparable across workers), `elapsed <ns>`
+//! (the whole loop), `done`; or `error <message>`.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -119,6 +122,11 @@ fn once(op: Op, keeper: Option<&Keeper>) -> Result<u64, String> {
             Ok(ns::now_ns() - t0)
         }
         Op::Ns(kind, Method::Unshare) => in_child(|| {
+            // A forked child maps its code and the vDSO lazily: run the clock and
+            // the wrapper once (unshare(0) changes nothing) so the timed region
+            // holds the call alone, not page faults of user space.
+            let _ = ns::now_ns();
+            let _ = ns::unshare(0);
             let t0 = ns::now_ns();
             let r = ns::unshare(kind.flags());
             let t1 = ns::now_ns();
@@ -131,6 +139,9 @@ fn once(op: Op, keeper: Option<&Keeper>) -> Result<u64, String> {
         Op::Ns(kind, Method::Setns) => {
             let fd = keeper.ok_or("setns needs a keeper")?.fd.as_raw_fd();
             in_child(|| {
+                // As for unshare: fault the code in first (setns(-1) is EBADF).
+                let _ = ns::now_ns();
+                let _ = ns::setns(-1, kind.flags());
                 let t0 = ns::now_ns();
                 let r = ns::setns(fd, kind.flags());
                 let t1 = ns::now_ns();
@@ -144,8 +155,34 @@ fn once(op: Op, keeper: Option<&Keeper>) -> Result<u64, String> {
     }
 }
 
+/// The baseline of a paired clone: a clone without a namespace.
+const BASELINE: Op = Op::Ns(NsKind::None, Method::Clone);
+
+/// One step of the loop: the timed operation and, `paired`, the baseline next
+/// to it, in alternating order so neither always runs on a cache the other
+/// warmed. Returns (sample, baseline sample).
+fn step(
+    op: Op,
+    keeper: Option<&Keeper>,
+    paired: bool,
+    i: usize,
+) -> Result<(u64, Option<u64>), String> {
+    if !paired {
+        return once(op, keeper).map(|v| (v, None));
+    }
+    if i.is_multiple_of(2) {
+        let b = once(BASELINE, None)?;
+        Ok((once(op, keeper)?, Some(b)))
+    } else {
+        let v = once(op, keeper)?;
+        Ok((v, Some(once(BASELINE, None)?)))
+    }
+}
+
 /// The worker's main: sets up, says `ready`, waits for the go byte, measures.
-pub fn main(op: Op, amount: Amount, warmup: u64) -> i32 {
+/// `paired`: time a clone without a namespace beside every operation (the
+/// baseline of the namespace's own cost, measured under the same conditions).
+pub fn main(op: Op, amount: Amount, warmup: u64, paired: bool) -> i32 {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let keeper = match op {
@@ -164,18 +201,20 @@ pub fn main(op: Op, amount: Amount, warmup: u64) -> i32 {
     if std::io::stdin().read(&mut b).ok() != Some(1) {
         return 1;
     }
-    for _ in 0..warmup {
-        if let Err(e) = once(op, keeper.as_ref()) {
+    for i in 0..warmup as usize {
+        if let Err(e) = step(op, keeper.as_ref(), paired, i) {
             let _ = writeln!(out, "error {e}");
             return 1;
         }
     }
     // Samples stay in memory until the loop ends: writing them as they come could
     // block on a full pipe and stall this worker while others run.
-    let mut samples: Vec<u64> = Vec::with_capacity(match amount {
+    let capacity = match amount {
         Amount::Iterations(k) => k as usize,
         Amount::For(_) => 4096,
-    });
+    };
+    let mut samples: Vec<u64> = Vec::with_capacity(capacity);
+    let mut baseline: Vec<u64> = Vec::with_capacity(if paired { capacity } else { 0 });
     let start = ns::now_ns();
     loop {
         match amount {
@@ -183,19 +222,27 @@ pub fn main(op: Op, amount: Amount, warmup: u64) -> i32 {
             Amount::For(d) if ns::now_ns() - start >= d.as_nanos() as u64 => break,
             _ => {}
         }
-        match once(op, keeper.as_ref()) {
-            Ok(v) => samples.push(v),
+        match step(op, keeper.as_ref(), paired, samples.len()) {
+            Ok((v, b)) => {
+                samples.push(v);
+                baseline.extend(b);
+            }
             Err(e) => {
                 let _ = writeln!(out, "error {e}");
                 return 1;
             }
         }
     }
-    let elapsed = ns::now_ns() - start;
+    let end = ns::now_ns();
     for v in samples {
         let _ = writeln!(out, "s {v}");
     }
-    let _ = writeln!(out, "elapsed {elapsed}");
+    for v in baseline {
+        let _ = writeln!(out, "b {v}");
+    }
+    let _ = writeln!(out, "start {start}");
+    let _ = writeln!(out, "end {end}");
+    let _ = writeln!(out, "elapsed {}", end - start);
     drop(keeper);
     let _ = writeln!(out, "done");
     let _ = out.flush();

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::interrupt;
 use crate::ns::{self, Method, NsKind};
 use super::{NsCase, PROBE};
-use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
+use crate::record::{CaseResult, Estimate, Measured, Series, Summary, Verdict};
 use crate::workload::nsverify::Check;
 
 use crate::probe::ProbeError;
@@ -27,6 +27,11 @@ use crate::units::Unit;
 #[derive(Debug, Default)]
 struct Report {
     samples: Vec<u64>,
+    /// The clones without a namespace timed beside `samples` (`--paired`).
+    baseline: Vec<u64>,
+    /// CLOCK_MONOTONIC at the start and end of its loop.
+    start_ns: u64,
+    end_ns: u64,
     elapsed_ns: u64,
 }
 
@@ -54,6 +59,7 @@ fn run_workers(
     iterations: u64,
     warmup: u64,
     duration: Option<Duration>,
+    paired: bool,
 ) -> Result<Result<Vec<Report>, String>, ProbeError> {
     let mut args = vec![
         "worker".to_string(),
@@ -63,6 +69,9 @@ fn run_workers(
         "--warmup".into(),
         warmup.to_string(),
     ];
+    if paired {
+        args.push("--paired".into());
+    }
     match duration {
         Some(d) => args.extend(["--duration-ms".to_string(), d.as_millis().to_string()]),
         None => args.extend(["--iterations".to_string(), iterations.to_string()]),
@@ -111,8 +120,15 @@ fn collect(children: &mut [Child]) -> Result<Vec<Report>, String> {
             if let Some(v) = line.strip_prefix("s ") {
                 rep.samples
                     .push(v.parse().map_err(|_| format!("bad sample {v:?}"))?);
+            } else if let Some(v) = line.strip_prefix("b ") {
+                rep.baseline
+                    .push(v.parse().map_err(|_| format!("bad baseline sample {v:?}"))?);
+            } else if let Some(v) = line.strip_prefix("start ") {
+                rep.start_ns = v.parse().map_err(|_| format!("bad start {v:?}"))?;
+            } else if let Some(v) = line.strip_prefix("end ") {
+                rep.end_ns = v.parse().map_err(|_| format!("bad end {v:?}"))?;
             } else if let Some(v) = line.strip_prefix("elapsed ") {
-                rep.elapsed_ns = v.parse().unwrap_or(0);
+                rep.elapsed_ns = v.parse().map_err(|_| format!("bad elapsed {v:?}"))?;
             } else if let Some(e) = line.strip_prefix("error ") {
                 return Err(e.to_string());
             } else if line == "done" {
@@ -134,7 +150,7 @@ const SETTLED: Duration = Duration::from_millis(300);
 /// worker after `warmup` discarded runs; returns the samples in ns. For
 /// benchmarks that drive the same workers as the probe.
 pub fn sample(exe: &Path, op: &str, iterations: u64, warmup: u64) -> Result<Vec<u64>, String> {
-    match run_workers(exe, op, 1, iterations, warmup, None) {
+    match run_workers(exe, op, 1, iterations, warmup, None, false) {
         Ok(Ok(mut r)) => Ok(r.pop().map(|r| r.samples).unwrap_or_default()),
         Ok(Err(e)) => Err(e),
         Err(e) => Err(e.to_string()),
@@ -179,6 +195,13 @@ fn drain(baseline: u64, timeout: Duration) -> Result<Result<(Duration, u64), Str
     }
 }
 
+/// From the first worker's start to the last one's end, in ns.
+fn span_ns(reports: &[Report]) -> u64 {
+    let start = reports.iter().map(|r| r.start_ns).min().unwrap_or(0);
+    let end = reports.iter().map(|r| r.end_ns).max().unwrap_or(0);
+    end.saturating_sub(start)
+}
+
 /// Operations per second of one worker.
 fn rate(samples: usize, elapsed_ns: u64) -> u64 {
     if elapsed_ns == 0 {
@@ -187,32 +210,41 @@ fn rate(samples: usize, elapsed_ns: u64) -> u64 {
     (samples as f64 * 1e9 / elapsed_ns as f64).round() as u64
 }
 
-/// The namespace's own cost of a clone case: its quantiles minus the
-/// `none-clone` baseline's, floored at 0 (a namespace never makes clone
-/// cheaper; a negative difference is noise).
-pub fn cost_over(case: &Summary, base: &Summary) -> Summary {
-    let d = |a: u64, b: u64| a.saturating_sub(b);
-    Summary {
+/// What `ns_cost` says of how it was computed.
+pub const COST_METHOD: &str = "median(clone with the namespace) - median(clone without), \
+     interleaved in the same workers; percentile bootstrap 95% CI";
+
+/// The namespace's own cost of a clone: the signed difference of the medians
+/// of the clones with and without it, timed alternately by the same workers,
+/// with a bootstrap interval. Not floored: a negative or unresolved cost is
+/// what was measured.
+pub fn cost_over(with: &[u64], without: &[u64]) -> Option<Estimate> {
+    let d = crate::bootstrap::median_difference(with, without)?;
+    Some(Estimate {
         metric: "ns_cost".into(),
         unit: Unit::Ns,
-        n: case.n.min(base.n),
-        mean: (case.mean - base.mean).max(0.0),
-        min: d(case.min, base.min),
-        p50: d(case.p50, base.p50),
-        p90: d(case.p90, base.p90),
-        p99: d(case.p99, base.p99),
-        p999: d(case.p999, base.p999),
-        max: d(case.max, base.max),
+        value: d.value,
+        ci_lo: d.lo,
+        ci_hi: d.hi,
+        n: with.len().min(without.len()) as u64,
+        method: COST_METHOD.into(),
+    })
+}
+
+/// `ns_cost` in words: "+41.2 µs (95% CI +38.0 … +44.9 µs)", or "not resolved"
+/// when the interval spans 0.
+pub fn cost_words(e: &Estimate) -> String {
+    let h = |v: f64| crate::units::signed(v, &e.unit);
+    let ci = format!("95% CI {} … {}", h(e.ci_lo), h(e.ci_hi));
+    if e.resolved() {
+        format!("{} ({ci})", h(e.value))
+    } else {
+        format!("not resolved: {} ({ci} spans 0)", h(e.value))
     }
 }
 
-/// Runs one latency case. `baseline` is the latency of `none-clone` at the same
-/// concurrency, once measured.
-pub fn run_case(
-    case: &NsCase,
-    exe: &Path,
-    baseline: Option<&Summary>,
-) -> Result<CaseResult, ProbeError> {
+/// Runs one latency case.
+pub fn run_case(case: &NsCase, exe: &Path) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
     let op = match (case.kind, case.method) {
         (Some(k), Some(m)) => {
@@ -238,7 +270,11 @@ pub fn run_case(
     } else {
         None
     };
-    let reports = match run_workers(exe, &op, case.workers, case.iterations, case.warmup, None)? {
+    // A clone with a namespace is timed beside one without, so its cost is a
+    // difference under the same conditions (not over a baseline case measured
+    // first, on a colder or quieter machine).
+    let paired = case.method == Some(Method::Clone) && case.kind.is_some_and(|k| k != NsKind::None);
+    let reports = match run_workers(exe, &op, case.workers, case.iterations, case.warmup, None, paired)? {
         Ok(r) => r,
         Err(e) => {
             result.judge(Verdict::fail(format!("{op} failed: {e}")));
@@ -250,7 +286,19 @@ pub fn run_case(
         .flat_map(|r| r.samples.iter().copied())
         .collect();
     let n = latency.len();
+    let baseline: Vec<u64> = reports
+        .iter()
+        .flat_map(|r| r.baseline.iter().copied())
+        .collect();
+    if paired {
+        result.estimates.extend(cost_over(&latency, &baseline));
+    }
     result.series.push(Series::new("latency", Unit::Ns, latency));
+    if paired {
+        result
+            .series
+            .push(Series::new("baseline_latency", Unit::Ns, baseline));
+    }
     if case.workers > 1 {
         let per_worker = reports
             .iter()
@@ -259,12 +307,13 @@ pub fn run_case(
         result
             .series
             .push(Series::new("throughput", Unit::OpsPerS, per_worker));
-        // All workers together: every operation over the longest worker's loop.
-        let slowest = reports.iter().map(|r| r.elapsed_ns).max().unwrap_or(0);
+        // All workers together: every operation over the span from the first
+        // worker's start to the last one's end (they are released together but
+        // do not start in the same nanosecond).
         result.series.push(Series::new(
             "aggregate_throughput",
             Unit::OpsPerS,
-            vec![rate(n, slowest)],
+            vec![rate(n, span_ns(&reports))],
         ));
     }
     let mut notes = Vec::new();
@@ -287,7 +336,7 @@ pub fn run_case(
             Err(e) => notes.push(format!("teardown backlog: {e}")),
         }
         if let Some(len) = case.rate {
-            match run_workers(exe, &op, 1, 0, 0, Some(len))? {
+            match run_workers(exe, &op, 1, 0, 0, Some(len), false)? {
                 Ok(r) => {
                     let r = &r[0];
                     let after = ns::net_namespaces_alive().unwrap_or(base);
@@ -315,19 +364,15 @@ pub fn run_case(
         }
     }
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
-    if let (Some(base), Some(Method::Clone), Some(k)) = (baseline, case.method, case.kind) {
-        if k != NsKind::None {
-            if let Some(lat) = result.summaries.first().cloned() {
-                result.summaries.insert(1, cost_over(&lat, base));
-            }
-        }
-    }
     let p50 = result.summaries.first().map_or(0, |s| s.p50);
     let mut reason = format!(
         "{n} samples after {} warm-up; p50 {}",
         case.warmup * case.workers as u64,
         crate::units::human_u64(p50, &Unit::Ns)
     );
+    if let Some(e) = result.estimates.iter().find(|e| e.metric == "ns_cost") {
+        reason.push_str(&format!("; the namespace's own cost {}", cost_words(e)));
+    }
     for note in &notes {
         reason.push_str("; ");
         reason.push_str(note);
@@ -381,27 +426,34 @@ pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
 mod tests {
     use super::*;
 
-    fn summary(p50: u64, p99: u64) -> Summary {
-        Summary {
-            metric: "latency".into(),
-            unit: Unit::Ns,
-            n: 10,
-            mean: p50 as f64,
-            min: p50 / 2,
-            p50,
-            p90: p99,
-            p99,
-            p999: p99,
-            max: p99,
-        }
+    #[test]
+    fn namespace_cost_is_a_signed_median_difference() {
+        let with: Vec<u64> = (0..200).map(|i| 1000 + i % 50).collect();
+        let without: Vec<u64> = (0..200).map(|i| 200 + i % 50).collect();
+        let c = cost_over(&with, &without).unwrap();
+        assert_eq!((c.metric.as_str(), c.value, c.n), ("ns_cost", 800.0, 200));
+        assert!(c.resolved() && c.ci_lo <= 800.0 && c.ci_hi >= 800.0, "{c:?}");
+        assert!(cost_words(&c).starts_with("+800 ns (95% CI"), "{}", cost_words(&c));
+        // Cheaper with the namespace: kept negative, not floored at 0.
+        let neg = cost_over(&without, &with).unwrap();
+        assert_eq!(neg.value, -800.0);
+        // The same distribution: the interval spans 0.
+        let same = cost_over(&with, &with).unwrap();
+        assert!(!same.resolved());
+        assert!(cost_words(&same).starts_with("not resolved"), "{}", cost_words(&same));
+        assert!(cost_over(&[], &with).is_none());
     }
 
     #[test]
-    fn namespace_cost_is_the_difference_over_the_baseline() {
-        let c = cost_over(&summary(1000, 3000), &summary(200, 500));
-        assert_eq!((c.metric.as_str(), c.p50, c.p99), ("ns_cost", 800, 2500));
-        let noise = cost_over(&summary(100, 100), &summary(200, 500));
-        assert_eq!(noise.p50, 0);
+    fn aggregate_span_is_first_start_to_last_end() {
+        let r = |start_ns, end_ns| Report {
+            start_ns,
+            end_ns,
+            elapsed_ns: end_ns - start_ns,
+            ..Report::default()
+        };
+        assert_eq!(span_ns(&[r(100, 1100), r(150, 1300)]), 1200);
+        assert_eq!(span_ns(&[]), 0);
     }
 
     #[test]

@@ -105,20 +105,6 @@ pub struct NsCase {
     pub drain_timeout: Duration,
 }
 
-impl NsCase {
-    /// The id of the case this one's namespace cost is measured over: `none-clone`
-    /// with the same number of workers (for clone cases of a real kind).
-    fn baseline_id(&self) -> Option<String> {
-        match (self.kind, self.method) {
-            (Some(k), Some(Method::Clone)) if k != NsKind::None => Some(match self.workers {
-                1 => "none-clone".to_string(),
-                n => format!("none-clone-c{n}"),
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// The isolation check of one kind: `<kind>-isolation`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifyCase {
@@ -196,14 +182,17 @@ impl Probe for NsLatency {
     }
 }
 
-/// The cases of one section: noop, the `none-clone` baseline first (the
-/// namespace cost of the clone cases is measured against it), every kind ×
-/// method serially, then the concurrency levels; and the isolation checks.
+/// The cases of one section: noop, every kind × method serially in the
+/// scenario's order, then the concurrency levels; and the isolation checks.
+/// (No case needs another first: a clone's namespace cost comes from clones
+/// without a namespace timed beside it, in the same workers.)
 fn cases(spec: &NsSpec, env: &PlanEnv) -> (Vec<NsCase>, Vec<VerifyCase>) {
-    let mut kinds: Vec<NsKind> = spec.kinds.iter().filter_map(|k| k.parse().ok()).collect();
-    // The baseline first.
-    kinds.sort_by_key(|k| *k != NsKind::None);
-    kinds.dedup();
+    let mut kinds: Vec<NsKind> = Vec::new();
+    for k in spec.kinds.iter().filter_map(|k| k.parse().ok()) {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
     let methods: Vec<Method> = spec.methods.iter().filter_map(|m| m.parse().ok()).collect();
     let iterations = env.shorten(spec.iterations, 20);
     let warmup = env.shorten(spec.warmup, 2);
@@ -262,13 +251,7 @@ impl Case for NsCase {
         &self.id
     }
     fn run(&self, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
-        let baseline = self.baseline_id().and_then(|id| {
-            ctx.done
-                .iter()
-                .find(|r| r.probe == PROBE && r.case == id)
-                .and_then(|r| r.summaries.first())
-        });
-        measure::run_case(self, ctx.exe, baseline)
+        measure::run_case(self, ctx.exe)
     }
 }
 
@@ -286,9 +269,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ns_cases_put_the_baseline_first_and_add_concurrency() {
+    fn ns_cases_keep_the_scenario_order_and_add_concurrency() {
         let s: NsSpec =
-            toml::from_str("kinds = [\"net\", \"none\"]\nmethods = [\"clone\", \"setns\"]\nconcurrency = [1, 2]\n")
+            toml::from_str("kinds = [\"none\", \"net\", \"none\"]\nmethods = [\"clone\", \"setns\"]\nconcurrency = [1, 2]\n")
                 .unwrap();
         let env = PlanEnv {
             quick: false,
@@ -313,9 +296,6 @@ mod tests {
         assert!(p[3].rate.is_some(), "net-clone gets the sustained-rate loop");
         assert!(p[4].rate.is_none() && p[7].rate.is_none());
         assert_eq!(p[7].workers, 2);
-        assert_eq!(p[7].baseline_id().as_deref(), Some("none-clone-c2"));
-        assert_eq!(p[3].baseline_id().as_deref(), Some("none-clone"));
-        assert_eq!(p[1].baseline_id(), None);
         let kinds: Vec<NsKind> = verify.iter().map(|v| v.kind).collect();
         assert_eq!(kinds, vec![NsKind::Net]);
     }

@@ -33,6 +33,22 @@ fn ns_id(id: &str) -> Option<NsId<'_>> {
 }
 
 
+/// A clone's namespace cost: the median difference with its interval, or
+/// "not resolved"; from folders of older versions, which floored a
+/// difference of quantiles, their p50.
+fn cost_cell(c: &CaseResult) -> Option<String> {
+    if let Some(e) = c.estimate("ns_cost") {
+        let h = |v: f64| crate::units::signed(v, &e.unit);
+        let ci = format!("{} … {}", h(e.ci_lo), h(e.ci_hi));
+        return Some(if e.resolved() {
+            format!("{} ({ci})", h(e.value))
+        } else {
+            format!("not resolved ({ci})")
+        });
+    }
+    c.summary("ns_cost").map(|s| human_u64(s.p50, &s.unit))
+}
+
 pub(super) fn ns_latency(cases: &[&CaseResult]) -> String {
     let mut out = String::new();
     if let Some(noop) = cases.iter().find(|c| c.case == "noop") {
@@ -89,9 +105,9 @@ pub(super) fn ns_latency(cases: &[&CaseResult]) -> String {
             cols.push((format!("{m} p99"), Align::Right));
             let cost = kinds
                 .iter()
-                .any(|k| find(k, m, level).is_some_and(|c| c.summary("ns_cost").is_some()));
+                .any(|k| find(k, m, level).is_some_and(|c| cost_cell(c).is_some()));
             if cost {
-                cols.push(("ns cost p50".into(), Align::Right));
+                cols.push(("ns cost (95% CI)".into(), Align::Right));
             }
             has_cost.push(cost);
         }
@@ -116,10 +132,7 @@ pub(super) fn ns_latency(cases: &[&CaseResult]) -> String {
                     }
                 }
                 if cost {
-                    row.push(
-                        c.and_then(|c| c.summary("ns_cost"))
-                            .map_or(String::new(), |s| human_u64(s.p50, &s.unit)),
-                    );
+                    row.push(c.and_then(cost_cell).unwrap_or_default());
                 }
             }
             t.row(row);
