@@ -1,0 +1,88 @@
+//! A healthy kernel on a busy host: with a heavy competing cgroup (eight busy
+//! loops at ten times the default CPU weight, beside the harness's cgroups),
+//! the default run (every probe) may be `inconclusive` where the host starved a
+//! measurement, but no verdict may be a false `fail`.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+
+use common::{privileged, serial};
+use isobench::cgroup::{Layout, Scope, ScopeOptions};
+
+/// Busy loops the test started, killed and reaped by pid on every way out.
+struct Hogs(Vec<Child>);
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn a_heavy_competing_cgroup_makes_no_verdict_fail() {
+    if !privileged("a_heavy_competing_cgroup_makes_no_verdict_fail") {
+        return;
+    }
+    let _g = serial();
+    let layout = Layout::detect().unwrap();
+    let mut scope = Scope::new(
+        &layout,
+        &ScopeOptions {
+            parent: None,
+            run_id: "contention".into(),
+        },
+    )
+    .unwrap();
+    let hog = scope.create("hog").unwrap();
+    hog.set_cpu_weight(1000).unwrap();
+    let mut hogs = Hogs(Vec::new());
+    for _ in 0..8 {
+        let c = Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = c.id() as i32;
+        hogs.0.push(c);
+        assert!(hog.attach(pid).unwrap(), "busy loop {pid} vanished");
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = Command::new(common::bin())
+        .args(["run", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    drop(hogs);
+    scope.remove(&hog).unwrap();
+    assert!(scope.close().is_empty());
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("run.json")).unwrap()).unwrap();
+    let fails: Vec<String> = run["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"]["status"] == "fail")
+        .map(|c| format!("{}/{}: {}", c["probe"], c["case"], c["verdict"]["reason"]))
+        .collect();
+    assert!(
+        fails.is_empty(),
+        "under contention a healthy kernel was failed:\n{}\n\n{stdout}",
+        fails.join("\n")
+    );
+    // The run itself succeeded: exit 0, or 1 only for a failed verdict (none here).
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{stdout}");
+}
