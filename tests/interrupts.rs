@@ -141,6 +141,7 @@ fn kill_and_clean(mut run: Child, when: &str) {
         "{when}: clean took {} ms",
         took.as_millis()
     );
+    eprintln!("{when}: clean took {:.1} ms", took.as_secs_f64() * 1e3);
     assert!(
         dirs_of(pid).is_empty(),
         "{when}: clean left {:?}",
