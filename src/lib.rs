@@ -12,6 +12,7 @@ pub mod compare;
 pub mod cpulist;
 pub mod folder;
 pub mod fs;
+pub mod gate;
 pub mod host;
 pub mod interrupt;
 pub mod loopdev;
