@@ -37,6 +37,29 @@ pub enum Command {
         /// Create cgroups under this existing cgroup in every hierarchy instead of the own cgroup: absolute from each hierarchy's root (/isobench.slice) or relative to the own cgroup.
         #[arg(long, value_name = "PATH")]
         cgroup_parent: Option<String>,
+        /// Run each latency case N times, in fresh workers, interleaved across cases (over the scenarios' `repeat`).
+        #[arg(long, value_name = "N")]
+        repeat: Option<u32>,
+        /// Also keep this run as results/baselines/NAME (replacing one of that name).
+        #[arg(long, value_name = "NAME")]
+        save_baseline: Option<String>,
+        /// Then compare it with results/baselines/NAME (the comparison goes to <folder>/compare/); exit 1 on a regression.
+        #[arg(long, value_name = "NAME")]
+        baseline: Option<String>,
+        #[command(flatten)]
+        gate: GateArgs,
+    },
+    /// Compare a run with a baseline: which figures regressed beyond the noise, which verdicts became fail.
+    Compare {
+        /// The baseline: a result folder or a baseline name (results/baselines/NAME).
+        base: String,
+        /// The run to judge: a result folder or a baseline name.
+        current: String,
+        /// Write compare.md, .csv, .json, junit.xml and results.ktap here (default: results/compare-<UTC timestamp>/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        gate: GateArgs,
     },
     /// Rebuild report.md, junit.xml, results.ktap, summary.csv and charts of a result folder, or compare several folders side by side.
     Report {
@@ -62,6 +85,20 @@ pub enum Command {
         #[command(subcommand)]
         kind: WorkerKind,
     },
+}
+
+/// How `compare` (and `run --baseline`) judges.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GateArgs {
+    /// A change within ±PCT % is noise.
+    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
+    pub threshold: f64,
+    /// A threshold for one metric, e.g. `latency=15` (repeatable).
+    #[arg(long, value_name = "METRIC=PCT")]
+    pub metric_threshold: Vec<String>,
+    /// Exit 1 also when a figure cannot be decided (too few repetitions, different or busy hosts).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Subcommand)]

@@ -11,7 +11,8 @@ use clap::Parser;
 
 mod cli;
 
-use cli::{Cli, Command, WorkerKind};
+use cli::{Cli, Command, GateArgs, WorkerKind};
+use isobench::gate::{self, baseline, GateOptions};
 use isobench::progress::Eta;
 use isobench::record::Run;
 use isobench::runner::{self, Event, RunOptions};
@@ -56,20 +57,34 @@ fn print_table(run: &Run) {
             .max()
             .unwrap_or(0)
     };
-    let (wp, wc) = (w(|c| c.probe.len(), "probe"), w(|c| c.case.len(), "case"));
+    let (wp, wc) = (
+        w(|c| c.probe.len(), "probe"),
+        w(|c| c.label().len(), "case"),
+    );
     let wv = "inconclusive".len();
     println!(
         "{:<wp$}  {:<wc$}  {:<wv$}  reason",
         "probe", "case", "verdict"
     );
+    // Later repetitions only where they did not pass: the table stays one
+    // screen; every record is in summary.csv.
+    let mut quiet = 0;
     for c in &run.cases {
+        if c.repetition.is_some_and(|r| r > 1) && c.verdict.status == isobench::record::Status::Pass
+        {
+            quiet += 1;
+            continue;
+        }
         println!(
             "{:<wp$}  {:<wc$}  {:<wv$}  {}",
             c.probe,
-            c.case,
+            c.label(),
             c.verdict.status.to_string(),
             c.verdict.reason
         );
+    }
+    if quiet > 0 {
+        println!("(and {quiet} further repetitions that passed: see summary.csv)");
     }
     let counts: Vec<String> = run
         .counts()
@@ -111,14 +126,70 @@ fn left_text(eta: &Eta, next: usize) -> String {
     }
 }
 
+/// `run`'s repetition and baseline flags.
+struct Gating {
+    repeat: Option<u32>,
+    save_baseline: Option<String>,
+    baseline: Option<String>,
+    args: GateArgs,
+}
+
+/// The gate's options from the command line, or the one-line error.
+fn gate_options(args: &GateArgs) -> Result<GateOptions, String> {
+    let threshold_pct = baseline::check_threshold(&args.threshold.to_string())
+        .map_err(|e| format!("--threshold: {e}"))?;
+    let metric_thresholds = args
+        .metric_threshold
+        .iter()
+        .map(|s| baseline::parse_metric_threshold(s))
+        .collect::<Result<_, _>>()?;
+    Ok(GateOptions {
+        threshold_pct,
+        metric_thresholds,
+        ..GateOptions::default()
+    })
+}
+
+/// Checks `run`'s gating flags before anything is created.
+fn check_gating(g: &Gating) -> Result<Option<PathBuf>, String> {
+    if let Some(r) = g
+        .repeat
+        .filter(|r| !(1..=isobench::scenario::MAX_REPEAT).contains(r))
+    {
+        return Err(format!(
+            "--repeat {r}: must be 1 … {} repetitions",
+            isobench::scenario::MAX_REPEAT
+        ));
+    }
+    if let Some(n) = &g.save_baseline {
+        baseline::check_name(n).map_err(|e| format!("--save-baseline: {e}"))?;
+    }
+    gate_options(&g.args)?;
+    g.baseline
+        .as_deref()
+        .map(|n| {
+            baseline::check_name(n).map_err(|e| format!("--baseline: {e}"))?;
+            baseline::resolve(n).map_err(|e| format!("--baseline: {e}"))
+        })
+        .transpose()
+}
+
 fn cmd_run(
     scenarios: Vec<PathBuf>,
     out: Option<PathBuf>,
     quick: bool,
     cgroup_parent: Option<String>,
+    gating: Gating,
 ) -> ExitCode {
     let scenarios = match load_scenarios(&scenarios) {
         Ok(s) => s,
+        Err(e) => {
+            eprintln!("isobench: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let base_dir = match check_gating(&gating) {
+        Ok(d) => d,
         Err(e) => {
             eprintln!("isobench: error: {e}");
             return ExitCode::from(2);
@@ -140,6 +211,7 @@ fn cmd_run(
         out,
         quick,
         cgroup_parent,
+        repeat: gating.repeat,
     };
     // Redrawn on the runner's events only: a timer would need a thread, and the
     // harness stays single-threaded for its namespace work.
@@ -182,7 +254,7 @@ fn cmd_run(
                 "[{}/{total}] {}/{} {} ({}{})",
                 index + 1,
                 result.probe,
-                result.case,
+                result.label(),
                 result.verdict.status,
                 units::duration(elapsed),
                 left_text(&eta, index + 1)
@@ -210,12 +282,23 @@ fn cmd_run(
                     "isobench: interrupted after {} finished cases; what finished is in the folder above",
                     outcome.run.cases.len()
                 );
-                ExitCode::from(130)
-            } else if outcome.run.failed() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
+                return ExitCode::from(130);
             }
+            let mut code = u8::from(outcome.run.failed());
+            if let Some(name) = &gating.save_baseline {
+                match baseline::save(&outcome.dir, name) {
+                    Ok(p) => println!("baseline: {}", p.display()),
+                    Err(e) => return env_error(&e),
+                }
+            }
+            if let Some(base) = &base_dir {
+                let out = outcome.dir.join("compare");
+                match gate_dirs(base, &outcome.dir, &out, &gating.args) {
+                    Ok(c) => code = code.max(c),
+                    Err(e) => return e,
+                }
+            }
+            ExitCode::from(code)
         }
         Err(e) if runner::is_interrupted(&e) => {
             eprintln!("isobench: {e}");
@@ -223,6 +306,72 @@ fn cmd_run(
         }
         Err(e) => env_error(&e),
     }
+}
+
+/// `isobench compare BASE CUR`.
+fn cmd_compare(base: &str, cur: &str, out: Option<PathBuf>, args: &GateArgs) -> ExitCode {
+    let dirs = baseline::resolve(base).and_then(|b| baseline::resolve(cur).map(|c| (b, c)));
+    let (b, c) = match dirs {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("isobench: error: compare: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let out = out.unwrap_or_else(report::default_compare_dir);
+    match gate_dirs(&b, &c, &out, args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => e,
+    }
+}
+
+/// Compares the run in `cur` with the one in `base`, writes the gate's folder
+/// `out`, prints the regressions and counts; the gate's exit code, or the
+/// error's.
+fn gate_dirs(
+    base: &std::path::Path,
+    cur: &std::path::Path,
+    out: &std::path::Path,
+    args: &GateArgs,
+) -> Result<u8, ExitCode> {
+    let opts = gate_options(args).map_err(|e| {
+        eprintln!("isobench: error: {e}");
+        ExitCode::from(2)
+    })?;
+    let load = |d: &std::path::Path| {
+        isobench::folder::load(d).map_err(|e| {
+            eprintln!("isobench: error: compare: {e}");
+            ExitCode::from(2)
+        })
+    };
+    let (b, c) = (load(base)?, load(cur)?);
+    let name = |d: &std::path::Path| d.display().to_string();
+    let g = gate::compare((&name(base), &b), (&name(cur), &c), &opts);
+    gate::render::write(&g, out).map_err(|e| env_error(&e))?;
+    if let Some(why) = &g.incomparable {
+        println!("compare: {why}");
+    }
+    for m in g
+        .metrics
+        .iter()
+        .filter(|m| m.outcome == gate::Outcome::Regressed)
+    {
+        println!(
+            "regressed: {}/{}/{}: {}",
+            m.probe, m.case, m.metric, m.reason
+        );
+    }
+    for v in g.verdicts.iter().filter(|v| v.regressed) {
+        println!(
+            "regressed: {}/{}: verdict {} → fail",
+            v.probe,
+            v.case,
+            v.base.map_or("—".into(), |s| s.to_string())
+        );
+    }
+    println!("compare: {}", gate::render::counts(&g));
+    println!("compare report: {}", out.join("compare.md").display());
+    Ok(g.exit_code(args.strict))
 }
 
 fn cmd_report(dirs: Vec<PathBuf>, out: Option<PathBuf>) -> ExitCode {
@@ -319,7 +468,28 @@ fn main() -> ExitCode {
             out,
             quick,
             cgroup_parent,
-        } => cmd_run(scenarios, out, quick, cgroup_parent),
+            repeat,
+            save_baseline,
+            baseline,
+            gate,
+        } => cmd_run(
+            scenarios,
+            out,
+            quick,
+            cgroup_parent,
+            Gating {
+                repeat,
+                save_baseline,
+                baseline,
+                args: gate,
+            },
+        ),
+        Command::Compare {
+            base,
+            current,
+            out,
+            gate,
+        } => cmd_compare(&base, &current, out, &gate),
         Command::Report { dirs, out } => cmd_report(dirs, out),
         Command::Clean {
             cgroup_parent,

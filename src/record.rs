@@ -184,6 +184,10 @@ impl Estimate {
 pub struct CaseResult {
     pub probe: String,
     pub case: String,
+    /// Which repetition of the case this is (1-based), in a run that repeats
+    /// its latency cases; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetition: Option<u32>,
     /// The case's settings as run (free-form, for readers).
     pub config: serde_json::Value,
     pub summaries: Vec<Summary>,
@@ -244,6 +248,7 @@ impl CaseResult {
         CaseResult {
             probe: probe.into(),
             case: case.into(),
+            repetition: None,
             config: serde_json::to_value(config).unwrap_or_default(),
             summaries: Vec::new(),
             estimates: Vec::new(),
@@ -281,6 +286,15 @@ impl CaseResult {
     /// A text setting of the case as run, borrowed from the record.
     pub fn config_str(&self, key: &str) -> Option<&str> {
         self.config.get(key)?.as_str()
+    }
+
+    /// The case id with its repetition, where there is one: `mnt-clone#2`. For
+    /// lists that name every record (JUnit, KTAP, the terminal).
+    pub fn label(&self) -> String {
+        match self.repetition {
+            Some(r) => format!("{}#{r}", self.case),
+            None => self.case.clone(),
+        }
     }
 
     /// The summary of `metric`, if it was measured.
@@ -340,6 +354,7 @@ impl Measured {
         CaseResult {
             probe: self.probe,
             case: self.case,
+            repetition: None,
             config: self.config,
             summaries: self.summaries,
             estimates: self.estimates,

@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     pub quick: bool,
     pub cgroup_parent: Option<String>,
+    /// `--repeat`: repetitions of each latency case, over the scenarios' own.
+    pub repeat: Option<u32>,
 }
 
 /// Progress, for the CLI to show; the runner itself never prints.
@@ -100,7 +102,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         online_cpus: crate::host::online_cpus(),
     };
     let scenarios: Vec<Scenario> = opts.scenarios.iter().map(|(_, s)| s.clone()).collect();
-    let plan = Plan::build(&scenarios, &env);
+    let plan = Plan::build(&scenarios, &env, opts.repeat);
     // Checked on the plan itself, before anything is created: ids come from the
     // expansion, across every scenario of the run.
     if let Some((probe, id)) = plan.duplicate() {
@@ -186,9 +188,12 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         });
         match outcome {
             Ok(mut result) => {
+                result.repetition = planned.repetition;
                 if !result.series.is_empty() {
-                    result.samples_file =
-                        Some(format!("samples/{}-{}.csv", result.probe, result.case));
+                    result.samples_file = Some(match planned.repetition {
+                        Some(r) => format!("samples/{}-{}.r{r}.csv", result.probe, result.case),
+                        None => format!("samples/{}-{}.csv", result.probe, result.case),
+                    });
                 }
                 let elapsed = t.elapsed();
                 result.elapsed_ns = Some(elapsed.as_nanos() as u64);

@@ -13,6 +13,9 @@ pub use crate::probe::Scenario;
 use crate::spec::io_text;
 pub use crate::spec::{parse_bytes, Bytes, HostLimits, ScenarioError, Sweep};
 
+/// The most repetitions a scenario or `--repeat` may ask for.
+pub const MAX_REPEAT: u32 = 1000;
+
 /// The scenario schema this build reads.
 pub const SCHEMA: u32 = 1;
 
@@ -82,6 +85,12 @@ impl Scenario {
                 "schema",
                 self.schema.to_string(),
                 format!("this isobench reads schema {SCHEMA}"),
+            ))
+        } else if let Some(r) = self.repeat.filter(|r| !(1..=MAX_REPEAT).contains(r)) {
+            Err(ScenarioError::new(
+                "repeat",
+                r.to_string(),
+                format!("must be 1 … {MAX_REPEAT} repetitions"),
             ))
         } else {
             crate::probe::ALL

@@ -277,6 +277,11 @@ macro_rules! registry {
             pub name: String,
             #[serde(default)]
             pub description: String,
+            /// Repetitions of each latency case (fresh workers each time,
+            /// interleaved across cases); `isobench run --repeat` overrides it.
+            /// The unit of evidence of `isobench compare`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub repeat: Option<u32>,
             $(pub $id: Option<<$id::$probe as Probe>::Section>,)*
         }
 

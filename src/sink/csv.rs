@@ -25,7 +25,7 @@ impl Sink for SummaryCsv {
             if c.summaries.is_empty() && c.estimates.is_empty() {
                 w.write_record([
                     c.probe.as_str(),
-                    &c.case,
+                    &c.label(),
                     "",
                     "",
                     "",
@@ -41,7 +41,7 @@ impl Sink for SummaryCsv {
             for s in &c.summaries {
                 w.write_record([
                     c.probe.clone(),
-                    c.case.clone(),
+                    c.label(),
                     s.metric.clone(),
                     s.unit.to_string(),
                     s.n.to_string(),
@@ -59,7 +59,7 @@ impl Sink for SummaryCsv {
             for e in &c.estimates {
                 w.write_record([
                     c.probe.clone(),
-                    c.case.clone(),
+                    c.label(),
                     e.metric.clone(),
                     e.unit.to_string(),
                     e.n.to_string(),

@@ -176,7 +176,7 @@ pub fn render(run: &Run) -> String {
                 x,
                 "    <testcase classname=\"isobench.{}\" name=\"{}\"{time}>",
                 escape_attr(&c.probe),
-                escape_attr(&c.case)
+                escape_attr(&c.label())
             );
             let reason = escape_attr(&c.verdict.reason);
             match c.verdict.status {

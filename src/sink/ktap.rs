@@ -95,12 +95,17 @@ pub fn render(run: &Run) -> String {
             if matches!(c.verdict.status, Status::Pass | Status::Fail)
                 && !c.verdict.reason.is_empty()
             {
-                let _ = writeln!(out, "    # {}: {}", name(&c.case), line(&c.verdict.reason));
+                let _ = writeln!(
+                    out,
+                    "    # {}: {}",
+                    name(&c.label()),
+                    line(&c.verdict.reason)
+                );
             }
             let _ = writeln!(
                 out,
                 "    {}",
-                result(j + 1, &c.case, c.verdict.status, &c.verdict.reason)
+                result(j + 1, &c.label(), c.verdict.status, &c.verdict.reason)
             );
         }
         let n = |s: Status| cases.iter().filter(|c| c.verdict.status == s).count();

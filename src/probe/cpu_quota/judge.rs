@@ -282,7 +282,13 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
     let band = (expected * (1.0 - tol / 100.0), expected * (1.0 + tol / 100.0));
     let host_busy = ev.available_pct < band.0;
     let stolen = ev.steal_pct > tol;
-    let disagrees = achieved > 0.0 && ((f.cgroup_pct - achieved) / achieved * 100.0).abs() > tol;
+    // Beyond the tolerance and beyond the measurement's own uncertainty: over
+    // two periods of a 300 ms run (--quick) the per-period interval is tens of
+    // points wide, and a TCG guest's 4.7-point gap there (23.76% counted, 19.04%
+    // seen) was noise, not the kernel charging time nobody ran.
+    let disagrees = achieved > 0.0
+        && ((f.cgroup_pct - achieved) / achieved * 100.0).abs() > tol
+        && (f.cgroup_pct - achieved).abs() > ci.half_width;
     let accounting = format!(
         "the cgroup's accounting disagrees with the workers' own clocks: cpu.stat usage {:.2}% of a CPU against {achieved:.2}% by the workers over the same window",
         f.cgroup_pct
@@ -393,6 +399,20 @@ mod tests {
             available_pct,
             steal_pct: 0.0,
         }
+    }
+
+    #[test]
+    fn accounting_is_judged_against_the_measurements_own_uncertainty() {
+        // Two periods, seen 19 and 29% (CI ±63 points), counted 24%: undecided.
+        let mut ev = evidence(2, 24, &[19.0, 29.0], 99.0);
+        ev.window.stat = stat(48, 2, 2);
+        let (v, _) = verdict(&case(25, 1), &ev);
+        assert_ne!(v.status, Status::Fail, "{}", v.reason);
+        // Twenty periods seen at 19% ±0.1, counted 24%: the kernel charged time
+        // nobody ran.
+        let (v, _) = verdict(&case(25, 1), &evidence(20, 24, &[19.0, 19.1], 99.0));
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        assert!(v.reason.contains("accounting disagrees"), "{}", v.reason);
     }
 
     #[test]

@@ -203,11 +203,7 @@ fn verdicts(run: &Run) -> String {
             ("reason", Align::Left),
         ]);
         for c in run.cases.iter().filter(|c| c.verdict.status == status) {
-            t.row(vec![
-                c.probe.clone(),
-                c.case.clone(),
-                c.verdict.reason.clone(),
-            ]);
+            t.row(vec![c.probe.clone(), c.label(), c.verdict.reason.clone()]);
         }
         if !t.is_empty() {
             out.push_str(&format!("### {title}\n\n"));
