@@ -32,6 +32,9 @@ pub struct GateOptions {
     pub metric_thresholds: Vec<(String, f64)>,
     /// The significance level of the Holm-corrected test.
     pub alpha: f64,
+    /// Judge figures of different hosts too (`isobench report` across
+    /// kernels, where the difference is the point); the gate does not.
+    pub across_hosts: bool,
 }
 
 impl Default for GateOptions {
@@ -40,6 +43,7 @@ impl Default for GateOptions {
             threshold_pct: 10.0,
             metric_thresholds: Vec::new(),
             alpha: 0.05,
+            across_hosts: false,
         }
     }
 }
@@ -261,7 +265,7 @@ fn worst(records: &[&CaseResult]) -> Option<Status> {
 /// Compares `cur` with `base`. Both runs must have their samples loaded
 /// ([`crate::folder::load`]): the figures come from the raw samples.
 pub fn compare(base: (&str, &Run), cur: (&str, &Run), opts: &GateOptions) -> GateReport {
-    let incomparable = incomparable(base.1, cur.1);
+    let incomparable = incomparable(base.1, cur.1).filter(|_| !opts.across_hosts);
     let (b, c) = (by_case(base.1), by_case(cur.1));
     let mut verdicts = Vec::new();
     let mut metrics = Vec::new();

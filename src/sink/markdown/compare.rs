@@ -6,6 +6,7 @@ use super::host;
 use super::{charts_of, counts_text};
 use crate::chart::Chart;
 use crate::compare::{align, change_pct};
+use crate::gate::{self, GateOptions, GateReport, MetricRow, Outcome};
 use crate::markdown::verdict_word;
 use crate::markdown::{typical, Align, Table};
 use crate::record::{Run, Status, Summary};
@@ -37,11 +38,28 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
     // Tables name the runs by letter: labels (kernel release and folder) are too
     // wide for a column per run.
     let keys: Vec<String> = (0..runs.len()).map(key).collect();
+    // Each run against run A with the regression gate's statistics, so a
+    // reader can tell a kernel difference from noise.
+    let gates: Vec<GateReport> = runs
+        .iter()
+        .skip(1)
+        .map(|(l, r)| {
+            let opts = GateOptions {
+                // Comparing kernels is the point here.
+                across_hosts: true,
+                ..GateOptions::default()
+            };
+            gate::compare((labels[0], &runs[0].1), (l.as_str(), r), &opts)
+        })
+        .collect();
     let mut out = format!("# isobench comparison of {} runs\n\n", runs.len());
     out.push_str(
         "Each cell: p50 (p99) of the run's samples, or the value when measured once; a verdict \
          other than pass follows the value; — when the run lacks the case. *Δ*: change of the \
-         p50 against run A.\n\n",
+         p50 against run A; for latency figures, with the 95% interval and the mark of \
+         `isobench compare` (τ 10%): ▲ slower beyond the noise, ▼ faster, ≈ within ±10%, \
+         ? undecided (an interval across ±10%, or fewer than 3 repetitions a side: the \
+         interval is then over samples, blind to run-to-run noise).\n\n",
     );
     out.push_str("## Runs\n\n");
     let mut t = Table::new(
@@ -149,10 +167,17 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
                     Some((s, status)) => cell(s, *status),
                 }));
                 let first = cells[0].as_ref().map(|(s, _)| center(s));
-                row.extend(cells.iter().skip(1).map(|c| {
+                row.extend(cells.iter().skip(1).zip(&gates).map(|(c, g)| {
                     match (first, c.as_ref().map(|(s, _)| center(s))) {
                         (Some(a), Some(b)) => {
-                            change_pct(a, b).map_or("—".into(), |d| format!("{d:+.1}%"))
+                            let interval = g
+                                .metrics
+                                .iter()
+                                .find(|r| {
+                                    r.probe == p.probe && r.case == *case && r.metric == m.metric
+                                })
+                                .map_or(String::new(), interval_mark);
+                            change_pct(a, b).map_or("—".into(), |d| format!("{d:+.1}%{interval}"))
                         }
                         _ => String::new(),
                     }
@@ -165,6 +190,21 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
         out.push_str(&charts_of(charts, &p.probe));
     }
     out
+}
+
+/// ` (−3 … +12%) ?`: a gated figure's interval and mark.
+fn interval_mark(r: &MetricRow) -> String {
+    let (Some(lo), Some(hi)) = (r.ratio_lo, r.ratio_hi) else {
+        return " ?".into();
+    };
+    let mark = match r.outcome {
+        Outcome::Regressed => "▲",
+        Outcome::Improved => "▼",
+        Outcome::WithinNoise => "≈",
+        Outcome::Inconclusive => "?",
+    };
+    let pct = |x: f64| format!("{:+.0}", (x - 1.0) * 100.0);
+    format!(" ({} … {}%) {mark}", pct(lo), pct(hi))
 }
 
 /// `A`, `B`, … `Z`, `AA`, `AB`, …: the column of run `i`.
@@ -217,6 +257,10 @@ mod tests {
         let c = b.cases.iter_mut().find(|c| c.case == "mnt-clone").unwrap();
         for s in &mut c.summaries {
             s.p50 += s.p50 / 10;
+        }
+        // The samples too, a third slower: what the interval is computed from.
+        for s in &mut c.series {
+            s.values.iter_mut().for_each(|v| *v += *v / 3);
         }
         c.verdict = crate::record::Verdict::fail("mnt-clone failed: EPERM");
         b.cases.retain(|c| c.case != "noop");

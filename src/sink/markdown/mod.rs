@@ -60,6 +60,7 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
             .find(|(p, _)| *p == probe)
             .map_or(&[], |(_, c)| c.as_slice())
     };
+    out.push_str(&repetitions(run));
     let mut shown: Vec<&str> = Vec::new();
     for group in [Group::Latency, Group::Fidelity] {
         let present: Vec<_> = ALL
@@ -117,6 +118,69 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
 }
 
 /// One line saying which run this is, and notes that change how to read it.
+/// Run-to-run spread of the repeated cases: per case, its first metric's
+/// median in each repetition, summarised (the noise `isobench compare` works
+/// against). Empty when nothing was repeated.
+fn repetitions(run: &Run) -> String {
+    let mut t = Table::new([
+        ("probe", Align::Left),
+        ("case", Align::Left),
+        ("metric", Align::Left),
+        ("repetitions", Align::Right),
+        ("median", Align::Right),
+        ("min … max", Align::Right),
+        ("spread", Align::Right),
+    ]);
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for c in run.cases.iter().filter(|c| c.repetition.is_some()) {
+        if seen.contains(&(c.probe.as_str(), c.case.as_str())) {
+            continue;
+        }
+        seen.push((&c.probe, &c.case));
+        let Some(first) = c.summaries.first() else {
+            continue;
+        };
+        let mut p50s: Vec<u64> = run
+            .cases
+            .iter()
+            .filter(|r| r.probe == c.probe && r.case == c.case)
+            .filter_map(|r| r.summary(&first.metric).map(|s| s.p50))
+            .collect();
+        p50s.sort_unstable();
+        let (Some(&lo), Some(&hi)) = (p50s.first(), p50s.last()) else {
+            continue;
+        };
+        let mid = crate::bootstrap::median(&mut p50s.clone()).unwrap_or(0.0);
+        t.row(vec![
+            c.probe.clone(),
+            c.case.clone(),
+            first.metric.clone(),
+            p50s.len().to_string(),
+            crate::units::human(mid, &first.unit),
+            format!(
+                "{} … {}",
+                crate::units::human_u64(lo, &first.unit),
+                crate::units::human_u64(hi, &first.unit)
+            ),
+            if mid > 0.0 {
+                format!("{:.1}%", (hi - lo) as f64 / mid * 100.0)
+            } else {
+                "—".into()
+            },
+        ]);
+    }
+    if t.is_empty() {
+        return String::new();
+    }
+    format!(
+        "## Repetitions\n\nThe latency cases ran in interleaved repetitions, each in fresh workers. \
+         Per case, the p50 of each repetition: its median, range, and spread (max − min over the \
+         median) — the run-to-run noise a regression must stand out from. The tables below show \
+         the first repetition; every record is in summary.csv.\n\n{}\n",
+        t.render()
+    )
+}
+
 fn run_line(run: &Run) -> String {
     let scenarios: Vec<&str> = run.scenarios.iter().map(|(f, _)| f.as_str()).collect();
     let mut s = format!(
