@@ -272,17 +272,7 @@ pub fn junit(r: &GateReport) -> String {
 pub fn ktap(r: &GateReport) -> String {
     let t = tests(r);
     let mut out = format!("KTAP version 1\n1..{}\n", t.len());
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c == '#' || c.is_whitespace() {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect()
-    };
+    let clean = crate::sink::ktap::name;
     for (i, (name, status, msg)) in t.iter().enumerate() {
         let n = i + 1;
         let line = match status {

@@ -28,7 +28,7 @@ impl Sink for Ktap {
 }
 
 /// A test name: one line, and no `#` (which would start a directive).
-fn name(s: &str) -> String {
+pub fn name(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c == '#' || c.is_whitespace() {
