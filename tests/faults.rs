@@ -131,9 +131,45 @@ macro_rules! fault_test {
                 return;
             }
             let _g = serial();
-            assert_fails($fault, &run($fault, $body), $cases);
+            assert_fails($fault, &run_until_decided($fault, $body, $cases), $cases);
         }
     };
+}
+
+/// Runs a fault up to three times while a targeted case is `inconclusive`:
+/// the host could not measure (in the TCG guest a neighbour on the physical
+/// machine once made the kernel count 68 % more CPU than a spinner saw itself
+/// run, and both quota faults came out "time stolen by the host"). A `pass`
+/// ends it at once: a fault must never pass. The last run is judged.
+fn run_until_decided(
+    fault: &str,
+    body: &str,
+    cases: &[(&str, &str)],
+) -> (i32, Vec<Verdict>, String) {
+    let targeted = |v: &Verdict| {
+        cases
+            .iter()
+            .any(|(p, c)| v.probe == *p && v.case.starts_with(c))
+    };
+    let mut last = run(fault, body);
+    for attempt in 2..=3 {
+        let undecided: Vec<&Verdict> = last
+            .1
+            .iter()
+            .filter(|v| targeted(v) && v.status == "inconclusive")
+            .collect();
+        if undecided.is_empty() || last.1.iter().any(|v| targeted(v) && v.status == "pass") {
+            break;
+        }
+        for v in undecided {
+            eprintln!(
+                "{fault}: {}/{} inconclusive, attempt {attempt} of 3: {}",
+                v.probe, v.case, v.reason
+            );
+        }
+        last = run(fault, body);
+    }
+    last
 }
 
 fault_test!(cpu_max_ignored, "cpu.max", QUOTA, QUOTA_CASES);
