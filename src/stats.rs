@@ -154,7 +154,13 @@ pub enum Decision {
 pub fn run_longer(n: usize, each: Duration, unmeasured: Duration) -> String {
     // In whole nanoseconds: 30 × 0.1 s in floating point is 3.0000000000000004, 4 s rounded up.
     let ns = n as u128 * each.as_nanos() + unmeasured.as_nanos();
-    format!("run longer: {} s", ns.div_ceil(1_000_000_000))
+    let secs = ns.div_ceil(1_000_000_000);
+    // A mean right at the band's edge asks for absurd runs (27092 s was
+    // printed): past an hour, say what it means instead.
+    if secs > 3600 {
+        return "run longer: over an hour, as the mean lies at the edge of the band (it may not decide at any length)".into();
+    }
+    format!("run longer: {secs} s")
 }
 
 #[cfg(test)]
@@ -220,5 +226,6 @@ mod tests {
         assert_eq!(run_longer(19, ms(250), ms(250)), "run longer: 5 s");
         assert_eq!(run_longer(21, ms(250), ms(250)), "run longer: 6 s");
         assert_eq!(run_longer(30, ms(100), ms(0)), "run longer: 3 s");
+        assert!(run_longer(270_920, ms(100), ms(0)).contains("over an hour"));
     }
 }

@@ -335,10 +335,9 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
         }
         Against::Straddles => {
             let margin = (ci.mean - band.0).abs().min((band.1 - ci.mean).abs()).max(1e-9);
-            let secs = ci.n_for(margin) as f64 * period.as_secs_f64();
             Verdict::inconclusive(format!(
-                "the measurement cannot decide (its interval crosses the tolerance): run longer: {:.0} s; {numbers}",
-                secs.ceil()
+                "the measurement cannot decide (its interval crosses the tolerance): {}; {numbers}",
+                crate::stats::run_longer(ci.n_for(margin), period, Duration::ZERO)
             ))
         }
     };
