@@ -100,9 +100,27 @@ fn a_run_compares_clean_with_its_baseline_and_a_slowdown_regresses() {
     let c = isobench(&["compare", "b", "slow", "--out", "cmp"]);
     assert_eq!(c.status.code(), Some(1), "{}", text(&c));
     assert!(text(&c).contains("regressed: ns_latency/"), "{}", text(&c));
-    let csv = std::fs::read_to_string(tmp.path().join("cmp/compare.csv")).unwrap();
-    let regressed = csv.lines().filter(|l| l.contains(",regressed,")).count();
-    assert_eq!(regressed, 4, "{csv}");
+    // Every figure is the same repetitions ×1.3, so its estimate is exactly
+    // ×1.3; whether each interval clears +10 % depends on how far the
+    // repetitions spread (in the TCG guest the unshare ones reached ×1.02 …
+    // ×1.65 over 5 repetitions: "slower, but not clearly"). None may read as
+    // noise or better, and at least one must regress.
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("cmp/compare.json")).unwrap())
+            .unwrap();
+    let metrics = json["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), 4, "{json}");
+    for m in metrics {
+        assert!((m["ratio"].as_f64().unwrap() - 1.3).abs() < 1e-3, "{m}");
+        assert!(
+            m["outcome"] == "regressed" || m["outcome"] == "inconclusive",
+            "{m}"
+        );
+    }
+    assert!(
+        metrics.iter().any(|m| m["outcome"] == "regressed"),
+        "{json}"
+    );
     for f in ["compare.md", "compare.json", "junit.xml", "results.ktap"] {
         assert!(tmp.path().join("cmp").join(f).is_file(), "{f}");
     }
