@@ -247,6 +247,17 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
             figures,
         );
     };
+    // One period has no interval: its point decides. A quota that let the
+    // workers run 84 % in its one period (their cgroup.procs write ignored,
+    // cpu.stat 0 %) has failed, and must not read "inconclusive: ±inf".
+    let ci = if ci.half_width.is_finite() {
+        ci
+    } else {
+        MeanCi {
+            half_width: 0.0,
+            ..ci
+        }
+    };
     // The kernel's own counters, checked: a quota in force counts its periods.
     if !w.stat.has_periods {
         return (
@@ -398,6 +409,15 @@ mod tests {
             available_pct,
             steal_pct: 0.0,
         }
+    }
+
+    #[test]
+    fn one_period_is_judged_on_its_point() {
+        // Workers never moved into the cgroup: 84 % by their clocks, 0 charged.
+        let mut ev = evidence(1, 0, &[84.0], 99.0);
+        ev.window.stat = stat(0, 1, 0);
+        let (v, _) = verdict(&case(25, 1), &ev);
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
     }
 
     #[test]
