@@ -307,9 +307,17 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
     if disagrees && f.cgroup_pct < seen {
         return (Verdict::fail(format!("{accounting}; {numbers}")), figures);
     }
+    // The workers' clocks uncalibrated: stolen time only makes them read low,
+    // so above the band they prove over-delivery whatever the calibration.
+    let raw_above = MeanCi::of(&ev.own_chunks_pct)
+        .is_some_and(|r| against(&r, band.0, band.1) == Against::Above);
     let verdict = match against(&ci, band.0, band.1) {
-        // A busy host cannot give a group more than its quota: judged first.
-        Against::Above => Verdict::fail(format!("delivered more than the quota: {numbers}")),
+        // A busy host cannot give a group more than its quota: judged first,
+        // unless the calibration itself is in doubt (a TCG guest beside a busy
+        // host once counted 13× what a spinner saw, and ×13 made 17 % read 223 %).
+        Against::Above if !stolen || raw_above => {
+            Verdict::fail(format!("delivered more than the quota: {numbers}"))
+        }
         Against::Inside if !disagrees => {
             Verdict::pass(format!("delivered the quota: {numbers}"))
         }
@@ -344,7 +352,8 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
                 format!("delivered less than the quota although the host had the CPU ({:.1}% for an unlimited spinner): {numbers}", ev.available_pct)
             })
         }
-        Against::Straddles => {
+        // Above with the calibration in doubt is caught by `stolen` before here.
+        Against::Straddles | Against::Above => {
             let margin = (ci.mean - band.0).abs().min((band.1 - ci.mean).abs()).max(1e-9);
             Verdict::inconclusive(format!(
                 "the measurement cannot decide (its interval crosses the tolerance): {}; {numbers}",
@@ -409,6 +418,20 @@ mod tests {
             available_pct,
             steal_pct: 0.0,
         }
+    }
+
+    #[test]
+    fn a_wild_calibration_cannot_make_over_delivery() {
+        // Seen 17 % a period, but the reference says the kernel counts 13×.
+        let mut ev = evidence(9, 25, &[17.0, 17.5], 99.0);
+        ev.steal_pct = 1200.0;
+        let (v, _) = verdict(&case(25, 1), &ev);
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        // Seen 30 % a period by the raw clocks: over-delivery, calibration or not.
+        let mut ev = evidence(20, 30, &[30.0, 30.1], 99.0);
+        ev.steal_pct = 40.0;
+        let (v, _) = verdict(&case(25, 1), &ev);
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
     }
 
     #[test]
