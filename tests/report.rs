@@ -103,7 +103,11 @@ fn two_runs_give_a_comparison() {
         cells[1].ends_with(" µs)") && cells[2].ends_with(" µs)"),
         "{cells:?}"
     );
-    assert!(cells[3].ends_with('%'), "{cells:?}");
+    // The change, its interval and the gate's mark: `+97.3% (+90 … +116%) ?`.
+    assert!(
+        cells[3].contains("% (") && ["▲", "▼", "≈", "?"].iter().any(|m| cells[3].ends_with(m)),
+        "{cells:?}"
+    );
     // A case only the new run has: the old run's cell says so.
     let cells = row(latency, "mnt-clone-c2").unwrap();
     assert_eq!(cells[1], "—", "{cells:?}");
