@@ -236,6 +236,13 @@ fn cycle(
 /// cgroup throttled it (so the host did give it the CPU it could use): the
 /// pro-rata share less one quota, 5 % and a millisecond. A hold of 2 s or more
 /// tells ±20 % apart.
+/// The kernel throttles a group at a tick, so a period can overrun its quota
+/// by up to one tick: two ticks at CONFIG_HZ=100 (the coarsest common one)
+/// for the first and last period of a hold (44.0 ms of a 50.3 ms hold at 20 ms
+/// / 100 ms was seen: two quotas and 4 ms). Over many periods the overrun
+/// averages +2 … +4 % (the 5 %).
+const OVERRUN_NS: f64 = 20e6;
+
 pub fn quota_fact(
     quota: Duration,
     period: Duration,
@@ -247,12 +254,12 @@ pub fn quota_fact(
     let periods = wall.as_secs_f64() / period.as_secs_f64();
     let allowed = periods * quota_ns;
     let touched = periods.ceil() + 1.0;
-    let most = touched * quota_ns * 1.05 + 1e6;
+    let most = touched * quota_ns * 1.05 + 1e6 + OVERRUN_NS;
     let slack = quota_ns + 0.05 * allowed + 1e6;
     let ms = |ns: f64| format!("{:.1} ms", ns / 1e6);
     if ran_ns as f64 > most {
         Some(format!(
-            "the worker ran {} of a {} hold under a quota allowing {} ({} at most: {touched} periods of {} each, +5% and 1 ms): more than the quota",
+            "the worker ran {} of a {} hold under a quota allowing {} ({} at most: {touched} periods of {} each, +5%, two ticks and 1 ms): more than the quota",
             ms(ran_ns as f64),
             ms(wall.as_nanos() as f64),
             ms(allowed),
@@ -427,7 +434,8 @@ mod tests {
     fn a_quota_is_kept_within_one_quota() {
         let ms = Duration::from_millis;
         // 20 ms / 100 ms over a 2 s hold: 400 ms allowed; at most 21 quotas
-        // (+5 %, 1 ms) = 442 ms; at least 359 ms when throttled.
+        // (+5 %, two ticks, 1 ms) = 462 ms (×1.2 ran 482 ms); at least 359 ms
+        // when throttled.
         assert_eq!(quota_fact(ms(20), ms(100), ms(2000), 430_000_000, 20), None);
         assert!(quota_fact(ms(20), ms(100), ms(2000), 480_000_000, 20)
             .unwrap()
@@ -439,10 +447,11 @@ mod tests {
         assert_eq!(quota_fact(ms(20), ms(100), ms(2000), 336_000_000, 0), None);
         // A 50 ms hold cannot tell: one quota of slack covers it.
         assert_eq!(quota_fact(ms(50), ms(100), ms(50), 50_000_000, 0), None);
-        // A 50 ms hold across a period boundary may get two quotas (seen in CI:
-        // 39.6 ms of 50.4 ms at 20 ms / 100 ms), but not three.
+        // A 50 ms hold across a period boundary may get two quotas and a tick
+        // (seen: 39.6 and 44.0 ms of 50 ms at 20 ms / 100 ms), not the whole hold.
         assert_eq!(quota_fact(ms(20), ms(100), ms(50), 39_600_000, 0), None);
-        assert!(quota_fact(ms(20), ms(100), ms(50), 45_000_000, 0)
+        assert_eq!(quota_fact(ms(20), ms(100), ms(50), 44_000_000, 0), None);
+        assert!(quota_fact(ms(20), ms(100), ms(100), 90_000_000, 0)
             .unwrap()
             .contains("more than the quota"));
     }
