@@ -261,7 +261,9 @@ fn cgroup_procs_ignored() {
 }
 
 /// The control: built with the fault code, but no fault set, the same runs pass.
-/// A case the host could not measure cleanly (inconclusive) is run once more.
+/// A case the host could not measure cleanly (inconclusive) is run again, up to
+/// three times in all, as the faults are: in the TCG guest a busy physical
+/// machine once made the kernel count 85 % more CPU than a spinner saw.
 #[test]
 fn without_a_fault_the_same_runs_pass() {
     if !privileged("without_a_fault_the_same_runs_pass") {
@@ -270,7 +272,10 @@ fn without_a_fault_the_same_runs_pass() {
     let _g = serial();
     for body in [QUOTA, CPUSET, MEMORY, PIDS, FREEZER, IO, WEIGHT] {
         let mut verdicts = run("", body).1;
-        if verdicts.iter().any(|v| v.status == "inconclusive") {
+        for _ in 2..=3 {
+            if !verdicts.iter().any(|v| v.status == "inconclusive") {
+                break;
+            }
             verdicts = run("", body).1;
         }
         assert!(!verdicts.is_empty(), "no case ran for {body}");
