@@ -63,7 +63,7 @@ pub enum Command {
     },
     /// Rebuild report.md, junit.xml, results.ktap, summary.csv and charts of a result folder, or compare several folders side by side.
     Report {
-        /// Result folders (written by `isobench run`); one re-renders it, several are compared.
+        /// Result folders (written by `isobench run`), or folders of them (boot-1/, boot-2/, …: one column, boots as repetitions); one folder is re-rendered, several are compared.
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<PathBuf>,
         /// Write here instead: one folder → a full copy with everything rebuilt; several → the comparison (default: results/compare-<UTC timestamp>/).

@@ -5,19 +5,97 @@
 
 use std::path::Path;
 
-use crate::record::{Run, Status, Summary};
+use crate::gate::{self, GateOptions, GateReport};
+use crate::record::{CaseResult, Run, Status, Summary};
 
 /// One probe across the runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeRows {
     pub probe: String,
-    /// Every case any run has, with each run's verdict (`None`: the run lacks it).
-    pub cases: Vec<(String, Vec<Option<Status>>)>,
+    /// Every case any run has, with each run's verdicts, one a repetition
+    /// (empty: the run lacks the case).
+    pub cases: Vec<(String, Vec<Vec<Status>>)>,
     pub metrics: Vec<MetricRows>,
 }
 
-/// One run's value of a metric in a case, with the case's verdict (`None`: not measured there).
+/// One run's value of a metric in a case, with the case's worst verdict
+/// (`None`: not measured there). Over several repetitions, p50 and p99 are the
+/// medians of the repetitions' own and `n` counts every sample.
 pub type Cell = Option<(Summary, Status)>;
+
+/// How bad a verdict is, for picking the worst of several.
+pub fn severity(s: Status) -> u8 {
+    match s {
+        Status::Pass => 0,
+        Status::Skip => 1,
+        Status::Inconclusive => 2,
+        Status::Fail => 3,
+    }
+}
+
+/// The column each run's change is measured against: the first run whose CPU
+/// was emulated as much as its own. Timings under emulation (TCG) are
+/// indicative only and say nothing against a real CPU's, so the host's
+/// column is the reference of real CPUs and the first guest that of the guests.
+pub fn references(runs: &[&Run]) -> Vec<usize> {
+    runs.iter()
+        .map(|r| {
+            runs.iter()
+                .position(|x| x.host.emulated() == r.host.emulated())
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Each run against its reference with the regression gate's statistics
+/// (`None` for a reference itself), so a reader can tell a kernel difference
+/// from noise.
+pub fn deltas(runs: &[(String, Run)]) -> Vec<Option<GateReport>> {
+    let refs = references(&runs.iter().map(|(_, r)| r).collect::<Vec<_>>());
+    let opts = GateOptions {
+        // Comparing kernels is the point here.
+        across_hosts: true,
+        ..GateOptions::default()
+    };
+    runs.iter()
+        .enumerate()
+        .map(|(i, (l, r))| {
+            let j = refs[i];
+            (j != i).then(|| gate::compare((&runs[j].0, &runs[j].1), (l, r), &opts))
+        })
+        .collect()
+}
+
+/// The summary of `metric` over `records` (a case's repetitions), and their worst verdict.
+fn combined(records: &[&CaseResult], metric: &str, unit: &str) -> Cell {
+    let found: Vec<(&Summary, Status)> = records
+        .iter()
+        .filter_map(|c| {
+            c.summaries
+                .iter()
+                .find(|s| s.metric == metric && s.unit.id() == unit)
+                .map(|s| (s, c.verdict.status))
+        })
+        .collect();
+    let worst = found
+        .iter()
+        .map(|(_, st)| *st)
+        .max_by_key(|s| severity(*s))?;
+    let mut s = found[0].0.clone();
+    if found.len() > 1 {
+        let median = |f: fn(&Summary) -> u64| {
+            let mut v: Vec<u64> = found.iter().map(|(s, _)| f(s)).collect();
+            v.sort_unstable();
+            v[v.len() / 2]
+        };
+        s.p50 = median(|s| s.p50);
+        s.p99 = median(|s| s.p99);
+        s.n = found.iter().map(|(s, _)| s.n).sum();
+        s.min = found.iter().map(|(s, _)| s.min).min().unwrap_or(s.min);
+        s.max = found.iter().map(|(s, _)| s.max).max().unwrap_or(s.max);
+    }
+    Some((s, worst))
+}
 
 /// One metric of a probe across the runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +118,7 @@ fn index_of<T: PartialEq>(v: &mut Vec<T>, x: T) -> usize {
 }
 
 /// Aligns `runs` probe by probe, case by case, metric by metric.
-pub fn align(runs: &[&Run]) -> Vec<ProbeRows> {
+pub fn align<'a>(runs: &[&'a Run]) -> Vec<ProbeRows> {
     let mut probes: Vec<String> = Vec::new();
     for r in runs {
         for c in &r.cases {
@@ -60,11 +138,11 @@ pub fn align(runs: &[&Run]) -> Vec<ProbeRows> {
                     }
                 }
             }
-            let find = |r: &Run, case: &str| {
+            let find = |r: &'a Run, case: &str| -> Vec<&'a CaseResult> {
                 r.cases
                     .iter()
-                    .find(|c| c.probe == probe && c.case == case)
-                    .cloned()
+                    .filter(|c| c.probe == probe && c.case == case)
+                    .collect()
             };
             let case_rows = cases
                 .iter()
@@ -72,7 +150,7 @@ pub fn align(runs: &[&Run]) -> Vec<ProbeRows> {
                     (
                         case.clone(),
                         runs.iter()
-                            .map(|r| find(r, case).map(|c| c.verdict.status))
+                            .map(|r| find(r, case).iter().map(|c| c.verdict.status).collect())
                             .collect(),
                     )
                 })
@@ -85,13 +163,7 @@ pub fn align(runs: &[&Run]) -> Vec<ProbeRows> {
                         .filter_map(|case| {
                             let cells: Vec<Cell> = runs
                                 .iter()
-                                .map(|r| {
-                                    let c = find(r, case)?;
-                                    let s = c.summaries.iter().find(|s| {
-                                        s.metric == *metric && s.unit.id() == unit.as_str()
-                                    })?;
-                                    Some((s.clone(), c.verdict.status))
-                                })
+                                .map(|r| combined(&find(r, case), &metric, &unit))
                                 .collect();
                             cells
                                 .iter()
@@ -109,6 +181,133 @@ pub fn align(runs: &[&Run]) -> Vec<ProbeRows> {
             }
         })
         .collect()
+}
+
+/// One row of a comparison's `compare.csv`: a run's figure of a case (or,
+/// for a case with no figures, just its verdicts).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FigureRow {
+    /// The run's column (`A`, `B`, …) and label.
+    pub column: String,
+    pub label: String,
+    pub kernel: String,
+    pub cgroup_layout: String,
+    /// `measured`, or `indicative` on an emulated CPU.
+    pub timings: &'static str,
+    pub probe: String,
+    pub case: String,
+    pub metric: String,
+    pub unit: String,
+    pub n: Option<u64>,
+    pub p50: Option<u64>,
+    pub p99: Option<u64>,
+    /// The run's verdicts of the case: `pass`, or `fail 1/3` over repetitions.
+    pub verdicts: String,
+    /// The column this one's change is against (empty for a reference).
+    pub reference: String,
+    pub change_pct: Option<f64>,
+    pub ci_lo_pct: Option<f64>,
+    pub ci_hi_pct: Option<f64>,
+    /// The gate's call on the change: regressed, improved, within_noise, inconclusive.
+    pub call: String,
+}
+
+/// Every figure of every run, for `compare.csv`; `columns` names the runs.
+pub fn figure_rows(runs: &[(String, Run)], columns: &[String]) -> Vec<FigureRow> {
+    let refs: Vec<&Run> = runs.iter().map(|(_, r)| r).collect();
+    let reference = references(&refs);
+    let gates = deltas(runs);
+    let mut out = Vec::new();
+    for p in align(&refs) {
+        for (case, statuses) in &p.cases {
+            let metric_rows: Vec<&MetricRows> = p
+                .metrics
+                .iter()
+                .filter(|m| m.rows.iter().any(|(c, _)| c == case))
+                .collect();
+            for (i, (label, run)) in runs.iter().enumerate() {
+                if statuses[i].is_empty() {
+                    continue;
+                }
+                let base = FigureRow {
+                    column: columns[i].clone(),
+                    label: label.clone(),
+                    kernel: run.host.kernel_release.clone(),
+                    cgroup_layout: run.host.cgroup_layout.clone(),
+                    timings: if run.host.emulated() {
+                        "indicative"
+                    } else {
+                        "measured"
+                    },
+                    probe: p.probe.clone(),
+                    case: case.clone(),
+                    metric: String::new(),
+                    unit: String::new(),
+                    n: None,
+                    p50: None,
+                    p99: None,
+                    verdicts: tally_text(&statuses[i]),
+                    reference: if reference[i] == i {
+                        String::new()
+                    } else {
+                        columns[reference[i]].clone()
+                    },
+                    change_pct: None,
+                    ci_lo_pct: None,
+                    ci_hi_pct: None,
+                    call: String::new(),
+                };
+                let mut any = false;
+                for m in &metric_rows {
+                    let Some((_, cells)) = m.rows.iter().find(|(c, _)| c == case) else {
+                        continue;
+                    };
+                    let Some((s, _)) = &cells[i] else { continue };
+                    any = true;
+                    let mut row = base.clone();
+                    row.metric = m.metric.clone();
+                    row.unit = m.unit.clone();
+                    (row.n, row.p50, row.p99) = (Some(s.n), Some(s.p50), Some(s.p99));
+                    if reference[i] != i {
+                        if let Some((b, _)) = &cells[reference[i]] {
+                            row.change_pct = change_pct(b.p50, s.p50);
+                        }
+                        let gated = gates[i].as_ref().and_then(|g| {
+                            g.metrics.iter().find(|r| {
+                                r.probe == p.probe && r.case == *case && r.metric == m.metric
+                            })
+                        });
+                        if let Some(g) = gated {
+                            let pct = |x: Option<f64>| x.map(|x| (x - 1.0) * 100.0);
+                            (row.ci_lo_pct, row.ci_hi_pct) = (pct(g.ratio_lo), pct(g.ratio_hi));
+                            row.call = serde_json::to_value(g.outcome)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default();
+                        }
+                    }
+                    out.push(row);
+                }
+                if !any {
+                    out.push(base);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `pass`, or the worst verdict and how many of the repetitions had it (`fail 1/3`).
+pub fn tally_text(statuses: &[Status]) -> String {
+    let Some(worst) = statuses.iter().copied().max_by_key(|s| severity(*s)) else {
+        return String::new();
+    };
+    let n = statuses.iter().filter(|s| **s == worst).count();
+    if n == statuses.len() {
+        worst.to_string()
+    } else {
+        format!("{worst} {n}/{}", statuses.len())
+    }
 }
 
 /// A run's label: the folder name, prefixed with the kernel release unless the
@@ -174,16 +373,58 @@ mod tests {
         assert_eq!(
             t[0].cases,
             [
-                ("mnt-clone".to_string(), vec![Some(Status::Pass), None]),
+                ("mnt-clone".to_string(), vec![vec![Status::Pass], vec![]]),
                 (
                     "net-clone".to_string(),
-                    vec![Some(Status::Pass), Some(Status::Fail)]
+                    vec![vec![Status::Pass], vec![Status::Fail]]
                 )
             ]
         );
         let rows = &t[0].metrics[0].rows;
         assert!(rows[0].1[1].is_none());
         assert_eq!(rows[1].1[1].as_ref().unwrap().0.p50, 40);
+    }
+
+    #[test]
+    fn repetitions_are_one_cell_with_the_median_and_the_worst_verdict() {
+        let mut a = crate::sink::fixture::run();
+        a.cases = vec![
+            case(
+                "ns_latency",
+                "mnt-clone",
+                vec![10, 10, 10],
+                Verdict::pass(""),
+            ),
+            case(
+                "ns_latency",
+                "mnt-clone",
+                vec![30, 30, 30],
+                Verdict::fail("x"),
+            ),
+            case(
+                "ns_latency",
+                "mnt-clone",
+                vec![20, 20, 20],
+                Verdict::pass(""),
+            ),
+        ];
+        let t = align(&[&a]);
+        assert_eq!(
+            t[0].cases[0].1,
+            [vec![Status::Pass, Status::Fail, Status::Pass]]
+        );
+        let (s, status) = t[0].metrics[0].rows[0].1[0].clone().unwrap();
+        assert_eq!((s.p50, s.n, s.min, s.max), (20, 9, 10, 30));
+        assert_eq!(status, Status::Fail);
+    }
+
+    #[test]
+    fn emulated_runs_are_measured_against_the_first_emulated_run() {
+        let host = crate::sink::fixture::run();
+        let mut guest = host.clone();
+        guest.host.virtualization = "tcg (QEMU Standard PC)".into();
+        assert!(guest.host.emulated() && !host.host.emulated());
+        assert_eq!(references(&[&host, &guest, &host, &guest]), [0, 1, 0, 1]);
     }
 
     #[test]

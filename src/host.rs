@@ -135,18 +135,52 @@ fn virtualization(cpuinfo: &str) -> String {
     let vendor = read("/sys/class/dmi/id/sys_vendor").unwrap_or_default();
     let product = read("/sys/class/dmi/id/product_name").unwrap_or_default();
     let dmi = format!("{vendor} {product}").trim().to_string();
+    let kind = match hypervisor_signature().as_deref() {
+        Some("TCGTCGTCGTCG") => "tcg".to_string(),
+        Some(s) if s.starts_with("KVMKVMKVM") => "kvm".to_string(),
+        Some(s) => format!("hypervisor {s}"),
+        None => "hypervisor".to_string(),
+    };
     match (hypervisor, dmi.is_empty()) {
         (false, true) if Path::new("/sys/hypervisor/type").exists() => {
             read("/sys/hypervisor/type").unwrap_or_else(|| "unknown".into())
         }
         (false, _) if dmi.to_lowercase().contains("qemu") => format!("tcg ({dmi})"),
         (false, _) => "none".into(),
-        (true, true) => "hypervisor (unknown)".into(),
-        (true, false) => format!("hypervisor ({dmi})"),
+        (true, true) => format!("{kind} (unknown)"),
+        (true, false) => format!("{kind} ({dmi})"),
     }
 }
 
+/// The hypervisor's CPUID signature (leaf 0x4000_0000): `TCGTCGTCGTCG` under
+/// QEMU's emulation, `KVMKVMKVM` under KVM. The DMI strings are QEMU's in
+/// both, so this is what tells an emulated CPU (whose timings are indicative
+/// only) from a virtualised one.
+#[cfg(target_arch = "x86_64")]
+fn hypervisor_signature() -> Option<String> {
+    let r = std::arch::x86_64::__cpuid(0x4000_0000);
+    let bytes: Vec<u8> = [r.ebx, r.ecx, r.edx]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let s = String::from_utf8_lossy(&bytes)
+        .trim_end_matches('\0')
+        .to_string();
+    (!s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())).then_some(s)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn hypervisor_signature() -> Option<String> {
+    None
+}
+
 impl Host {
+    /// Whether the CPU was emulated (QEMU's TCG): fidelity verdicts hold there,
+    /// but timings are indicative only, comparable with other emulated runs at best.
+    pub fn emulated(&self) -> bool {
+        self.virtualization.starts_with("tcg")
+    }
+
     /// Reads the fingerprint of the running host; missing files give empty fields.
     pub fn probe(layout: Option<&Layout>) -> Host {
         let uts = nix::sys::utsname::uname().ok();

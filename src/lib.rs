@@ -25,6 +25,7 @@ pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod set;
 pub mod sink;
 pub mod spec;
 pub mod stats;

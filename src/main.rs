@@ -380,12 +380,17 @@ fn cmd_report(dirs: Vec<PathBuf>, out: Option<PathBuf>) -> ExitCode {
         Ok(r) => r,
         Err(e) => return env_error(&e),
     };
-    let written = if runs.len() == 1 {
-        let (dir, run) = &runs[0];
-        report::rerender(dir, run, out.as_deref())
-    } else {
-        let out = out.unwrap_or_else(report::default_compare_dir);
-        report::compare(runs, &out)
+    let written = match &runs[..] {
+        [isobench::set::Loaded {
+            dir,
+            run: Some(run),
+            boots: 1,
+            failures,
+        }] if failures.is_empty() => report::rerender(dir, run, out.as_deref()),
+        _ => {
+            let out = out.unwrap_or_else(report::default_compare_dir);
+            report::compare(runs, &out)
+        }
     };
     match written {
         Ok(w) => {

@@ -385,6 +385,11 @@ pub struct Run {
     pub stale_removed: Vec<String>,
     /// Set when the run was stopped by a signal before it finished.
     pub interrupted: bool,
+    /// The interface files a cgroup of this run had, over every hierarchy,
+    /// sorted (`cgroup.kill`, `memory.peak`, …): what this kernel offers.
+    /// Empty in runs of isobench before it was recorded.
+    #[serde(default)]
+    pub interface_files: Vec<String>,
 }
 
 impl Run {

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::folder::{self, RUN_JSON};
+use crate::folder::RUN_JSON;
 use crate::record::Run;
+use crate::set::{Boots, Loaded};
 use crate::sink::{self, markdown};
 
 /// What `report` wrote.
@@ -28,11 +29,10 @@ pub struct Written {
     pub charts: usize,
 }
 
-/// Reads every folder of `dirs`, in order; the first bad one is the error.
-pub fn load_all(dirs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Run)>> {
-    dirs.iter()
-        .map(|d| Ok((d.clone(), folder::load(d)?)))
-        .collect()
+/// Reads every folder of `dirs` (run folders or sets of boots), in order; the
+/// first bad one is the error.
+pub fn load_all(dirs: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
+    dirs.iter().map(|d| crate::set::load(d)).collect()
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
@@ -101,31 +101,73 @@ pub fn default_compare_dir() -> PathBuf {
     PathBuf::from("results").join(format!("compare-{}", crate::runner::utc_now().0))
 }
 
-/// Writes the comparison of `runs` (folder, run) into `out`.
-pub fn compare(runs: Vec<(PathBuf, Run)>, out: &Path) -> anyhow::Result<Written> {
+/// Writes the comparison of `loaded` (run folders and sets of boots) into
+/// `out`: report.md, compare.csv and charts. A set of which no boot finished
+/// is listed, not a column.
+pub fn compare(loaded: Vec<Loaded>, out: &Path) -> anyhow::Result<Written> {
     check_out(out, None)?;
-    let labels = crate::compare::unique(
-        runs.iter()
-            .map(|(d, r)| {
-                let d = d.canonicalize().unwrap_or_else(|_| d.clone());
-                crate::compare::label(&d, r)
-            })
-            .collect(),
-    );
+    let name = |d: &Path| {
+        let d = d.canonicalize().unwrap_or_else(|_| d.to_path_buf());
+        d.file_name()
+            .map_or_else(|| d.display().to_string(), |n| n.to_string_lossy().into())
+    };
+    let mut unfinished = Vec::new();
+    let mut columns = Vec::new();
+    let mut boots = Vec::new();
+    let any_set = loaded
+        .iter()
+        .any(|l| l.boots != 1 || !l.failures.is_empty());
+    for l in loaded {
+        match l.run {
+            None => unfinished.push((name(&l.dir), l.failures)),
+            Some(run) => {
+                let d = l.dir.canonicalize().unwrap_or_else(|_| l.dir.clone());
+                columns.push((crate::compare::label(&d, &run), run));
+                boots.push(Boots {
+                    finished: l.boots,
+                    failures: l.failures,
+                });
+            }
+        }
+    }
+    if columns.is_empty() {
+        bail!(
+            "no run to compare: no boot of {} finished (see their .failed records)",
+            unfinished
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let labels = crate::compare::unique(columns.iter().map(|(l, _)| l.clone()).collect());
     let labelled: Vec<(String, Run)> = labels
         .into_iter()
-        .zip(runs.into_iter().map(|(_, r)| r))
+        .zip(columns.into_iter().map(|(_, r)| r))
         .collect();
-    into_new(out, || compare_into(&labelled, out))
+    let extras = markdown::compare::Extras {
+        boots: if any_set { &boots } else { &[] },
+        unfinished: &unfinished,
+    };
+    into_new(out, || compare_into(&labelled, &extras, out))
 }
 
-fn compare_into(labelled: &[(String, Run)], out: &Path) -> anyhow::Result<Written> {
+fn compare_into(
+    labelled: &[(String, Run)],
+    extras: &markdown::compare::Extras,
+    out: &Path,
+) -> anyhow::Result<Written> {
     std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
+    let keys: Vec<String> = (0..labelled.len()).map(markdown::compare::key).collect();
+    let csv_path = out.join("compare.csv");
+    let rows = crate::compare::figure_rows(labelled, &keys);
+    sink::write_atomic(&csv_path, &sink::csv::comparison(&rows)?)
+        .with_context(|| format!("write {}", csv_path.display()))?;
     let path = out.join("report.md");
     let write = |charts: &[crate::chart::Chart]| {
         sink::write_atomic(
             &path,
-            markdown::compare::render(labelled, charts).as_bytes(),
+            markdown::compare::render(labelled, extras, charts).as_bytes(),
         )
         .with_context(|| format!("write {}", path.display()))
     };

@@ -157,6 +157,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             .map(|p| p.display().to_string())
             .collect(),
         interrupted: false,
+        interface_files: scope.interface_files(),
     };
     sink::write_records(&run, &dir)?;
     let exe = crate::workload::self_exe();

@@ -53,7 +53,7 @@ fn a_heavy_competing_cgroup_makes_no_verdict_fail() {
 
     let tmp = tempfile::tempdir().unwrap();
     let out_dir = tmp.path().join("out");
-    // ISOBENCH_CONTENTION_QUICK=1 (scripts/vm/test-v2): the quick run, since
+    // ISOBENCH_CONTENTION_QUICK=1 (scripts/vm/test): the quick run, since
     // under TCG emulation the default run beside the hogs would take ~10 min.
     let quick = std::env::var("ISOBENCH_CONTENTION_QUICK").is_ok_and(|v| v == "1");
     let out = Command::new(common::bin())

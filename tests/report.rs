@@ -252,3 +252,104 @@ fn bad_input_exits_2_and_creates_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a run"));
     assert_eq!(text(&other.join("run.json")), before);
 }
+
+/// A folder of boots (as scripts/compare-kernels writes) is one column whose
+/// boots are repetitions; a boot that did not finish is listed with its console.
+#[test]
+fn a_folder_of_boots_is_one_column_with_its_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let boots = tmp.path().join("6.18-v1");
+    std::fs::create_dir_all(&boots).unwrap();
+    for k in 1..=3 {
+        let d = copy(NEW, tmp.path());
+        std::fs::rename(&d, boots.join(format!("boot-{k}"))).unwrap();
+    }
+    std::fs::write(
+        boots.join("boot-4.failed"),
+        "hung: no completion within 1800 s\nrcu: INFO: rcu_sched self-detected stall\n",
+    )
+    .unwrap();
+    let none = tmp.path().join("7.2-v2");
+    std::fs::create_dir_all(&none).unwrap();
+    std::fs::write(none.join("boot-1.failed"), "the guest died: Kernel panic\n").unwrap();
+    let out_dir = tmp.path().join("cmp");
+    let out = report(&[&fixture(OLD), &boots, &none, Path::new("--out"), &out_dir]);
+    assert_exit(&out, 0);
+    let md = text(&out_dir.join("report.md"));
+    assert!(md.contains("# isobench comparison of 2 runs"), "{md}");
+    let b = row(&md, "boots").unwrap_or_else(|| panic!("no boots row in\n{md}"));
+    assert_eq!(b[1..], ["1", "3 of 4"], "{md}");
+    for s in [
+        "**B, boot-4**: hung: no completion within 1800 s",
+        "rcu: INFO: rcu_sched self-detected stall",
+        "**7.2-v2**: 1 boot(s), none finished",
+        "**7.2-v2, boot-1**: the guest died: Kernel panic",
+    ] {
+        assert!(md.contains(s), "no {s:?} in\n{md}");
+    }
+    // B's change against A carries its interval.
+    let latency = md.split("#### `latency` (ns)").nth(1).unwrap();
+    let cells = row(latency, "mnt-clone").unwrap();
+    assert!(cells[3].contains("% ("), "{cells:?}");
+    // compare.csv: a row per run, case and metric, with the change and the call.
+    let csv = text(&out_dir.join("compare.csv"));
+    let header = csv.lines().next().unwrap();
+    for col in [
+        "column",
+        "kernel",
+        "timings",
+        "verdicts",
+        "change_pct",
+        "call",
+    ] {
+        assert!(header.split(',').any(|c| c == col), "{header}");
+    }
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("B,") && l.contains(",ns_latency,mnt-clone,latency,")),
+        "{csv}"
+    );
+    // Nothing finished anywhere: no report, exit 2, nothing written.
+    let out_dir = tmp.path().join("cmp2");
+    let out = report(&[&none, Path::new("--out"), &out_dir]);
+    assert_exit(&out, 2);
+    assert!(!out_dir.exists());
+}
+
+/// scripts/lava/summary-to-lava maps every case of a summary.csv onto one
+/// lava-test-case line (printed outside LAVA), inconclusive as `unknown`.
+#[test]
+fn lava_lines_from_a_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("summary.csv");
+    std::fs::write(
+        &csv,
+        "probe,case,metric,unit,n,mean,p50,p90,p99,max,verdict,reason\n\
+         ns_latency,mnt-clone,latency,ns,10,1.0,7458,8000,9000,9500,pass,\"ok, fast\"\n\
+         ns_latency,mnt-clone,ns_cost,ns,10,1.0,,,,,pass,\"ok, fast\"\n\
+         cpu_quota,q25#2,,,,,,,,,inconclusive,\"host busy\"\n\
+         memory,high,,,,,,,,,skip,v2 only\n\
+         pids,max16,,,,,,,,,fail,\"26 forks\"\n",
+    )
+    .unwrap();
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lava/summary-to-lava"))
+        .arg(&csv)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "lava-test-case ns_latency.mnt-clone --result pass --measurement 7458 --units ns",
+            "lava-test-case cpu_quota.q25_2 --result unknown",
+            "lava-test-case memory.high --result skip",
+            "lava-test-case pids.max16 --result fail",
+        ]
+    );
+}

@@ -240,6 +240,28 @@ impl Scope {
         Ok(cg)
     }
 
+    /// The interface files a fresh cgroup of this scope has, over every
+    /// hierarchy, sorted and without repeats: what the kernel offers here. The
+    /// cgroup is removed at once; a kernel that refuses it gives an empty list
+    /// (the run itself will then say why).
+    pub fn interface_files(&mut self) -> Vec<String> {
+        let Ok(cg) = self.create("interface-files") else {
+            return Vec::new();
+        };
+        let mut files: Vec<String> = cg
+            .dirs
+            .iter()
+            .filter_map(|d| std::fs::read_dir(&d.path).ok())
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        files.dedup();
+        let _ = self.remove(&cg);
+        files
+    }
+
     /// Kills what is left in `cg` and removes its directories.
     pub fn remove(&mut self, cg: &Cgroup) -> Result<(), CgroupError> {
         remove_cgroup(cg)?;

@@ -45,6 +45,7 @@ fn run_of(cases: Vec<CaseResult>) -> Run {
         cases,
         stale_removed: vec![],
         interrupted: false,
+        interface_files: Vec::new(),
     }
 }
 

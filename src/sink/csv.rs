@@ -77,6 +77,18 @@ impl Sink for SummaryCsv {
     }
 }
 
+/// `compare.csv` of a comparison: one row per run, case and metric.
+pub fn comparison(rows: &[crate::compare::FigureRow]) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    if rows.is_empty() {
+        w.write_record(["column"])?;
+    }
+    Ok(w.into_inner()?)
+}
+
 /// A case's raw samples, one column per metric named `<metric>_<unit>`, one row per
 /// sample index (a metric measured fewer times leaves its later cells empty).
 pub fn samples(case: &CaseResult) -> anyhow::Result<Vec<u8>> {
@@ -166,6 +178,7 @@ mod tests {
             cases: vec![run_case, skipped],
             stale_removed: vec![],
             interrupted: false,
+            interface_files: Vec::new(),
         };
         let text = String::from_utf8(SummaryCsv.render(&run).unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();

@@ -293,6 +293,7 @@ pub fn run() -> Run {
         cases,
         stale_removed: vec![],
         interrupted: false,
+        interface_files: Vec::new(),
     }
 }
 

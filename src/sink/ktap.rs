@@ -9,7 +9,9 @@
 //!   host noise must not fail a CI job, and the word stays searchable).
 //!
 //! A probe is `not ok` when a case failed, `ok … # SKIP` when no case passed or
-//! failed, else `ok`; a `# <probe>: pass:… fail:…` line sums it up, as KUnit does.
+//! failed, else `ok`. Its counts are a diagnostic line at the end of its
+//! subtest, in words: KTAP defines no totals line, and KUnit's `pass:N fail:N`
+//! lines have no field for inconclusive, which parsers of them would choke on.
 
 use std::fmt::Write;
 
@@ -117,9 +119,11 @@ pub fn render(run: &Run) -> String {
         );
         let _ = writeln!(
             out,
-            "# {}: pass:{pass} fail:{fail} skip:{skip} inconclusive:{inconclusive} total:{}",
+            "    # {}: {} cases, {pass} passed, {fail} failed, {} skipped ({inconclusive} of \
+             them inconclusive)",
             name(probe),
-            cases.len()
+            cases.len(),
+            skip + inconclusive
         );
         let status = if fail > 0 {
             Status::Fail
@@ -153,6 +157,38 @@ mod tests {
     #[test]
     fn snapshot_of_a_fixed_run() {
         insta::assert_snapshot!("results_ktap", render(&crate::sink::fixture::run()));
+    }
+
+    /// Every line is one of KTAP v1's four kinds, at an indentation of four
+    /// spaces a nesting level: version, plan, result (with SKIP as the only
+    /// directive) or diagnostic (`#`), the subtest header being a diagnostic.
+    #[test]
+    fn every_line_is_a_ktap_v1_line() {
+        let text = render(&crate::sink::fixture::run());
+        for l in text.lines() {
+            let t = l.trim_start_matches("    ");
+            assert!(
+                !t.starts_with(' '),
+                "indentation not a multiple of 4: {l:?}"
+            );
+            let result = |t: &str| {
+                let rest = t.strip_prefix("not ").unwrap_or(t).strip_prefix("ok ")?;
+                let (n, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+                n.parse::<usize>().ok()?;
+                match rest.split_once(" # ") {
+                    None => Some(!rest.contains('#')),
+                    Some((desc, dir)) => Some(!desc.contains('#') && dir.starts_with("SKIP")),
+                }
+            };
+            let ok = t == "KTAP version 1"
+                || t.strip_prefix("1..")
+                    .is_some_and(|n| n.parse::<usize>().is_ok())
+                || t.starts_with("# ")
+                || result(t) == Some(true);
+            assert!(ok, "not a KTAP v1 line: {l:?}");
+            // No KUnit-style counts: their parsers know no `inconclusive:`.
+            assert!(!t.contains("pass:"), "{l:?}");
+        }
     }
 
     /// Reads the file back as a KTAP consumer would: every plan matches its

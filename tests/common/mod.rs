@@ -35,7 +35,7 @@ pub fn strict() -> bool {
 /// Tests that create cgroups or move processes run one at a time. The lock is
 /// per test binary (a process-wide mutex): it serialises the tests of one
 /// `tests/*.rs` file, and the binaries themselves never overlap because
-/// `cargo test` (and scripts/vm/test-v2) runs them one after another.
+/// `cargo test` (and scripts/vm/test) runs them one after another.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())

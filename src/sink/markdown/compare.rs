@@ -1,15 +1,19 @@
 //! The comparison report of several runs (`isobench report A B …`): the hosts
-//! side by side, the verdicts that differ, then per probe one table per metric
-//! with a column per run and the change against the first run.
+//! side by side, the verdicts that differ, the interface files that differ,
+//! then per probe one table per metric with a column per run and the change
+//! against the reference run (the first run on a CPU of the same kind: real or
+//! emulated). A column may be a set of boots (`crate::set`), whose boots are
+//! repetitions; boots that did not finish are listed with their console.
 
 use super::host;
 use super::{charts_of, counts_text};
 use crate::chart::Chart;
-use crate::compare::{align, change_pct};
-use crate::gate::{self, GateOptions, GateReport, MetricRow, Outcome};
+use crate::compare::{align, change_pct, deltas, references, tally_text};
+use crate::gate::{GateReport, MetricRow, Outcome};
 use crate::markdown::verdict_word;
 use crate::markdown::{typical, Align, Table};
 use crate::record::{Run, Status, Summary};
+use crate::set::{BootFailure, Boots};
 use crate::units::human_u64;
 
 /// Host facts worth a row when comparing (the rest is in each run's own report).
@@ -31,36 +35,53 @@ const HOST_ROWS: [&str; 12] = [
 /// A row of facts about a run: title, and how to get it.
 type Fact = (&'static str, fn(&Run) -> String);
 
+/// What a comparison shows besides the runs: per run how its boots went
+/// (empty: every run is one plain folder), and the sets of which no boot finished.
+#[derive(Debug, Default)]
+pub struct Extras<'a> {
+    pub boots: &'a [Boots],
+    pub unfinished: &'a [(String, Vec<BootFailure>)],
+}
+
 /// The comparison of `runs` (label, run), embedding `charts`.
-pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
+pub fn render(runs: &[(String, Run)], extras: &Extras, charts: &[Chart]) -> String {
     let labels: Vec<&str> = runs.iter().map(|(l, _)| l.as_str()).collect();
     let refs: Vec<&Run> = runs.iter().map(|(_, r)| r).collect();
     // Tables name the runs by letter: labels (kernel release and folder) are too
     // wide for a column per run.
     let keys: Vec<String> = (0..runs.len()).map(key).collect();
-    // Each run against run A with the regression gate's statistics, so a
-    // reader can tell a kernel difference from noise.
-    let gates: Vec<GateReport> = runs
-        .iter()
-        .skip(1)
-        .map(|(l, r)| {
-            let opts = GateOptions {
-                // Comparing kernels is the point here.
-                across_hosts: true,
-                ..GateOptions::default()
-            };
-            gate::compare((labels[0], &runs[0].1), (l.as_str(), r), &opts)
-        })
-        .collect();
+    let reference = references(&refs);
+    let gates = deltas(runs);
+    // The columns that have a change: every run but the references.
+    let changed: Vec<usize> = (0..runs.len()).filter(|&i| reference[i] != i).collect();
+    let any_emulated = refs.iter().any(|r| r.host.emulated());
     let mut out = format!("# isobench comparison of {} runs\n\n", runs.len());
     out.push_str(
-        "Each cell: p50 (p99) of the run's samples, or the value when measured once; a verdict \
-         other than pass follows the value; — when the run lacks the case. *Δ*: change of the \
-         p50 against run A; for latency figures, with the 95% interval and the mark of \
-         `isobench compare` (τ 10%): ▲ slower beyond the noise, ▼ faster, ≈ within ±10%, \
-         ? undecided (an interval across ±10%, or fewer than 3 repetitions a side: the \
-         interval is then over samples, blind to run-to-run noise).\n\n",
+        "Each cell: p50 (p99) of the run's samples, or the value when measured once (over \
+         repetitions or boots: the median of theirs); a verdict other than pass follows the \
+         value (with how many repetitions had it, when not all); — when the run lacks the \
+         case. *Δ*: change of the p50 against the reference run; for latency figures, with \
+         the 95% interval and the mark of `isobench compare` (τ 10%): ▲ slower beyond the \
+         noise, ▼ faster, ≈ within ±10%, ? undecided (an interval across ±10%, or fewer than \
+         3 repetitions a side: the interval is then over samples, blind to run-to-run noise).\n\n",
     );
+    if any_emulated {
+        let names = |emulated: bool| {
+            refs.iter()
+                .position(|r| r.host.emulated() == emulated)
+                .map(|i| keys[i].clone())
+        };
+        out.push_str(&format!(
+            "**Timings of an emulated CPU (QEMU's TCG) are indicative only**: the emulator, not \
+             the kernel, sets their scale. They are compared only with each other (reference: \
+             {}){}. Fidelity verdicts are comparable across all columns: they judge the kernel \
+             against its own limits.\n\n",
+            names(true).unwrap_or_default(),
+            names(false).map_or(String::new(), |k| format!(
+                ", and the real CPUs' with each other (reference: {k})"
+            )),
+        ));
+    }
     out.push_str("## Runs\n\n");
     let mut t = Table::new(
         std::iter::once(("".to_string(), Align::Left))
@@ -81,6 +102,29 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
                     .map_or(String::new(), |(_, v)| v.clone()),
             );
         }
+        t.row(row);
+    }
+    if !extras.boots.is_empty() {
+        let mut row = vec!["boots".to_string()];
+        row.extend(extras.boots.iter().map(|b| {
+            let all = b.finished + b.failures.len();
+            if b.failures.is_empty() {
+                b.finished.to_string()
+            } else {
+                format!("{} of {all}", b.finished)
+            }
+        }));
+        t.row(row);
+    }
+    if any_emulated {
+        let mut row = vec!["timings".to_string()];
+        row.extend(refs.iter().map(|r| {
+            if r.host.emulated() {
+                "indicative (emulated CPU)".to_string()
+            } else {
+                "measured".to_string()
+            }
+        }));
         t.row(row);
     }
     let facts: [Fact; 6] = [
@@ -112,6 +156,7 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
     }
     out.push_str(&t.render());
     out.push('\n');
+    out.push_str(&failures(&keys, extras));
 
     let probes = align(&refs);
     out.push_str("## Verdicts\n\n");
@@ -126,12 +171,15 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
     let mut all_pass = 0;
     for p in &probes {
         for (case, statuses) in &p.cases {
-            if statuses.iter().all(|s| *s == Some(Status::Pass)) {
+            if statuses
+                .iter()
+                .all(|s| !s.is_empty() && s.iter().all(|s| *s == Status::Pass))
+            {
                 all_pass += 1;
                 continue;
             }
             let mut row = vec![p.probe.clone(), case.clone()];
-            row.extend(statuses.iter().map(|s| s.map_or("—".into(), verdict_word)));
+            row.extend(statuses.iter().map(|s| tally(s)));
             t.row(row);
         }
     }
@@ -144,6 +192,7 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
         out.push_str(&t.render());
         out.push('\n');
     }
+    out.push_str(&interface_files(&refs, &keys));
 
     for p in &probes {
         out.push_str(&format!("## `{}`\n\n", p.probe));
@@ -155,9 +204,9 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
             let mut cols = vec![("case".to_string(), Align::Left)];
             cols.extend(keys.iter().map(|k| (k.clone(), Align::Right)));
             cols.extend(
-                keys.iter()
-                    .skip(1)
-                    .map(|k| (format!("Δ {k}"), Align::Right)),
+                changed
+                    .iter()
+                    .map(|&i| (format!("Δ {}", keys[i]), Align::Right)),
             );
             let mut t = Table::new(cols);
             for (case, cells) in &m.rows {
@@ -166,15 +215,18 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
                     None => "—".to_string(),
                     Some((s, status)) => cell(s, *status),
                 }));
-                let first = cells[0].as_ref().map(|(s, _)| center(s));
-                row.extend(cells.iter().skip(1).zip(&gates).map(|(c, g)| {
-                    match (first, c.as_ref().map(|(s, _)| center(s))) {
+                row.extend(changed.iter().map(|&i| {
+                    let base = cells[reference[i]].as_ref().map(|(s, _)| center(s));
+                    match (base, cells[i].as_ref().map(|(s, _)| center(s))) {
                         (Some(a), Some(b)) => {
-                            let interval = g
-                                .metrics
-                                .iter()
-                                .find(|r| {
-                                    r.probe == p.probe && r.case == *case && r.metric == m.metric
+                            let interval = gates[i]
+                                .as_ref()
+                                .and_then(|g: &GateReport| {
+                                    g.metrics.iter().find(|r| {
+                                        r.probe == p.probe
+                                            && r.case == *case
+                                            && r.metric == m.metric
+                                    })
                                 })
                                 .map_or(String::new(), interval_mark);
                             change_pct(a, b).map_or("—".into(), |d| format!("{d:+.1}%{interval}"))
@@ -188,6 +240,105 @@ pub fn render(runs: &[(String, Run)], charts: &[Chart]) -> String {
             out.push('\n');
         }
         out.push_str(&charts_of(charts, &p.probe));
+    }
+    out
+}
+
+/// A run's verdicts of a case: `pass`; `FAIL 1/3` when some repetitions
+/// differ (the worst, and how many had it); — when the run lacks the case.
+fn tally(statuses: &[Status]) -> String {
+    let t = tally_text(statuses);
+    match t.strip_prefix("fail") {
+        _ if t.is_empty() => "—".into(),
+        Some(rest) => format!("{}{rest}", verdict_word(Status::Fail)),
+        None => t,
+    }
+}
+
+/// The interface files some runs' cgroups had and others' did not (runs that
+/// recorded none, from before isobench kept them, are left out).
+fn interface_files(runs: &[&Run], keys: &[String]) -> String {
+    let have: Vec<usize> = (0..runs.len())
+        .filter(|&i| !runs[i].interface_files.is_empty())
+        .collect();
+    if have.len() < 2 {
+        return String::new();
+    }
+    let mut all: Vec<&str> = have
+        .iter()
+        .flat_map(|&i| runs[i].interface_files.iter().map(String::as_str))
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut t = Table::new(
+        std::iter::once(("file".to_string(), Align::Left))
+            .chain(have.iter().map(|&i| (keys[i].clone(), Align::Left))),
+    );
+    let mut same = 0;
+    for f in all {
+        let marks: Vec<bool> = have
+            .iter()
+            .map(|&i| runs[i].interface_files.iter().any(|x| x == f))
+            .collect();
+        if marks.iter().all(|m| *m) {
+            same += 1;
+            continue;
+        }
+        let mut row = vec![format!("`{f}`")];
+        row.extend(marks.iter().map(|m| if *m { "✓" } else { "—" }.to_string()));
+        t.row(row);
+    }
+    let mut out = String::from("## Interface files\n\n");
+    if t.is_empty() {
+        out.push_str(&format!(
+            "Every run's cgroups had the same {same} interface files.\n\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "Files a fresh cgroup of the run had (✓) or lacked (—), where the runs differ; \
+             the other {same} every run had. A file depends on the kernel's version and \
+             configuration and on the layout: a v1 hierarchy has other files than cgroup2.\n\n"
+        ));
+        out.push_str(&t.render());
+        out.push('\n');
+    }
+    out
+}
+
+/// Boots that ended without a result: what happened and the console's last lines.
+fn failures(keys: &[String], extras: &Extras) -> String {
+    let mut listed: Vec<(String, &BootFailure)> = Vec::new();
+    for (i, b) in extras.boots.iter().enumerate() {
+        listed.extend(b.failures.iter().map(|f| (keys[i].clone(), f)));
+    }
+    for (label, fs) in extras.unfinished {
+        listed.extend(fs.iter().map(|f| (label.clone(), f)));
+    }
+    let mut out = String::new();
+    if !extras.unfinished.is_empty() {
+        out.push_str("## Kernels with no finished boot\n\n");
+        for (label, fs) in extras.unfinished {
+            out.push_str(&format!(
+                "- **{label}**: {} boot(s), none finished; see below.\n",
+                fs.len()
+            ));
+        }
+        out.push('\n');
+    }
+    if listed.is_empty() {
+        return out;
+    }
+    out.push_str("## Boots that did not finish\n\n");
+    for (who, f) in listed {
+        out.push_str(&format!("**{who}, {}**: {}\n\n", f.boot, f.what));
+        if !f.console.is_empty() {
+            out.push_str("```text\n");
+            for l in &f.console {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out.push_str("```\n\n");
+        }
     }
     out
 }
@@ -208,7 +359,7 @@ fn interval_mark(r: &MetricRow) -> String {
 }
 
 /// `A`, `B`, … `Z`, `AA`, `AB`, …: the column of run `i`.
-fn key(i: usize) -> String {
+pub fn key(i: usize) -> String {
     let letter = |n: usize| char::from(b'A' + (n % 26) as u8);
     if i < 26 {
         letter(i).to_string()
@@ -265,7 +416,7 @@ mod tests {
         c.verdict = crate::record::Verdict::fail("mnt-clone failed: EPERM");
         b.cases.retain(|c| c.case != "noop");
         let runs = vec![("A".to_string(), a), ("B".to_string(), b)];
-        insta::assert_snapshot!("compare_md", render(&runs, &[]));
+        insta::assert_snapshot!("compare_md", render(&runs, &Extras::default(), &[]));
     }
 
     #[test]
