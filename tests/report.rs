@@ -353,3 +353,40 @@ fn lava_lines_from_a_summary() {
         ]
     );
 }
+
+/// scripts/compare-kernels refuses bad arguments with one line and exit 2,
+/// before it builds or boots anything.
+#[test]
+fn compare_kernels_refuses_bad_arguments() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/compare-kernels");
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("kernels");
+    std::fs::write(
+        &list,
+        "5.10 linux-image-5.10.0-46-cloud-amd64 bullseye-security v2,v4\n",
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--boots", "0"], "--boots wants a whole number"),
+        (&["--layout", "v3"], "--layout wants v2, v1 or hybrid"),
+        (&["--only", "9.9"], "no kernel named 9.9"),
+        (&["no-such.toml"], "no such scenario file: no-such.toml"),
+        (
+            &["--kernels", list.to_str().unwrap()],
+            "layout v4 is not v2, v1 or hybrid",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(want) && stderr.trim_end().lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -119,7 +119,29 @@ fn remember(path: &Path, value: &str) {
 /// What reading `path` returns under a fault: what the harness wrote.
 pub fn read(path: &Path) -> Option<String> {
     let w = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
-    w.as_ref()?.get(path).map(|v| format!("{v}\n"))
+    let v = w.as_ref()?.get(path)?;
+    if matches!(
+        path.file_name().and_then(|f| f.to_str()),
+        Some("cgroup.procs" | "tasks")
+    ) {
+        // As the kernel's list, a task leaves it when it exits: a pure v1 host
+        // has no cgroup.events, and its teardown waits for this list to empty.
+        return Some(
+            v.split_whitespace()
+                .filter(|pid| alive(pid))
+                .map(|pid| format!("{pid}\n"))
+                .collect(),
+        );
+    }
+    Some(format!("{v}\n"))
+}
+
+/// Whether `pid` is a task that has not exited (not a zombie or dead).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+    })
 }
 
 /// What really to write for the harness's `value` to `path`: `Some(value)`
@@ -195,6 +217,20 @@ fn scale(file: &str, value: &str, f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_faked_procs_list_drops_tasks_that_exited() {
+        let procs = Path::new("/nonexistent/isobench-test/cgroup.procs");
+        let me = std::process::id();
+        // pid_max is at most 2^22: this pid cannot exist.
+        remember(procs, &format!("{me} 99999999"));
+        assert_eq!(read(procs), Some(format!("{me}\n")));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        remember(procs, &pid.to_string());
+        assert_eq!(read(procs), Some(String::new()));
+    }
 
     #[test]
     fn payloads_parse() {
