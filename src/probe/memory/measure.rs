@@ -114,6 +114,7 @@ pub fn run_memory(
         oom_kills,
         peak,
         current,
+        sampled,
         death_ns,
         high_events,
     } = status;
@@ -189,7 +190,14 @@ pub fn run_memory(
     // Facts the worker's own count and clock establish, judged before the
     // kernel's own story: the cgroup must have charged what the worker touched
     // (or it was not in it), and the kill must not come after the limit.
-    let charged = peak.unwrap_or(current).max(current);
+    // Without a peak file (v2 before 5.19) an OOM-killed worker's memory is
+    // uncharged before it can be read: the charge sampled while it ran, against
+    // what it had touched by then, is the witness.
+    let (charged, against) = match (peak, sampled) {
+        (Some(p), _) => (p.max(current), rep.touched),
+        (None, Some((c, t))) if c >= current => (c, t),
+        (None, _) => (current, rep.touched),
+    };
     let verdict = if case.kind == MemoryKind::Above && rep.touched > max + case.slack_bytes {
         Verdict::fail(format!(
             "the worker touched {} MiB, more than memory.max {} MiB + {} MiB slack, and {}; oom_kill +{oom_kills}, {peak_text}",
@@ -198,11 +206,12 @@ pub fn run_memory(
             mib(case.slack_bytes),
             if signal == Some(libc::SIGKILL) { "was killed only then" } else { "survived" }
         ))
-    } else if rep.touched > 4 << 20 && (charged + (1 << 20)) as f64 <= 0.9 * rep.touched as f64 {
+    } else if against > 4 << 20 && (charged + (1 << 20)) as f64 <= 0.9 * against as f64 {
         Verdict::fail(format!(
-            "the cgroup was charged {} MiB ({peak_text}) while the worker touched {} MiB: the memory was not charged to it",
+            "the cgroup was charged {} MiB ({}) while the worker touched {} MiB: the memory was not charged to it",
             mib(charged),
-            mib(rep.touched)
+            if peak.is_some() { peak_text.clone() } else { "no peak file: memory.current read while the worker ran".into() },
+            mib(against)
         ))
     } else if let (MemoryKind::High, Some(h)) = (case.kind, high) {
         match (high_events, slowdown) {
@@ -254,6 +263,9 @@ struct Ending {
     peak: Option<u64>,
     /// Charged when the worker reported done (or died).
     current: u64,
+    /// Where there is no peak file: the highest memory.current read while
+    /// the worker ran, with what the worker had reported touching by then.
+    sampled: Option<(u64, u64)>,
     death_ns: u64,
     /// memory.events `high` during the run (None on v1).
     high_events: Option<u64>,
@@ -322,6 +334,10 @@ fn touch(
     let start_ns = now_ns();
     let mut child = spawn_in(&mut cmd, cg)?;
     let mut rep = MemReport::default();
+    // No peak file: read memory.current after each report instead (the worker
+    // reports every MiB; a read costs microseconds).
+    let sample = before.peak_bytes.is_none();
+    let mut sampled: Option<(u64, u64)> = None;
     let out = BufReader::new(child.stdout.take().expect("piped stdout"));
     for line in out.lines() {
         let Ok(line) = line else { break };
@@ -335,6 +351,13 @@ fn touch(
         };
         rep.touched = b;
         rep.last_touch_ns = t;
+        if sample {
+            if let Ok(s) = cg.memory_stat() {
+                if sampled.is_none_or(|(c, _)| s.current_bytes > c) {
+                    sampled = Some((s.current_bytes, b));
+                }
+            }
+        }
         rep.trace.push((b, t.saturating_sub(start_ns)));
         if kind == "done" {
             rep.done = true;
@@ -362,6 +385,7 @@ fn touch(
             oom_kills: after.oom_kill.saturating_sub(before.oom_kill),
             peak: after.peak_bytes.or(stat.peak_bytes),
             current: stat.current_bytes,
+            sampled,
             death_ns: death,
             high_events: after
                 .high_events

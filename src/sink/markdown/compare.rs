@@ -255,15 +255,41 @@ fn tally(statuses: &[Status]) -> String {
     }
 }
 
-/// The interface files some runs' cgroups had and others' did not (runs that
-/// recorded none, from before isobench kept them, are left out).
+/// The interface files some runs' cgroups had and others' did not, one table
+/// per cgroup layout (a v1 hierarchy has other files than cgroup2 on any
+/// kernel: across layouts the difference says nothing of the kernel). Runs
+/// that recorded none, from before isobench kept them, are left out.
 fn interface_files(runs: &[&Run], keys: &[String]) -> String {
-    let have: Vec<usize> = (0..runs.len())
-        .filter(|&i| !runs[i].interface_files.is_empty())
-        .collect();
-    if have.len() < 2 {
-        return String::new();
+    let mut layouts: Vec<&str> = Vec::new();
+    for r in runs.iter().filter(|r| !r.interface_files.is_empty()) {
+        if !layouts.contains(&r.host.cgroup_layout.as_str()) {
+            layouts.push(&r.host.cgroup_layout);
+        }
     }
+    let mut out = String::new();
+    for layout in layouts {
+        let have: Vec<usize> = (0..runs.len())
+            .filter(|&i| {
+                !runs[i].interface_files.is_empty() && runs[i].host.cgroup_layout == layout
+            })
+            .collect();
+        if have.len() >= 2 {
+            out.push_str(&interface_files_of(runs, keys, layout, &have));
+        }
+    }
+    if !out.is_empty() {
+        out.insert_str(
+            0,
+            "## Interface files\n\nFiles a fresh cgroup of the run had (✓) or lacked (—), where runs \
+             of the same cgroup layout differ: what one kernel (or its configuration) offers and \
+             another does not.\n\n",
+        );
+    }
+    out
+}
+
+/// The table of one layout's runs `have`.
+fn interface_files_of(runs: &[&Run], keys: &[String], layout: &str, have: &[usize]) -> String {
     let mut all: Vec<&str> = have
         .iter()
         .flat_map(|&i| runs[i].interface_files.iter().map(String::as_str))
@@ -288,17 +314,18 @@ fn interface_files(runs: &[&Run], keys: &[String]) -> String {
         row.extend(marks.iter().map(|m| if *m { "✓" } else { "—" }.to_string()));
         t.row(row);
     }
-    let mut out = String::from("## Interface files\n\n");
+    let runs_text = have
+        .iter()
+        .map(|&i| keys[i].as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = format!("#### Cgroup layout {layout}: {runs_text}\n\n");
     if t.is_empty() {
         out.push_str(&format!(
-            "Every run's cgroups had the same {same} interface files.\n\n"
+            "These runs' cgroups had the same {same} files.\n\n"
         ));
     } else {
-        out.push_str(&format!(
-            "Files a fresh cgroup of the run had (✓) or lacked (—), where the runs differ; \
-             the other {same} every run had. A file depends on the kernel's version and \
-             configuration and on the layout: a v1 hierarchy has other files than cgroup2.\n\n"
-        ));
+        out.push_str(&format!("The other {same} files all these runs had.\n\n"));
         out.push_str(&t.render());
         out.push('\n');
     }
