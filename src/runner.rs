@@ -187,6 +187,15 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
             exe: &exe,
             host: &run.host,
         });
+        // A stop requested while the case ran: its workers got the same signal
+        // (Ctrl-C reaches the whole process group), so what it measured may be
+        // the interrupt's doing. A quota case whose workers died of it judged
+        // "ran 0.00%" a failure in a TCG guest; it is not recorded, as if it
+        // had noticed the stop itself.
+        let outcome = match outcome {
+            Ok(_) if crate::interrupt::requested() => Err(ProbeError::Interrupted(Interrupted)),
+            o => o,
+        };
         match outcome {
             Ok(mut result) => {
                 result.repetition = planned.repetition;
