@@ -281,7 +281,10 @@ fn without_a_fault_the_same_runs_pass() {
         assert!(!verdicts.is_empty(), "no case ran for {body}");
         for v in &verdicts {
             let v1_high = v.probe == "memory" && v.case.starts_with("high") && memory_on_v1();
-            let known = v.status == "fail" && common::known_finding(&v.probe, &v.case, &v.reason);
+            // A known finding (a guest kernel's, named by scripts/vm/test) fails
+            // or, where it inflates the calibration, is inconclusive.
+            let known = matches!(v.status.as_str(), "fail" | "inconclusive")
+                && common::known_finding(&v.probe, &v.case, &v.reason);
             assert!(
                 v.status == "pass" || (v1_high && v.status == "skip") || known,
                 "without a fault {}/{} must pass, got {}: {}",
