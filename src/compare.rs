@@ -23,16 +23,6 @@ pub struct ProbeRows {
 /// medians of the repetitions' own and `n` counts every sample.
 pub type Cell = Option<(Summary, Status)>;
 
-/// How bad a verdict is, for picking the worst of several.
-pub fn severity(s: Status) -> u8 {
-    match s {
-        Status::Pass => 0,
-        Status::Skip => 1,
-        Status::Inconclusive => 2,
-        Status::Fail => 3,
-    }
-}
-
 /// The column each run's change is measured against: the first run whose CPU
 /// was emulated as much as its own. Timings under emulation (TCG) are
 /// indicative only and say nothing against a real CPU's, so the host's
@@ -80,7 +70,7 @@ fn combined(records: &[&CaseResult], metric: &str, unit: &str) -> Cell {
     let worst = found
         .iter()
         .map(|(_, st)| *st)
-        .max_by_key(|s| severity(*s))?;
+        .max_by_key(|s| s.severity())?;
     let mut s = found[0].0.clone();
     if found.len() > 1 {
         let median = |f: fn(&Summary) -> u64| {
@@ -299,7 +289,7 @@ pub fn figure_rows(runs: &[(String, Run)], columns: &[String]) -> Vec<FigureRow>
 
 /// `pass`, or the worst verdict and how many of the repetitions had it (`fail 1/3`).
 pub fn tally_text(statuses: &[Status]) -> String {
-    let Some(worst) = statuses.iter().copied().max_by_key(|s| severity(*s)) else {
+    let Some(worst) = statuses.iter().copied().max_by_key(|s| s.severity()) else {
         return String::new();
     };
     let n = statuses.iter().filter(|s| **s == worst).count();

@@ -24,6 +24,19 @@ pub enum Status {
     Skip,
 }
 
+impl Status {
+    /// How bad a verdict is, for picking the worst of several: fail, then
+    /// inconclusive, skip, pass.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Pass => 0,
+            Status::Skip => 1,
+            Status::Inconclusive => 2,
+            Status::Fail => 3,
+        }
+    }
+}
+
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

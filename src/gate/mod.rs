@@ -253,13 +253,10 @@ fn by_case(run: &Run) -> Vec<((String, String), Vec<&CaseResult>)> {
 
 /// The worst verdict of a case's repetitions.
 fn worst(records: &[&CaseResult]) -> Option<Status> {
-    let rank = |s: &Status| match s {
-        Status::Fail => 3,
-        Status::Inconclusive => 2,
-        Status::Skip => 1,
-        Status::Pass => 0,
-    };
-    records.iter().map(|c| c.verdict.status).max_by_key(rank)
+    records
+        .iter()
+        .map(|c| c.verdict.status)
+        .max_by_key(|s| s.severity())
 }
 
 /// Compares `cur` with `base`. Both runs must have their samples loaded
