@@ -384,8 +384,11 @@ fn cmd_report(dirs: Vec<PathBuf>, out: Option<PathBuf>) -> ExitCode {
         [isobench::set::Loaded {
             dir,
             run: Some(run),
-            boots: 1,
-            failures,
+            boots:
+                isobench::set::Boots {
+                    finished: 1,
+                    failures,
+                },
         }] if failures.is_empty() => report::rerender(dir, run, out.as_deref()),
         _ => {
             let out = out.unwrap_or_else(report::default_compare_dir);

@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 
 use crate::folder::RUN_JSON;
 use crate::record::Run;
-use crate::set::{Boots, Loaded};
+use crate::set::Loaded;
 use crate::sink::{self, markdown};
 
 /// What `report` wrote.
@@ -116,17 +116,14 @@ pub fn compare(loaded: Vec<Loaded>, out: &Path) -> anyhow::Result<Written> {
     let mut boots = Vec::new();
     let any_set = loaded
         .iter()
-        .any(|l| l.boots != 1 || !l.failures.is_empty());
+        .any(|l| l.boots.finished != 1 || !l.boots.failures.is_empty());
     for l in loaded {
         match l.run {
-            None => unfinished.push((name(&l.dir), l.failures)),
+            None => unfinished.push((name(&l.dir), l.boots.failures)),
             Some(run) => {
                 let d = l.dir.canonicalize().unwrap_or_else(|_| l.dir.clone());
                 columns.push((crate::compare::label(&d, &run), run));
-                boots.push(Boots {
-                    finished: l.boots,
-                    failures: l.failures,
-                });
+                boots.push(l.boots);
             }
         }
     }

@@ -39,9 +39,8 @@ pub struct Loaded {
     pub dir: PathBuf,
     /// The run, or the boots merged into one (`None`: no boot finished).
     pub run: Option<Run>,
-    /// Boots that finished (1 for a plain run folder).
-    pub boots: usize,
-    pub failures: Vec<BootFailure>,
+    /// How its boots went (one finished for a plain run folder).
+    pub boots: Boots,
 }
 
 /// Whether `dir` is a set: no run.json of its own, but run folders or
@@ -96,8 +95,10 @@ pub fn load(dir: &Path) -> anyhow::Result<Loaded> {
         return Ok(Loaded {
             dir: dir.to_path_buf(),
             run: Some(folder::load(dir)?),
-            boots: 1,
-            failures: Vec::new(),
+            boots: Boots {
+                finished: 1,
+                failures: Vec::new(),
+            },
         });
     }
     let mut runs = Vec::new();
@@ -113,9 +114,11 @@ pub fn load(dir: &Path) -> anyhow::Result<Loaded> {
     }
     Ok(Loaded {
         dir: dir.to_path_buf(),
-        boots: runs.len(),
+        boots: Boots {
+            finished: runs.len(),
+            failures,
+        },
         run: merge(runs),
-        failures,
     })
 }
 
@@ -253,8 +256,8 @@ mod tests {
         assert!(is_set(&set));
         let l = load(&set).unwrap();
         assert!(l.run.is_none());
-        assert_eq!(l.boots, 0);
-        assert_eq!(l.failures[0].what, "panicked: Kernel panic");
+        assert_eq!(l.boots.finished, 0);
+        assert_eq!(l.boots.failures[0].what, "panicked: Kernel panic");
         // An empty folder is neither a run nor a set: loading says it is no run.
         let empty = tmp.path().join("empty");
         std::fs::create_dir_all(&empty).unwrap();
