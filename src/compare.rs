@@ -202,11 +202,15 @@ pub struct FigureRow {
     pub call: String,
 }
 
-/// Every figure of every run, for `compare.csv`; `columns` names the runs.
-pub fn figure_rows(runs: &[(String, Run)], columns: &[String]) -> Vec<FigureRow> {
+/// Every figure of every run, for `compare.csv`; `columns` names the runs,
+/// `gates` are their [`deltas`].
+pub fn figure_rows(
+    runs: &[(String, Run)],
+    columns: &[String],
+    gates: &[Option<GateReport>],
+) -> Vec<FigureRow> {
     let refs: Vec<&Run> = runs.iter().map(|(_, r)| r).collect();
     let reference = references(&refs);
-    let gates = deltas(runs);
     let mut out = Vec::new();
     for p in align(&refs) {
         for (case, statuses) in &p.cases {

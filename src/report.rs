@@ -157,14 +157,16 @@ fn compare_into(
     std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
     let keys: Vec<String> = (0..labelled.len()).map(markdown::compare::key).collect();
     let csv_path = out.join("compare.csv");
-    let rows = crate::compare::figure_rows(labelled, &keys);
+    // The gate's statistics once: the CSV and both renderings of report.md share them.
+    let gates = crate::compare::deltas(labelled);
+    let rows = crate::compare::figure_rows(labelled, &keys, &gates);
     sink::write_atomic(&csv_path, &sink::csv::comparison(&rows)?)
         .with_context(|| format!("write {}", csv_path.display()))?;
     let path = out.join("report.md");
     let write = |charts: &[crate::chart::Chart]| {
         sink::write_atomic(
             &path,
-            markdown::compare::render(labelled, extras, charts).as_bytes(),
+            markdown::compare::render(labelled, &gates, extras, charts).as_bytes(),
         )
         .with_context(|| format!("write {}", path.display()))
     };

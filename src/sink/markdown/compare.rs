@@ -8,7 +8,7 @@
 use super::host;
 use super::{charts_of, counts_text};
 use crate::chart::Chart;
-use crate::compare::{align, change_pct, deltas, references, tally_text};
+use crate::compare::{align, change_pct, references, tally_text};
 use crate::gate::{GateReport, MetricRow, Outcome};
 use crate::markdown::verdict_word;
 use crate::markdown::{typical, Align, Table};
@@ -43,15 +43,20 @@ pub struct Extras<'a> {
     pub unfinished: &'a [(String, Vec<BootFailure>)],
 }
 
-/// The comparison of `runs` (label, run), embedding `charts`.
-pub fn render(runs: &[(String, Run)], extras: &Extras, charts: &[Chart]) -> String {
+/// The comparison of `runs` (label, run) with their `gates`
+/// ([`crate::compare::deltas`]), embedding `charts`.
+pub fn render(
+    runs: &[(String, Run)],
+    gates: &[Option<GateReport>],
+    extras: &Extras,
+    charts: &[Chart],
+) -> String {
     let labels: Vec<&str> = runs.iter().map(|(l, _)| l.as_str()).collect();
     let refs: Vec<&Run> = runs.iter().map(|(_, r)| r).collect();
     // Tables name the runs by letter: labels (kernel release and folder) are too
     // wide for a column per run.
     let keys: Vec<String> = (0..runs.len()).map(key).collect();
     let reference = references(&refs);
-    let gates = deltas(runs);
     // The columns that have a change: every run but the references.
     let changed: Vec<usize> = (0..runs.len()).filter(|&i| reference[i] != i).collect();
     let any_emulated = refs.iter().any(|r| r.host.emulated());
@@ -443,7 +448,15 @@ mod tests {
         c.verdict = crate::record::Verdict::fail("mnt-clone failed: EPERM");
         b.cases.retain(|c| c.case != "noop");
         let runs = vec![("A".to_string(), a), ("B".to_string(), b)];
-        insta::assert_snapshot!("compare_md", render(&runs, &Extras::default(), &[]));
+        insta::assert_snapshot!(
+            "compare_md",
+            render(
+                &runs,
+                &crate::compare::deltas(&runs),
+                &Extras::default(),
+                &[]
+            )
+        );
     }
 
     #[test]
