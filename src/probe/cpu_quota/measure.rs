@@ -29,6 +29,18 @@ const POLL: Duration = Duration::from_millis(1);
 /// The spinners' reports, or why they gave none.
 type Reports = Result<Vec<ThreadReport>, String>;
 
+/// A cpu.stat reading, timed at the middle of the read: the counters are
+/// taken somewhere inside the syscall, and on a busy host the harness may wait
+/// in it for ms.
+fn read(cg: &Cgroup) -> Result<Reading, crate::cgroup::CgroupError> {
+    let start_ns = now_ns();
+    let stat = cg.cpu_stat()?;
+    Ok(Reading {
+        at_ns: start_ns + (now_ns().saturating_sub(start_ns)) / 2,
+        stat,
+    })
+}
+
 /// Spins in `cg` for `d`, reading cpu.stat every [`POLL`]; returns the readings
 /// (the first just before the spinners start) and the spinners' reports, or why
 /// they gave none (a missing report is a failed case, never an empty one).
@@ -41,10 +53,7 @@ fn spin_for(
 ) -> Result<(Vec<Reading>, Reports), ProbeError> {
     let mut s = Spinners::start(exe, cg, threads, idle)?;
     let t = Instant::now();
-    let mut readings = vec![Reading {
-        at_ns: now_ns(),
-        stat: cg.cpu_stat()?,
-    }];
+    let mut readings = vec![read(cg)?];
     s.signal();
     let mut stopped = Ok(());
     while t.elapsed() < d {
@@ -52,10 +61,7 @@ fn spin_for(
             stopped = Err(e);
             break;
         }
-        readings.push(Reading {
-            at_ns: now_ns(),
-            stat: cg.cpu_stat()?,
-        });
+        readings.push(read(cg)?);
     }
     let reports = s.stop().and_then(|r| {
         if r.len() == (threads + idle) as usize {
