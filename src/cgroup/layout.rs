@@ -232,10 +232,11 @@ impl Layout {
         let v2 = self.hierarchies.iter().position(|h| {
             h.version == Version::V2
                 && h.own_dir.is_some()
-                && match controller.v2_name() {
-                    Some(name) => h.has(name),
+                && match controller.on_v2() {
+                    super::OnV2::Controller(name) => h.has(name),
                     // Core interface files (cgroup.freeze, cpu.stat usage) need no controller.
-                    None => true,
+                    super::OnV2::Core => true,
+                    super::OnV2::Absent => false,
                 }
         });
         let (version, hierarchy) = match (v1, v2) {
@@ -446,6 +447,17 @@ mod tests {
         );
         // The named systemd hierarchy is not a controller we use, but it is a hierarchy.
         assert!(l.hierarchies.iter().any(|h| h.has("name=systemd")));
+        // hugetlb is the cgroup2 mount's one controller; devices is v1; net_cls,
+        // net_prio and perf_event are bound to no v1 hierarchy: perf_event's
+        // cgroup mode works on the cgroup2 tree, the other two are nowhere.
+        assert_eq!(l.placement(Controller::Hugetlb).version, Some(Version::V2));
+        assert_eq!(l.placement(Controller::Devices).version, Some(Version::V1));
+        assert_eq!(
+            l.placement(Controller::PerfEvent).version,
+            Some(Version::V2)
+        );
+        assert_eq!(l.placement(Controller::NetCls).version, None);
+        assert_eq!(l.placement(Controller::NetPrio).version, None);
     }
 
     #[test]
@@ -466,7 +478,13 @@ mod tests {
         assert_eq!(l.kind, LayoutKind::Unified);
         assert_eq!(l.hierarchies.len(), 1);
         for c in Controller::ALL {
-            assert_eq!(l.placement(c).version, Some(Version::V2), "{c}");
+            // hugetlb is not in that cgroup.controllers; net_cls and net_prio
+            // have no v2 form.
+            let want = match c {
+                Controller::Hugetlb | Controller::NetCls | Controller::NetPrio => None,
+                _ => Some(Version::V2),
+            };
+            assert_eq!(l.placement(c).version, want, "{c}");
         }
     }
 

@@ -65,10 +65,27 @@ pub enum Controller {
     Io,
     Pids,
     Freezer,
+    Devices,
+    Hugetlb,
+    NetCls,
+    NetPrio,
+    PerfEvent,
+}
+
+/// How cgroup v2 offers a controller's function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnV2 {
+    /// A controller enabled in subtree_control, named so.
+    Controller(&'static str),
+    /// Core files or hooks every cgroup has (cpu.stat usage, cgroup.freeze, a
+    /// device BPF program, perf_event's cgroup mode): no controller to enable.
+    Core,
+    /// Not at all (net_cls and net_prio: v2 classifies sockets by cgroup path).
+    Absent,
 }
 
 impl Controller {
-    pub const ALL: [Controller; 7] = [
+    pub const ALL: [Controller; 12] = [
         Controller::Cpu,
         Controller::Cpuacct,
         Controller::Cpuset,
@@ -76,6 +93,11 @@ impl Controller {
         Controller::Io,
         Controller::Pids,
         Controller::Freezer,
+        Controller::Devices,
+        Controller::Hugetlb,
+        Controller::NetCls,
+        Controller::NetPrio,
+        Controller::PerfEvent,
     ];
 
     /// The name of the v1 controller (as in mount options and /proc/self/cgroup).
@@ -88,20 +110,37 @@ impl Controller {
             Controller::Io => "blkio",
             Controller::Pids => "pids",
             Controller::Freezer => "freezer",
+            Controller::Devices => "devices",
+            Controller::Hugetlb => "hugetlb",
+            Controller::NetCls => "net_cls",
+            Controller::NetPrio => "net_prio",
+            Controller::PerfEvent => "perf_event",
+        }
+    }
+
+    /// How cgroup v2 offers it.
+    pub fn on_v2(self) -> OnV2 {
+        match self {
+            Controller::Cpu => OnV2::Controller("cpu"),
+            Controller::Cpuset => OnV2::Controller("cpuset"),
+            Controller::Memory => OnV2::Controller("memory"),
+            Controller::Io => OnV2::Controller("io"),
+            Controller::Pids => OnV2::Controller("pids"),
+            Controller::Hugetlb => OnV2::Controller("hugetlb"),
+            Controller::Cpuacct
+            | Controller::Freezer
+            | Controller::Devices
+            | Controller::PerfEvent => OnV2::Core,
+            Controller::NetCls | Controller::NetPrio => OnV2::Absent,
         }
     }
 
     /// The v2 controller to enable in subtree_control; `None` where v2 serves the
-    /// function with core files every cgroup has (cpu.stat usage, cgroup.freeze).
+    /// function with core files or hooks, or not at all ([`Controller::on_v2`]).
     pub fn v2_name(self) -> Option<&'static str> {
-        match self {
-            Controller::Cpu => Some("cpu"),
-            Controller::Cpuacct => None,
-            Controller::Cpuset => Some("cpuset"),
-            Controller::Memory => Some("memory"),
-            Controller::Io => Some("io"),
-            Controller::Pids => Some("pids"),
-            Controller::Freezer => None,
+        match self.on_v2() {
+            OnV2::Controller(n) => Some(n),
+            OnV2::Core | OnV2::Absent => None,
         }
     }
 }

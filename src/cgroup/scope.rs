@@ -60,6 +60,10 @@ pub struct Scope {
     /// cleanup after a failed one) never deletes a record that is still needed.
     record: Option<PathBuf>,
     leaf: Option<Leaf>,
+    /// Controllers this scope enabled in a hierarchy's root (the own cgroup is
+    /// the root: a guest, or a hybrid host's cgroup2 mount offering hugetlb),
+    /// given back at the end so the host is left as found.
+    root_enabled: Option<(PathBuf, Vec<String>)>,
 }
 
 /// One step of a scope's cleanup that failed. What it left behind stays named in
@@ -144,6 +148,7 @@ impl Scope {
             live: Vec::new(),
             record: Some(record),
             leaf: None,
+            root_enabled: None,
         };
         // On error the Drop of `scope` removes the record and any leaf.
         scope.prepare_v2()?;
@@ -194,8 +199,13 @@ impl Scope {
         }
         for name in missing {
             v2::enable_controllers(&p.path, &[name])?;
-            if let Some(l) = &mut self.leaf {
-                l.enabled.push(name.to_string());
+            match &mut self.leaf {
+                Some(l) => l.enabled.push(name.to_string()),
+                None => self
+                    .root_enabled
+                    .get_or_insert_with(|| (p.path.clone(), Vec::new()))
+                    .1
+                    .push(name.to_string()),
             }
         }
         Ok(())
@@ -314,6 +324,15 @@ impl Scope {
                 .and_then(|()| rmdir_retry(&l.leaf));
             if let Err(e) = back {
                 problems.push(CleanupProblem(e));
+            }
+        }
+        if let Some((root, enabled)) = self.root_enabled.take() {
+            let names: Vec<&str> = enabled.iter().map(String::as_str).collect();
+            match v2::disable_controllers(&root, &names) {
+                // Another program's cgroup enabled it below meanwhile: theirs now.
+                Err(e) if e.errno() == Some(nix::errno::Errno::EBUSY) => {}
+                Err(e) => problems.push(CleanupProblem(e)),
+                Ok(()) => {}
             }
         }
         // With anything left behind the record stays: it is how a later run tells
@@ -516,6 +535,7 @@ mod tests {
             live,
             record: Some(record.to_path_buf()),
             leaf: None,
+            root_enabled: None,
         }
     }
 
