@@ -5,22 +5,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use common::{privileged, serial};
 use isobench::cgroup::{Layout, Scope, ScopeOptions};
-
-/// Busy loops the test started, killed and reaped by pid on every way out.
-struct Hogs(Vec<Child>);
-
-impl Drop for Hogs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 #[test]
 fn a_heavy_competing_cgroup_makes_no_verdict_fail() {
@@ -39,15 +27,9 @@ fn a_heavy_competing_cgroup_makes_no_verdict_fail() {
     .unwrap();
     let hog = scope.create("hog").unwrap();
     hog.set_cpu_weight(1000).unwrap();
-    let mut hogs = Hogs(Vec::new());
-    for _ in 0..8 {
-        let c = Command::new("sh")
-            .args(["-c", "while :; do :; done"])
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+    let hogs = common::BusyLoops::start(8);
+    for c in &hogs.0 {
         let pid = c.id() as i32;
-        hogs.0.push(c);
         assert!(hog.attach(pid).unwrap(), "busy loop {pid} vanished");
     }
 

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{p50, privileged, row, run, run_scenario, serial};
 
 #[test]
@@ -27,18 +25,6 @@ fn a_quota_of_25_percent_really_throttles() {
     );
 }
 
-/// Busy-loop processes this test started, killed (by pid) however it ends.
-struct Competitors(Vec<std::process::Child>);
-
-impl Drop for Competitors {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 #[test]
 fn a_contended_host_makes_a_quota_case_inconclusive() {
     if !privileged("a_contended_host_makes_a_quota_case_inconclusive") {
@@ -48,16 +34,7 @@ fn a_contended_host_makes_a_quota_case_inconclusive() {
     let cpus = isobench::host::online_cpus().len();
     // Twice as many busy loops as CPUs: an unlimited spinner then gets far less
     // than the 150 % of a CPU the quota allows.
-    let _busy = Competitors(
-        (0..2 * cpus)
-            .map(|_| {
-                Command::new("sh")
-                    .args(["-c", "while :; do :; done"])
-                    .spawn()
-                    .unwrap()
-            })
-            .collect(),
-    );
+    let _busy = common::BusyLoops::start(2 * cpus);
     std::thread::sleep(std::time::Duration::from_millis(100));
     let (out, tmp) = run_scenario(&format!("[cpu_quota]\nquota_pct = [150]\nperiod_us = [100000]\nthreads = [{cpus}]\nduration_ms = 500\nfibtest = false\n"));
     let csv = std::fs::read_to_string(tmp.path().join("out/summary.csv")).unwrap();

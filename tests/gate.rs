@@ -42,18 +42,6 @@ fn quiet_host(dir: &Path) {
     std::fs::write(&path, serde_json::to_vec_pretty(&run).unwrap()).unwrap();
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_run_compares_clean_with_its_baseline_and_a_slowdown_regresses() {
     if !privileged("a_run_compares_clean_with_its_baseline_and_a_slowdown_regresses") {
@@ -104,7 +92,7 @@ fn a_run_compares_clean_with_its_baseline_and_a_slowdown_regresses() {
     }
 
     // The same run, every namespace latency 30 % slower: regressed, exit 1.
-    copy_dir(&tmp.path().join("b"), &tmp.path().join("slow"));
+    isobench::gate::baseline::copy_dir(&tmp.path().join("b"), &tmp.path().join("slow")).unwrap();
     scale_latencies(&tmp.path().join("slow"), 1.3);
     // What is tested here is the statistics, not the host: a load left by the
     // tests before this one (faults, contention) would make the gate call the

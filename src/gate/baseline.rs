@@ -59,7 +59,8 @@ pub fn save(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     Ok(target)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies a directory tree (files and directories only).
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)? {
         let e = e?;

@@ -227,3 +227,34 @@ pub fn p50(row: &str) -> u64 {
 pub fn mean(r: &str) -> f64 {
     r.split(',').nth(5).unwrap().parse().unwrap()
 }
+
+/// Busy-loop processes a test started (`sh -c 'while :; do :; done'`),
+/// killed and reaped by pid however the test ends.
+pub struct BusyLoops(pub Vec<std::process::Child>);
+
+impl BusyLoops {
+    /// Starts `n` busy loops.
+    #[allow(dead_code)]
+    pub fn start(n: usize) -> BusyLoops {
+        BusyLoops(
+            (0..n)
+                .map(|_| {
+                    std::process::Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .stdin(std::process::Stdio::null())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for BusyLoops {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
