@@ -746,6 +746,46 @@ mod tests {
     }
 
     #[test]
+    fn a_grown_pool_is_recorded_first_and_set_back_at_close() {
+        let tmp = tempfile::tempdir().unwrap();
+        let size = PageSize { kib: 2048 };
+        let pool_dir = size.pool_dir(tmp.path());
+        std::fs::create_dir(&pool_dir).unwrap();
+        std::fs::write(pool_dir.join(hugetlb::NR_HUGEPAGES), "2\n").unwrap();
+        std::fs::write(pool_dir.join(hugetlb::FREE_HUGEPAGES), "2\n").unwrap();
+        let record = tmp.path().join("1-0.json");
+        std::fs::write(
+            &record,
+            r#"{"run_id":"r","owner_pid":1,"owner_start_ticks":2,"parents":[]}"#,
+        )
+        .unwrap();
+        let recorded = || -> Vec<owner::PoolChange> {
+            let r: owner::OwnerRecord =
+                serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+            r.pools
+        };
+        let mut scope = plain_scope(&record, Vec::new(), Vec::new());
+        scope.pool_root = tmp.path().to_path_buf();
+        // Single digits: a fixture file, unlike sysfs, is not truncated by a write.
+        assert_eq!(scope.set_hugepage_pool(size, 9).unwrap().nr, 9);
+        // A second change keeps the first old value: that is what is restored.
+        scope.set_hugepage_pool(size, 8).unwrap();
+        let rec = recorded();
+        assert_eq!(rec.len(), 1, "{rec:?}");
+        assert_eq!(rec[0].old, 2);
+        assert_eq!(rec[0].file, pool_dir.join(hugetlb::NR_HUGEPAGES));
+        // Set back by the case...
+        scope.restore_hugepage_pool(size).unwrap();
+        assert_eq!(hugetlb::pool(tmp.path(), size).unwrap().nr, 2);
+        assert!(recorded().is_empty());
+        // ...or, when the case did not, by the scope's cleanup.
+        scope.set_hugepage_pool(size, 7).unwrap();
+        assert!(scope.close().is_empty());
+        assert_eq!(hugetlb::pool(tmp.path(), size).unwrap().nr, 2);
+        assert!(!record.exists());
+    }
+
+    #[test]
     fn mkdir_names_an_existing_directory() {
         let tmp = tempfile::tempdir().unwrap();
         let err = mkdir(tmp.path()).unwrap_err();
