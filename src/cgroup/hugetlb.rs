@@ -1,4 +1,4 @@
-//! Huge pages: the host's pools (/sys/kernel/mm/hugepages/hugepages-<N>kB) and
+//! Huge pages: the host's pools (`/sys/kernel/mm/hugepages/hugepages-<N>kB`) and
 //! the hugetlb controller's per-size interface files on v1 and v2.
 //!
 //! The hugetlb controller names its files by page size in the kernel's own
