@@ -407,7 +407,7 @@ fn run(case: &HugetlbCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
             result.judge(Verdict::skip(format!(
                 "the {size} pool has {} free pages and the case needs {need}{}; hint: `{cmd}` (and set it back after), or let the harness do it for the case: reserve_pages = {short} in the [hugetlb] section",
                 pool.free,
-                if case.reserve_pages > 0 { format!(" (reserve_pages = {} allows {short} more at most)", case.reserve_pages) } else { String::new() }
+                if case.reserve_pages > 0 { format!(" ({short} short, and reserve_pages = {} lets the harness add only that many)", case.reserve_pages) } else { String::new() }
             )));
             return Ok(result.finish());
         }
