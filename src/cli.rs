@@ -149,6 +149,14 @@ pub enum WorkerKind {
         #[arg(long, default_value_t = 250)]
         window_ms: u64,
     },
+    /// Map huge pages and touch them, step by step (`MAP:TOUCH,...`), reporting each page.
+    Hugetlb {
+        /// The huge page size, KiB (2048, 1048576).
+        #[arg(long)]
+        page_kib: u64,
+        #[arg(long)]
+        steps: String,
+    },
     /// Fork waiting children until fork fails or --max were made.
     Fork {
         #[arg(long, default_value_t = 100_000)]

@@ -217,13 +217,17 @@ fn cmd_run(
     // harness stays single-threaded for its namespace work.
     let mut eta = Eta::default();
     let mut on = |ev: Event| match ev {
-        Event::Stale(r) if !r.removed.is_empty() => {
-            eprintln!(
-                "removed {} leftover cgroup directories of earlier runs",
-                r.removed.len()
-            )
+        Event::Stale(r) => {
+            if !r.removed.is_empty() {
+                eprintln!(
+                    "removed {} leftover cgroup directories of earlier runs",
+                    r.removed.len()
+                )
+            }
+            for (p, n) in &r.restored {
+                eprintln!("restored {} = {n} (an earlier run was killed)", p.display());
+            }
         }
-        Event::Stale(_) => {}
         Event::Folder(d) => eprintln!("writing {}", d.display()),
         Event::Plan(cases) => eta = Eta::new(cases.iter().map(|c| (c.probe, c.expected))),
         Event::CaseStart {
@@ -425,6 +429,15 @@ fn cmd_clean(cgroup_parent: Option<String>, json: bool) -> ExitCode {
         for p in &report.live {
             println!("kept    {} (its run is still going)", p.display());
         }
+        for (p, n) in &report.restored {
+            println!("restored {} = {n} (its run was killed)", p.display());
+        }
+        for (p, c) in &report.given_back {
+            println!(
+                "disabled {c} in {} (enabled by a run that was killed)",
+                p.display()
+            );
+        }
         for (p, why) in &report.failed {
             println!("failed  {}: {why}", p.display());
         }
@@ -552,6 +565,9 @@ fn main() -> ExitCode {
         Command::Worker {
             kind: WorkerKind::Fork { max },
         } => ExitCode::from(isobench::workload::fork::main(max) as u8),
+        Command::Worker {
+            kind: WorkerKind::Hugetlb { page_kib, steps },
+        } => ExitCode::from(isobench::workload::hugetlb::main(page_kib, &steps) as u8),
         Command::Worker {
             kind:
                 WorkerKind::CpuSpin {

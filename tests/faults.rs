@@ -270,7 +270,7 @@ fn without_a_fault_the_same_runs_pass() {
         return;
     }
     let _g = serial();
-    for body in [QUOTA, CPUSET, MEMORY, PIDS, FREEZER, IO, WEIGHT] {
+    for body in [QUOTA, CPUSET, MEMORY, PIDS, HUGETLB, FREEZER, IO, WEIGHT] {
         let mut verdicts = run("", body).1;
         for _ in 2..=3 {
             if !verdicts.iter().any(|v| v.status == "inconclusive") {
@@ -296,3 +296,23 @@ fn without_a_fault_the_same_runs_pass() {
         }
     }
 }
+
+/// 2 MiB pages, the pool grown for each case by the harness (and set back).
+/// The limit is 4 pages: 1.5 times it is 6, so `above` touches 6 pages before
+/// its SIGBUS and `rsvd`'s 5-page mmap fits.
+const HUGETLB: &str = "[hugetlb]\nsizes = [\"2MB\"]\nreserve_pages = 8\n";
+const HUGETLB_CASES: &[(&str, &str)] = &[("hugetlb", "above"), ("hugetlb", "rsvd")];
+
+fault_test!(hugetlb_max_ignored, "hugetlb.max", HUGETLB, HUGETLB_CASES);
+fault_test!(
+    hugetlb_max_too_high,
+    "hugetlb.max*1.5",
+    HUGETLB,
+    HUGETLB_CASES
+);
+fault_test!(
+    hugetlb_rsvd_max_ignored,
+    "hugetlb.rsvd.max",
+    HUGETLB,
+    &[("hugetlb", "rsvd")]
+);

@@ -18,7 +18,10 @@
 //! `cpu.cfs_quota_us`, `memory.max` is `memory.limit_in_bytes` and the memsw
 //! limit that would otherwise enforce it, `io.max` is every
 //! `blkio.throttle.*_device`, `cgroup.freeze` is `freezer.state`), so one setting
-//! works on every layout. `cgroup.procs` ignored means no process is ever moved:
+//! works on every layout. hugetlb files carry the page size in their names:
+//! `hugetlb.max` stands for every size's limits, fault-time and reservation
+//! (`hugetlb.<size>.max`, `.rsvd.max`, `.limit_in_bytes`, `.rsvd.limit_in_bytes`),
+//! and `hugetlb.rsvd.max` for the reservation limits alone. `cgroup.procs` ignored means no process is ever moved:
 //! attaches are skipped, and a child is started outside the cgroup.
 
 use std::collections::HashMap;
@@ -54,9 +57,28 @@ const ALIASES: &[&[&str]] = &[
     &["cgroup.procs", "tasks"],
 ];
 
+/// The limit in a hugetlb file name, whatever its page size:
+/// `hugetlb.2MB.rsvd.max` → `(true, "rsvd.max")`; `None` for other files.
+fn hugetlb_limit(file: &str) -> Option<bool> {
+    let rest = file.strip_prefix("hugetlb.")?;
+    let (size, tail) = rest.split_once('.')?;
+    crate::cgroup::hugetlb::PageSize::parse(size)?;
+    match tail {
+        "max" | "limit_in_bytes" => Some(false),
+        "rsvd.max" | "rsvd.limit_in_bytes" => Some(true),
+        _ => None,
+    }
+}
+
 /// Whether fault name `name` covers interface file `file`.
 fn covers(name: &str, file: &str) -> bool {
+    let hugetlb = match name {
+        "hugetlb.max" => hugetlb_limit(file).is_some(),
+        "hugetlb.rsvd.max" => hugetlb_limit(file) == Some(true),
+        _ => false,
+    };
     name == file
+        || hugetlb
         || ALIASES
             .iter()
             .any(|group| group.contains(&name) && group.contains(&file))
@@ -260,6 +282,22 @@ mod tests {
         assert!(covers("cgroup.freeze", "freezer.state"));
         assert!(!covers("cpu.max", "cpu.cfs_period_us"));
         assert!(!covers("memory.max", "memory.high"));
+        for f in [
+            "hugetlb.2MB.max",
+            "hugetlb.1GB.limit_in_bytes",
+            "hugetlb.2MB.rsvd.max",
+            "hugetlb.1GB.rsvd.limit_in_bytes",
+        ] {
+            assert!(covers("hugetlb.max", f), "{f}");
+        }
+        assert!(covers(
+            "hugetlb.rsvd.max",
+            "hugetlb.2MB.rsvd.limit_in_bytes"
+        ));
+        assert!(!covers("hugetlb.rsvd.max", "hugetlb.2MB.max"));
+        assert!(!covers("hugetlb.max", "hugetlb.2MB.current"));
+        assert!(!covers("hugetlb.max", "hugetlb.2MB.failcnt"));
+        assert!(!covers("hugetlb.max", "hugetlb.xx.max"));
     }
 
     #[test]
@@ -277,5 +315,6 @@ mod tests {
             "7:3 240"
         );
         assert_eq!(scale("pids.max", "16", 1.1), "18");
+        assert_eq!(scale("hugetlb.2MB.max", "8388608", 1.5), "12582912");
     }
 }

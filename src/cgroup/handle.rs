@@ -12,6 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::Serialize;
 
+use super::hugetlb::{self, HugetlbStat, PageSize};
 use super::stats::{CpuStat, IoStat, MemoryStat};
 use super::types::{CpuMax, IoLimit};
 use super::{read_procs, v1, v2, write_file, CgroupError, Controller, Version, CGROUP_PROCS};
@@ -123,6 +124,12 @@ impl Cgroup {
         Ok(all)
     }
 
+    /// Whether process `pid` is in the directory that serves controller `c`
+    /// (on a hybrid host: the right hierarchy, not only the mirror).
+    pub fn holds(&self, c: Controller, pid: i32) -> Result<bool, CgroupError> {
+        Ok(read_procs(&self.dir(c)?.path)?.contains(&pid))
+    }
+
     /// Whether any process is in the cgroup (cgroup.events where there is a
     /// cgroup2 directory, otherwise the procs lists).
     pub fn populated(&self) -> Result<bool, CgroupError> {
@@ -226,6 +233,34 @@ impl Cgroup {
             Version::V1 => super::write_number(&d.path.join(v1::PIDS_MAX), max),
             Version::V2 => super::write_number(&d.path.join(v2::PIDS_MAX), max),
         }
+    }
+
+    /// The fault-time hugetlb limit of one page size (`hugetlb.<size>.max` /
+    /// `limit_in_bytes`), in bytes: a whole number of pages, so it reads back as written.
+    pub fn set_hugetlb_max(&self, size: PageSize, bytes: u64) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::Hugetlb)?;
+        let f = hugetlb::file(d.version, size, hugetlb::File::Max);
+        super::write_number(&d.path.join(f), bytes)
+    }
+
+    /// The reservation limit of one page size (`hugetlb.<size>.rsvd.max` /
+    /// `rsvd.limit_in_bytes`, Linux ≥ 5.7). `Ok(false)`: the kernel has none.
+    pub fn set_hugetlb_rsvd_max(&self, size: PageSize, bytes: u64) -> Result<bool, CgroupError> {
+        let d = self.dir(Controller::Hugetlb)?;
+        let path = d
+            .path
+            .join(hugetlb::file(d.version, size, hugetlb::File::RsvdMax));
+        if !path.exists() {
+            return Ok(false);
+        }
+        super::write_number(&path, bytes)?;
+        Ok(true)
+    }
+
+    /// One page size's hugetlb counters.
+    pub fn hugetlb_stat(&self, size: PageSize) -> Result<HugetlbStat, CgroupError> {
+        let d = self.dir(Controller::Hugetlb)?;
+        hugetlb::stat(&d.path, d.version, size)
     }
 
     /// Freezes (or thaws) every task and waits until the kernel reports it done.

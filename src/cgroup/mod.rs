@@ -14,6 +14,7 @@ use serde::Serialize;
 #[cfg(feature = "failpoints")]
 pub mod fault;
 mod handle;
+pub mod hugetlb;
 pub mod layout;
 pub mod owner;
 mod scope;

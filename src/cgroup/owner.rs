@@ -42,6 +42,21 @@ pub struct OwnerRecord {
     /// /proc/sys/kernel/random/boot_id when the record was written.
     #[serde(default)]
     pub boot_id: Option<String>,
+    /// Huge page pools the run grew and has not set back yet: a later run or
+    /// `isobench clean` restores them once the owner is proven dead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<PoolChange>,
+    /// Controllers the run enabled in a hierarchy root's subtree_control
+    /// (`(root directory, controller)`), given back the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub root_enabled: Vec<(PathBuf, String)>,
+}
+
+/// A huge page pool a run grew: its `nr_hugepages` file and the value before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolChange {
+    pub file: PathBuf,
+    pub old: u64,
 }
 
 /// This process's pid namespace, as `/proc/self/ns/pid` names it.
@@ -84,6 +99,8 @@ pub fn write(run_id: &str, parents: &[PathBuf]) -> Result<PathBuf, CgroupError> 
         parents: parents.to_vec(),
         pid_ns: this_pid_ns(),
         boot_id: boot_id(),
+        pools: Vec::new(),
+        root_enabled: Vec::new(),
     };
     let path = dir.join(format!(
         "{pid}-{}.json",
@@ -97,6 +114,23 @@ pub fn write(run_id: &str, parents: &[PathBuf]) -> Result<PathBuf, CgroupError> 
     let json = serde_json::to_vec_pretty(&rec).map_err(|e| fail(e.into()))?;
     std::fs::write(&path, json).map_err(fail)?;
     Ok(path)
+}
+
+/// Changes the record at `path` with `f`. The new text replaces the old by a
+/// rename, so a harness killed mid-write leaves the old record or the new one,
+/// never half of one.
+pub fn update(path: &Path, f: impl FnOnce(&mut OwnerRecord)) -> Result<(), CgroupError> {
+    let fail = |source| CgroupError::Record {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut rec: OwnerRecord =
+        serde_json::from_slice(&std::fs::read(path).map_err(fail)?).map_err(|e| fail(e.into()))?;
+    f(&mut rec);
+    let json = serde_json::to_vec_pretty(&rec).map_err(|e| fail(e.into()))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, json).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
 }
 
 /// Every readable record in the state directory (unreadable ones are skipped:
@@ -173,6 +207,8 @@ mod tests {
             parents: vec![],
             pid_ns: this_pid_ns(),
             boot_id: boot_id(),
+            pools: Vec::new(),
+            root_enabled: Vec::new(),
         };
         assert!(owner_alive(me, &[(PathBuf::new(), rec.clone())]));
         rec.owner_start_ticks += 1;
@@ -188,5 +224,28 @@ mod tests {
         assert!(!owner_alive(i32::MAX, &[(PathBuf::new(), rec)]));
         // No record at all: not proven dead.
         assert!(owner_alive(i32::MAX, &[]));
+    }
+
+    #[test]
+    fn an_update_keeps_the_record_whole_and_old_records_still_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("1-0.json");
+        // A record of a version without pools.
+        std::fs::write(
+            &path,
+            r#"{"run_id":"r","owner_pid":1,"owner_start_ticks":2,"parents":[]}"#,
+        )
+        .unwrap();
+        update(&path, |r| {
+            r.pools.push(PoolChange {
+                file: "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages".into(),
+                old: 3,
+            })
+        })
+        .unwrap();
+        let rec: OwnerRecord = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(rec.owner_pid, 1);
+        assert_eq!(rec.pools[0].old, 3);
+        assert!(!path.with_extension("json.tmp").exists());
     }
 }

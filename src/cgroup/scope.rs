@@ -15,6 +15,7 @@ use nix::errno::Errno;
 use serde::Serialize;
 
 use super::handle::{Cgroup, Dir};
+use super::hugetlb::{self, PageSize, Pool, HUGEPAGES_DIR};
 use super::layout::Layout;
 use super::{
     owner, read_procs, v1, v2, validate_name, write_file, CgroupError, Controller, Version,
@@ -64,6 +65,10 @@ pub struct Scope {
     /// the root: a guest, or a hybrid host's cgroup2 mount offering hugetlb),
     /// given back at the end so the host is left as found.
     root_enabled: Option<(PathBuf, Vec<String>)>,
+    /// Huge page pools this scope changed: each size and its page count before.
+    pools: Vec<(PageSize, u64)>,
+    /// Where the pools are ([`HUGEPAGES_DIR`]; a fixture tree in tests).
+    pool_root: PathBuf,
 }
 
 /// One step of a scope's cleanup that failed. What it left behind stays named in
@@ -149,6 +154,8 @@ impl Scope {
             record: Some(record),
             leaf: None,
             root_enabled: None,
+            pools: Vec::new(),
+            pool_root: PathBuf::from(HUGEPAGES_DIR),
         };
         // On error the Drop of `scope` removes the record and any leaf.
         scope.prepare_v2()?;
@@ -198,6 +205,16 @@ impl Scope {
             write_file(&leaf.join(super::CGROUP_PROCS), "0")?;
         }
         for name in missing {
+            if self.leaf.is_none() {
+                // Named in the record before it is enabled: a harness killed
+                // after the write still has it given back by `isobench clean`
+                // (disabling one that is not enabled is a no-op).
+                if let Some(record) = &self.record {
+                    owner::update(record, |r| {
+                        r.root_enabled.push((p.path.clone(), name.to_string()))
+                    })?;
+                }
+            }
             v2::enable_controllers(&p.path, &[name])?;
             match &mut self.leaf {
                 Some(l) => l.enabled.push(name.to_string()),
@@ -292,6 +309,42 @@ impl Scope {
         Ok(())
     }
 
+    /// Asks the kernel for `nr` pages in the huge page pool of `size`, for a
+    /// case; returns the pool as the kernel left it (it may give fewer pages
+    /// than asked). The page count before the scope's first change is written
+    /// to the ownership record *before* the pool is touched, so the pool is set
+    /// back by [`Scope::restore_hugepage_pool`], the scope's cleanup, or — when
+    /// the harness was killed — the next run or `isobench clean`.
+    pub fn set_hugepage_pool(&mut self, size: PageSize, nr: u64) -> Result<Pool, CgroupError> {
+        if !self.pools.iter().any(|(s, _)| *s == size) {
+            let old = hugetlb::pool(&self.pool_root, size)?.nr;
+            if let Some(record) = &self.record {
+                let file = size.pool_dir(&self.pool_root).join(hugetlb::NR_HUGEPAGES);
+                owner::update(record, |r| r.pools.push(owner::PoolChange { file, old }))?;
+            }
+            self.pools.push((size, old));
+        }
+        hugetlb::set_pool(&self.pool_root, size, nr)?;
+        hugetlb::pool(&self.pool_root, size)
+    }
+
+    /// Sets the pool of `size` back to its page count before this scope changed
+    /// it (nothing to do if it did not). Pages still in use when it shrinks are
+    /// freed by the kernel once released.
+    pub fn restore_hugepage_pool(&mut self, size: PageSize) -> Result<(), CgroupError> {
+        let Some(i) = self.pools.iter().position(|(s, _)| *s == size) else {
+            return Ok(());
+        };
+        let old = self.pools[i].1;
+        hugetlb::set_pool(&self.pool_root, size, old)?;
+        self.pools.remove(i);
+        if let Some(record) = &self.record {
+            let file = size.pool_dir(&self.pool_root).join(hugetlb::NR_HUGEPAGES);
+            owner::update(record, |r| r.pools.retain(|p| p.file != file))?;
+        }
+        Ok(())
+    }
+
     /// Cgroups created and not yet removed.
     pub fn live(&self) -> &[Cgroup] {
         &self.live
@@ -323,6 +376,12 @@ impl Scope {
                 .and_then(|()| write_file(&l.parent.join(super::CGROUP_PROCS), "0"))
                 .and_then(|()| rmdir_retry(&l.leaf));
             if let Err(e) = back {
+                problems.push(CleanupProblem(e));
+            }
+        }
+        // After the cgroups: their killed workers have released their pages.
+        for (size, _) in self.pools.clone() {
+            if let Err(e) = self.restore_hugepage_pool(size) {
                 problems.push(CleanupProblem(e));
             }
         }
@@ -438,6 +497,10 @@ pub struct CleanReport {
     pub live: Vec<PathBuf>,
     /// Directories that could not be removed, with the reason.
     pub failed: Vec<(PathBuf, String)>,
+    /// Huge page pools set back for runs that were killed (`nr_hugepages` file, value written).
+    pub restored: Vec<(PathBuf, u64)>,
+    /// Controllers given back in a hierarchy root's subtree_control for runs that were killed.
+    pub given_back: Vec<(PathBuf, String)>,
 }
 
 /// The owner pid in a harness cgroup name (`isobench-<pid>-...`).
@@ -501,11 +564,55 @@ pub fn clean_stale(layout: &Layout, parent: Option<&str>) -> Result<CleanReport,
                 .extend(cg.dirs.into_iter().map(|d| (d.path, e.to_string()))),
         }
     }
-    if report.failed.is_empty() {
-        for (path, rec) in &records {
-            if !owner::owner_alive(rec.owner_pid, &records) {
-                owner::remove(path);
+    // What a dead run changed outside its cgroups, after they are gone (their
+    // workers held the pages). A controller stays enabled while any harness
+    // cgroup is alive: giving it back would take it from that run.
+    let any_live = !report.live.is_empty()
+        || records
+            .iter()
+            .any(|(_, r)| owner::owner_alive(r.owner_pid, &records));
+    for (path, rec) in &records {
+        if owner::owner_alive(rec.owner_pid, &records) {
+            continue;
+        }
+        let mut failed = false;
+        for p in &rec.pools {
+            // A record is a file in a root-owned directory, but never a reason
+            // to write anything but a pool size.
+            if !hugetlb::is_pool_file(&p.file) {
+                report.failed.push((
+                    p.file.clone(),
+                    format!("not a huge page pool file, recorded in {}", path.display()),
+                ));
+                failed = true;
+                continue;
             }
+            match write_file(&p.file, &p.old.to_string()) {
+                Ok(()) => report.restored.push((p.file.clone(), p.old)),
+                Err(e) => {
+                    report.failed.push((p.file.clone(), e.to_string()));
+                    failed = true;
+                }
+            }
+        }
+        if !any_live {
+            for (root, name) in &rec.root_enabled {
+                match v2::disable_controllers(root, &[name.as_str()]) {
+                    Ok(()) => report.given_back.push((root.clone(), name.clone())),
+                    // Another program's cgroup enabled it below meanwhile: theirs now.
+                    Err(e) if e.errno() == Some(Errno::EBUSY) => {}
+                    Err(e) => {
+                        report.failed.push((root.clone(), e.to_string()));
+                        failed = true;
+                    }
+                }
+            }
+        } else if !rec.root_enabled.is_empty() {
+            // Kept for a later clean, when no run is alive.
+            continue;
+        }
+        if !failed && report.failed.is_empty() {
+            owner::remove(path);
         }
     }
     Ok(report)
@@ -536,6 +643,8 @@ mod tests {
             record: Some(record.to_path_buf()),
             leaf: None,
             root_enabled: None,
+            pools: Vec::new(),
+            pool_root: PathBuf::from(HUGEPAGES_DIR),
         }
     }
 
@@ -634,6 +743,46 @@ mod tests {
             std::fs::read_to_string(theirs.join("cgroup.procs")).unwrap(),
             "4242\n"
         );
+    }
+
+    #[test]
+    fn a_grown_pool_is_recorded_first_and_set_back_at_close() {
+        let tmp = tempfile::tempdir().unwrap();
+        let size = PageSize { kib: 2048 };
+        let pool_dir = size.pool_dir(tmp.path());
+        std::fs::create_dir(&pool_dir).unwrap();
+        std::fs::write(pool_dir.join(hugetlb::NR_HUGEPAGES), "2\n").unwrap();
+        std::fs::write(pool_dir.join(hugetlb::FREE_HUGEPAGES), "2\n").unwrap();
+        let record = tmp.path().join("1-0.json");
+        std::fs::write(
+            &record,
+            r#"{"run_id":"r","owner_pid":1,"owner_start_ticks":2,"parents":[]}"#,
+        )
+        .unwrap();
+        let recorded = || -> Vec<owner::PoolChange> {
+            let r: owner::OwnerRecord =
+                serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+            r.pools
+        };
+        let mut scope = plain_scope(&record, Vec::new(), Vec::new());
+        scope.pool_root = tmp.path().to_path_buf();
+        // Single digits: a fixture file, unlike sysfs, is not truncated by a write.
+        assert_eq!(scope.set_hugepage_pool(size, 9).unwrap().nr, 9);
+        // A second change keeps the first old value: that is what is restored.
+        scope.set_hugepage_pool(size, 8).unwrap();
+        let rec = recorded();
+        assert_eq!(rec.len(), 1, "{rec:?}");
+        assert_eq!(rec[0].old, 2);
+        assert_eq!(rec[0].file, pool_dir.join(hugetlb::NR_HUGEPAGES));
+        // Set back by the case...
+        scope.restore_hugepage_pool(size).unwrap();
+        assert_eq!(hugetlb::pool(tmp.path(), size).unwrap().nr, 2);
+        assert!(recorded().is_empty());
+        // ...or, when the case did not, by the scope's cleanup.
+        scope.set_hugepage_pool(size, 7).unwrap();
+        assert!(scope.close().is_empty());
+        assert_eq!(hugetlb::pool(tmp.path(), size).unwrap().nr, 2);
+        assert!(!record.exists());
     }
 
     #[test]

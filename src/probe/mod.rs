@@ -309,6 +309,7 @@ registry! {
     freezer => Freezer,
     io => Io,
     ns_latency => NsLatency,
+    hugetlb => Hugetlb,
 }
 
 /// The registered probe with this id.

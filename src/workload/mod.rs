@@ -15,6 +15,7 @@ use crate::cpulist::CpuList;
 
 pub mod cpuspin;
 pub mod fork;
+pub mod hugetlb;
 pub mod io;
 pub mod mem;
 pub mod nsbench;
