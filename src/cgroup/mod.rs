@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use serde::Serialize;
 
+pub mod devbpf;
+pub mod devices;
 #[cfg(feature = "failpoints")]
 pub mod fault;
 mod handle;
@@ -28,6 +30,7 @@ pub use scope::{
     clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem, Scope, ScopeOptions,
 };
 pub use stats::{CpuStat, IoStat, MemoryStat};
+pub use devices::{DevAccess, DevKind, DeviceRule};
 pub use types::{CpuMax, DevId, IoLimit};
 
 /// The prefix of every cgroup the harness creates: `isobench-<pid>-<case>`.
@@ -196,6 +199,14 @@ pub enum CgroupError {
     },
     #[error("cannot enable controllers in {}: it holds other processes ({pids:?}) besides isobench; hint: run isobench as the only process of a delegated cgroup (e.g. systemd-run --scope -p Delegate=yes isobench run), or pass --cgroup-parent", path.display())]
     BusyParent { path: PathBuf, pids: Vec<i32> },
+    #[error("{what} for {}: {}{}", path.display(), errno_text(*errno), bpf_log(log))]
+    Bpf {
+        what: &'static str,
+        path: PathBuf,
+        errno: Errno,
+        /// The verifier's log of a refused load, lines joined by ` | `.
+        log: String,
+    },
     #[error("ownership record {}: {source}", path.display())]
     Record {
         path: PathBuf,
@@ -210,7 +221,8 @@ impl CgroupError {
             CgroupError::Write { errno, .. }
             | CgroupError::Read { errno, .. }
             | CgroupError::Mkdir { errno, .. }
-            | CgroupError::Rmdir { errno, .. } => Some(*errno),
+            | CgroupError::Rmdir { errno, .. }
+            | CgroupError::Bpf { errno, .. } => Some(*errno),
             CgroupError::Exists { .. } => Some(Errno::EEXIST),
             _ => None,
         }
@@ -224,6 +236,14 @@ fn errno_text(e: Errno) -> String {
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => format!("{e}"),
+    }
+}
+
+fn bpf_log(log: &str) -> String {
+    if log.is_empty() {
+        String::new()
+    } else {
+        format!("; verifier log: {log}")
     }
 }
 

@@ -309,6 +309,7 @@ registry! {
     freezer => Freezer,
     io => Io,
     ns_latency => NsLatency,
+    devices => Devices,
 }
 
 /// The registered probe with this id.
