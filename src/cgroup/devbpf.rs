@@ -280,7 +280,11 @@ pub fn load(insns: &[Insn], dir: &Path) -> Result<OwnedFd, CgroupError> {
     }
     let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
     let text = String::from_utf8_lossy(&log[..end]);
-    let text: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let text: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     Err(CgroupError::Bpf {
         what: "load the device program",
         path: dir.to_path_buf(),

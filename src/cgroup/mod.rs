@@ -24,13 +24,13 @@ mod types;
 pub mod v1;
 pub mod v2;
 
+pub use devices::{DevAccess, DevKind, DeviceRule};
 pub use handle::{enter_self, raw_fds, Cgroup, Dir, ThawOnDrop, SETTLE_TIMEOUT, V1_POLL};
 pub use layout::{Layout, LayoutKind, Placement};
 pub use scope::{
     clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem, Scope, ScopeOptions,
 };
 pub use stats::{CpuStat, IoStat, MemoryStat};
-pub use devices::{DevAccess, DevKind, DeviceRule};
 pub use types::{CpuMax, DevId, IoLimit};
 
 /// The prefix of every cgroup the harness creates: `isobench-<pid>-<case>`.

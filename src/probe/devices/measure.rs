@@ -102,6 +102,47 @@ fn worker(exe: &Path, case: &DevicesCase, cg: Option<&Cgroup>) -> Result<Result<
         }))
 }
 
+/// What the case saw in its cgroup.
+struct Inside {
+    /// The rule writes, or the BPF load and attach.
+    apply_ns: u64,
+    mechanism: &'static str,
+    report: DevReport,
+    /// Device programs the kernel lists on the cgroup (BPF cases).
+    attached: Option<usize>,
+}
+
+/// Applies the rules to `cg` and runs the worker in it; `Err(text)` when the
+/// rules could not be applied or the worker did not report.
+fn inside(case: &DevicesCase, cg: &Cgroup, exe: &Path) -> Result<Result<Inside, String>, ProbeError> {
+    let start = Instant::now();
+    let applied = if case.bpf {
+        cg.set_devices_bpf(&case.rules).map(|()| Version::V2)
+    } else {
+        cg.set_devices(&case.rules)
+    };
+    let apply_ns = start.elapsed().as_nanos() as u64;
+    let version = match applied {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(format!("apply the rules: {e}"))),
+    };
+    let mechanism = match version {
+        Version::V1 => "devices.deny/devices.allow (v1)",
+        Version::V2 => "BPF device program (cgroup2)",
+    };
+    // The kernel's list of programs: a confirmation for the report, never the witness.
+    let attached = match (version, cg.v2_dir()) {
+        (Version::V2, Some(d)) => devbpf::attached(&d.path).ok().map(|ids| ids.len()),
+        _ => None,
+    };
+    Ok(worker(exe, case, Some(cg))?.map(|report| Inside {
+        apply_ns,
+        mechanism,
+        report,
+        attached,
+    }))
+}
+
 pub(super) fn run(case: &DevicesCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
     let Ctx {
         scope, layout, exe, ..
@@ -130,35 +171,14 @@ pub(super) fn run(case: &DevicesCase, ctx: &mut Ctx) -> Result<CaseResult, Probe
         }
     };
     let cg = scope.create(&format!("devices-{}", case.id))?;
-    let measured = (|| -> Result<Result<(u64, &'static str, DevReport, Option<usize>), String>, ProbeError> {
-        let start = Instant::now();
-        let applied = if case.bpf {
-            cg.set_devices_bpf(&case.rules).map(|()| Version::V2)
-        } else {
-            cg.set_devices(&case.rules)
-        };
-        let apply_ns = start.elapsed().as_nanos() as u64;
-        let version = match applied {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(format!("apply the rules: {e}"))),
-        };
-        let mechanism = match version {
-            Version::V1 => "devices.deny/devices.allow (v1)",
-            Version::V2 => "BPF device program (cgroup2)",
-        };
-        // The kernel's list of programs: a confirmation for the report, never the witness.
-        let attached = match (version, cg.v2_dir()) {
-            (Version::V2, Some(d)) => devbpf::attached(&d.path).ok().map(|ids| ids.len()),
-            _ => None,
-        };
-        let inside = match worker(exe, case, Some(&cg))? {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(Ok((apply_ns, mechanism, inside, attached)))
-    })();
+    let measured = inside(case, &cg, exe);
     scope.remove(&cg)?;
-    let (apply_ns, mechanism, inside, attached) = match measured? {
+    let Inside {
+        apply_ns,
+        mechanism,
+        report: inside,
+        attached,
+    } = match measured? {
         Ok(m) => m,
         Err(e) => {
             result.judge(Verdict::fail(e));
