@@ -170,6 +170,15 @@ pub enum WorkerKind {
         #[arg(long)]
         method: Option<String>,
     },
+    /// Open device nodes (read-only, write-only) and mknod device numbers in a private tmpfs; print the errno of each (one JSON line).
+    Devices {
+        /// A device node to open.
+        #[arg(long)]
+        open: Vec<std::path::PathBuf>,
+        /// A character device number `MAJ:MIN` to mknod.
+        #[arg(long)]
+        mknod: Vec<String>,
+    },
     /// Wait for a byte on stdin, then spin until --max-ms passed.
     Spin {
         #[arg(long, default_value_t = 60_000)]

@@ -563,6 +563,9 @@ fn main() -> ExitCode {
             }) as u8,
         ),
         Command::Worker {
+            kind: WorkerKind::Devices { open, mknod },
+        } => ExitCode::from(isobench::workload::devices::main(&open, &mknod) as u8),
+        Command::Worker {
             kind: WorkerKind::Fork { max },
         } => ExitCode::from(isobench::workload::fork::main(max) as u8),
         Command::Worker {

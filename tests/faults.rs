@@ -270,7 +270,9 @@ fn without_a_fault_the_same_runs_pass() {
         return;
     }
     let _g = serial();
-    for body in [QUOTA, CPUSET, MEMORY, PIDS, HUGETLB, FREEZER, IO, WEIGHT] {
+    for body in [
+        QUOTA, CPUSET, MEMORY, PIDS, HUGETLB, FREEZER, IO, WEIGHT, DEVICES,
+    ] {
         let mut verdicts = run("", body).1;
         for _ in 2..=3 {
             if !verdicts.iter().any(|v| v.status == "inconclusive") {
@@ -281,12 +283,14 @@ fn without_a_fault_the_same_runs_pass() {
         assert!(!verdicts.is_empty(), "no case ran for {body}");
         for v in &verdicts {
             let v1_high = v.probe == "memory" && v.case.starts_with("high") && memory_on_v1();
+            // A `bpf-` devices case runs on hybrid hosts only: elsewhere it says why it skips.
+            let no_mirror = v.probe == "devices" && v.case.starts_with("bpf-");
             // A known finding (a guest kernel's, named by scripts/vm/test) fails
             // or, where it inflates the calibration, is inconclusive.
             let known = matches!(v.status.as_str(), "fail" | "inconclusive")
                 && common::known_finding(&v.probe, &v.case, &v.reason);
             assert!(
-                v.status == "pass" || (v1_high && v.status == "skip") || known,
+                v.status == "pass" || ((v1_high || no_mirror) && v.status == "skip") || known,
                 "without a fault {}/{} must pass, got {}: {}",
                 v.probe,
                 v.case,
@@ -316,3 +320,64 @@ fault_test!(
     HUGETLB,
     &[("hugetlb", "rsvd")]
 );
+
+const DEVICES: &str = "[devices]\n";
+
+/// The devices controller's version here, and whether a cgroup2 tree is there
+/// (a hybrid host's mirror, or a v2 host).
+fn devices_layout() -> (Option<isobench::cgroup::Version>, bool) {
+    let l = isobench::cgroup::Layout::detect().unwrap();
+    let cgroup2 = l
+        .hierarchies
+        .iter()
+        .any(|h| h.version == isobench::cgroup::Version::V2 && h.own_dir.is_some());
+    (
+        l.placement(isobench::cgroup::Controller::Devices).version,
+        cgroup2,
+    )
+}
+
+/// devices.deny (and its alias devices.allow) ignored: a v1 device cgroup
+/// denies nothing, so both rule sets fail. v2 has no such files (its rules are
+/// the program: `devices_bpf_skipped`).
+#[test]
+fn devices_deny_ignored() {
+    if !privileged("devices_deny_ignored") {
+        return;
+    }
+    let _g = serial();
+    if devices_layout().0 != Some(isobench::cgroup::Version::V1) {
+        eprintln!(
+            "devices.deny: the devices controller is not on v1 here; devices_bpf_skipped covers v2"
+        );
+        return;
+    }
+    let r = run("devices.deny", DEVICES);
+    assert_fails(
+        "devices.deny",
+        &r,
+        &[("devices", "deny-one"), ("devices", "allow-list")],
+    );
+}
+
+/// The device program's attach skipped (reported done): on v2 the plain
+/// cases fail, on a hybrid host the `bpf-` ones.
+#[test]
+fn devices_bpf_skipped() {
+    if !privileged("devices_bpf_skipped") {
+        return;
+    }
+    let _g = serial();
+    let cases: &[(&str, &str)] = match devices_layout() {
+        (Some(isobench::cgroup::Version::V2), _) => {
+            &[("devices", "deny-one"), ("devices", "allow-list")]
+        }
+        (Some(isobench::cgroup::Version::V1), true) => &[("devices", "bpf-")],
+        _ => {
+            eprintln!("devices.bpf: no cgroup2 tree here to attach a device program to");
+            return;
+        }
+    };
+    let r = run("devices.bpf", DEVICES);
+    assert_fails("devices.bpf", &r, cases);
+}

@@ -23,6 +23,12 @@
 //! (`hugetlb.<size>.max`, `.rsvd.max`, `.limit_in_bytes`, `.rsvd.limit_in_bytes`),
 //! and `hugetlb.rsvd.max` for the reservation limits alone. `cgroup.procs` ignored means no process is ever moved:
 //! attaches are skipped, and a child is started outside the cgroup.
+//!
+//! Device rules: `devices.deny` (or its alias `devices.allow`) skips every v1
+//! rule write of either file — a deny list denies nothing, and an allow list
+//! whose `deny a` was skipped leaves every device open. `devices.bpf`, a
+//! pseudo file name, skips the attach of the v2 device program (on a v2 host,
+//! or a hybrid host's cgroup2 mirror) while the setter reports it done.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -55,6 +61,7 @@ const ALIASES: &[&[&str]] = &[
     ],
     &["cgroup.freeze", "freezer.state"],
     &["cgroup.procs", "tasks"],
+    &["devices.deny", "devices.allow"],
 ];
 
 /// The limit in a hugetlb file name, whatever its page size:
@@ -190,6 +197,12 @@ pub fn no_attach() -> bool {
     faults().iter().any(|f| covers(&f.file, "cgroup.procs"))
 }
 
+/// Whether the device program for cgroup2 directory `dir` is not to be
+/// attached (`devices.bpf`): the setter then returns as if it had been.
+pub fn skip_device_program(dir: &Path) -> bool {
+    fault_for(&dir.join("devices.bpf")).is_some()
+}
+
 /// An attach of `pid` through `procs` that the fault skips: reading the file
 /// back returns the pid, as if the kernel had taken it.
 pub fn skip_attach(procs: &Path, pid: i32) -> bool {
@@ -280,6 +293,8 @@ mod tests {
         assert!(covers("memory.max", "memory.memsw.limit_in_bytes"));
         assert!(covers("io.max", "blkio.throttle.write_iops_device"));
         assert!(covers("cgroup.freeze", "freezer.state"));
+        assert!(covers("devices.deny", "devices.allow"));
+        assert!(!covers("devices.deny", "devices.bpf"));
         assert!(!covers("cpu.max", "cpu.cfs_period_us"));
         assert!(!covers("memory.max", "memory.high"));
         for f in [

@@ -12,6 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::Serialize;
 
+use super::devices::DeviceRule;
 use super::hugetlb::{self, HugetlbStat, PageSize};
 use super::stats::{CpuStat, IoStat, MemoryStat};
 use super::types::{CpuMax, IoLimit};
@@ -263,6 +264,30 @@ impl Cgroup {
         hugetlb::stat(&d.path, d.version, size)
     }
 
+    /// Device access rules ([`DeviceRule`], in order) by the devices
+    /// controller's placement: devices.deny / devices.allow on v1, a device
+    /// BPF program attached to the cgroup's directory on v2. Returns the
+    /// version used.
+    pub fn set_devices(&self, rules: &[DeviceRule]) -> Result<Version, CgroupError> {
+        let d = self.dir(Controller::Devices)?;
+        match d.version {
+            Version::V1 => v1::set_devices(&d.path, rules)?,
+            Version::V2 => attach_device_program(&d.path, rules)?,
+        }
+        Ok(d.version)
+    }
+
+    /// The same rules as a device BPF program on the cgroup2 directory, where
+    /// the controller is on v1: a hybrid host's mirror, whose programs the
+    /// kernel runs before the v1 check.
+    pub fn set_devices_bpf(&self, rules: &[DeviceRule]) -> Result<(), CgroupError> {
+        let d = self.v2_dir().ok_or(CgroupError::Unsupported {
+            what: "a device BPF program (no cgroup2 directory)",
+            version: Version::V1,
+        })?;
+        attach_device_program(&d.path, rules)
+    }
+
     /// Freezes (or thaws) every task and waits until the kernel reports it done.
     pub fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
         let d = self.dir(Controller::Freezer)?;
@@ -412,6 +437,15 @@ impl Cgroup {
             None => wait_until("emptying of", &path, || Ok(!self.populated()?)),
         }
     }
+}
+
+/// [`super::devbpf::apply`], unless a fault skips it (`devices.bpf`).
+fn attach_device_program(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
+    #[cfg(feature = "failpoints")]
+    if super::fault::skip_device_program(dir) {
+        return Ok(());
+    }
+    super::devbpf::apply(dir, rules)
 }
 
 /// How often a state without notifications (a v1 freezer, a v1 cgroup's task

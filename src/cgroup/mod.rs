@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use serde::Serialize;
 
+pub mod devbpf;
+pub mod devices;
 #[cfg(feature = "failpoints")]
 pub mod fault;
 mod handle;
@@ -23,6 +25,7 @@ mod types;
 pub mod v1;
 pub mod v2;
 
+pub use devices::{DevAccess, DevKind, DeviceRule};
 pub use handle::{enter_self, raw_fds, Cgroup, Dir, ThawOnDrop, SETTLE_TIMEOUT, V1_POLL};
 pub use layout::{Layout, LayoutKind, Placement};
 pub use scope::{
@@ -197,6 +200,14 @@ pub enum CgroupError {
     },
     #[error("cannot enable controllers in {}: it holds other processes ({pids:?}) besides isobench; hint: run isobench as the only process of a delegated cgroup (e.g. systemd-run --scope -p Delegate=yes isobench run), or pass --cgroup-parent", path.display())]
     BusyParent { path: PathBuf, pids: Vec<i32> },
+    #[error("{what} for {}: {}{}", path.display(), errno_text(*errno), bpf_log(log))]
+    Bpf {
+        what: &'static str,
+        path: PathBuf,
+        errno: Errno,
+        /// The verifier's log of a refused load, lines joined by ` | `.
+        log: String,
+    },
     #[error("ownership record {}: {source}", path.display())]
     Record {
         path: PathBuf,
@@ -211,7 +222,8 @@ impl CgroupError {
             CgroupError::Write { errno, .. }
             | CgroupError::Read { errno, .. }
             | CgroupError::Mkdir { errno, .. }
-            | CgroupError::Rmdir { errno, .. } => Some(*errno),
+            | CgroupError::Rmdir { errno, .. }
+            | CgroupError::Bpf { errno, .. } => Some(*errno),
             CgroupError::Exists { .. } => Some(Errno::EEXIST),
             _ => None,
         }
@@ -225,6 +237,14 @@ fn errno_text(e: Errno) -> String {
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => format!("{e}"),
+    }
+}
+
+fn bpf_log(log: &str) -> String {
+    if log.is_empty() {
+        String::new()
+    } else {
+        format!("; verifier log: {log}")
     }
 }
 

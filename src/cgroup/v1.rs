@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::devices::DeviceRule;
 use super::stats::{self, CpuStat, IoStat, MemoryStat};
 use super::types::{page_rounded, CpuMax, IoLimit};
 use super::{read_file, read_u64, write_checked, write_file, CgroupError};
@@ -31,6 +32,9 @@ pub const BLKIO_SERVICED: &str = "blkio.throttle.io_serviced";
 pub const PIDS_MAX: &str = "pids.max";
 pub const PIDS_CURRENT: &str = "pids.current";
 pub const FREEZER_STATE: &str = "freezer.state";
+pub const DEVICES_ALLOW: &str = "devices.allow";
+pub const DEVICES_DENY: &str = "devices.deny";
+pub const DEVICES_LIST: &str = "devices.list";
 
 /// v2's cpu.weight (1…10000, default 100) expressed as v1 cpu.shares (default
 /// 1024): linear through the two defaults, at least the kernel's minimum 2.
@@ -118,6 +122,17 @@ pub fn set_io_max(dir: &Path, limit: &IoLimit) -> Result<(), CgroupError> {
         write_checked(&dir.join(file), &line, |r| {
             r.lines().any(|l| l.trim() == line)
         })?;
+    }
+    Ok(())
+}
+
+/// Writes each rule, in order, to devices.allow or devices.deny: one rule a
+/// write, as the kernel parses them. Not read back: devices.list of a group
+/// that allows by default prints `a *:* rwm` whatever it denies.
+pub fn set_devices(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
+    for r in rules {
+        let file = if r.allow { DEVICES_ALLOW } else { DEVICES_DENY };
+        write_file(&dir.join(file), &r.v1_line())?;
     }
     Ok(())
 }

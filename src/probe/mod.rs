@@ -310,6 +310,7 @@ registry! {
     io => Io,
     ns_latency => NsLatency,
     hugetlb => Hugetlb,
+    devices => Devices,
 }
 
 /// The registered probe with this id.

@@ -14,6 +14,7 @@ use crate::cgroup::{enter_self, raw_fds, Cgroup, CgroupError};
 use crate::cpulist::CpuList;
 
 pub mod cpuspin;
+pub mod devices;
 pub mod fork;
 pub mod hugetlb;
 pub mod io;
