@@ -309,6 +309,8 @@ registry! {
     freezer => Freezer,
     io => Io,
     ns_latency => NsLatency,
+    net_cls => NetCls,
+    net_prio => NetPrio,
 }
 
 /// The registered probe with this id.

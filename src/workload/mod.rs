@@ -17,6 +17,7 @@ pub mod cpuspin;
 pub mod fork;
 pub mod io;
 pub mod mem;
+pub mod net;
 pub mod nsbench;
 pub mod nsverify;
 pub mod spawn;
