@@ -20,7 +20,7 @@ use super::{Case, Ctx, Group, HostFacts, PlanEnv, Probe, ProbeError, Readiness};
 use crate::cgroup::Controller;
 use crate::record::{CaseResult, Measured, Summary, Verdict};
 use crate::spec::{Checked, HostLimits, Keys};
-use crate::workload::net::{run_sender, PrioTap, Tapped, TAP_PRIO_CAP};
+use crate::workload::net::{lo_is_up, run_sender, PrioTap, Tapped, TAP_PRIO_CAP};
 
 /// The probe.
 pub struct NetPrio;
@@ -123,6 +123,12 @@ fn run(case: &NetPrioCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(NetPrio::ID, &case.id, case);
     if let Some(why) = unavailable_here(layout, Controller::NetPrio) {
         result.judge(Verdict::skip(why));
+        return Ok(result.finish());
+    }
+    if !lo_is_up() {
+        result.judge(Verdict::skip(
+            "lo is down in the harness's network namespace, and isobench does not configure its interfaces",
+        ));
         return Ok(result.finish());
     }
     let tap = match PrioTap::open() {

@@ -315,6 +315,15 @@ impl Drop for Netns {
     }
 }
 
+/// Whether `lo` of the caller's network namespace is up (IFF_UP in its sysfs
+/// flags). isobench never sets an interface of its own namespace up.
+pub fn lo_is_up() -> bool {
+    std::fs::read_to_string("/sys/class/net/lo/flags")
+        .ok()
+        .and_then(|t| u32::from_str_radix(t.trim().trim_start_matches("0x"), 16).ok())
+        .is_some_and(|f| f & libc::IFF_UP as u32 != 0)
+}
+
 /// iproute2's `tc`: the first `tc` on PATH (or in /sbin, /usr/sbin) that says
 /// it is iproute2's (busybox has a `tc` applet that cannot add a filter).
 pub fn find_tc() -> Result<PathBuf, String> {
