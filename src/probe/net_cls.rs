@@ -252,7 +252,11 @@ pub(crate) fn report(cases: &[&CaseResult], mark: &str, intro: &str) -> String {
     for c in cases {
         t.row(vec![
             c.case.clone(),
-            value(c, mark),
+            match (mark, value(c, mark).parse::<u32>()) {
+                // A classid reads as tc spells a class.
+                ("classid", Ok(id)) => class_name(id),
+                (_, _) => value(c, mark),
+            },
             value(c, "apply"),
             value(c, "sent_cgroup"),
             format!("{} / {}", value(c, "marked_cgroup"), value(c, "seen_cgroup")),
