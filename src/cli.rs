@@ -179,6 +179,16 @@ pub enum WorkerKind {
         #[arg(long)]
         mknod: Vec<String>,
     },
+    /// Send --packets UDP datagrams to a receiver of its own on 127.0.0.1 (in the
+    /// network namespace --netns, if given); print `sent N received M port P`.
+    NetSend {
+        #[arg(long)]
+        packets: u64,
+        #[arg(long)]
+        netns: Option<std::path::PathBuf>,
+    },
+    /// Hold a new network namespace with lo up (prints `ready`) until stdin closes.
+    NetHold,
     /// Wait for a byte on stdin, then spin until --max-ms passed.
     Spin {
         #[arg(long, default_value_t = 60_000)]

@@ -112,6 +112,12 @@ fn kb_field(text: &str, key: &str) -> u64 {
         * 1024
 }
 
+/// (major, minor) of a kernel release string: `5.10.0-46-cloud-amd64` → (5, 10).
+pub fn release_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
 /// The online CPUs of this host.
 pub fn online_cpus() -> CpuList {
     read("/sys/devices/system/cpu/online")
@@ -291,6 +297,14 @@ impl Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_versions() {
+        assert_eq!(release_version("5.10.0-46-cloud-amd64"), Some((5, 10)));
+        assert_eq!(release_version("6.18.44-fc-v657"), Some((6, 18)));
+        assert_eq!(release_version("7.2.13+deb14-cloud-amd64"), Some((7, 2)));
+        assert_eq!(release_version("x"), None);
+    }
 
     #[test]
     fn psi_and_config_parsers() {

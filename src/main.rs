@@ -566,6 +566,12 @@ fn main() -> ExitCode {
             kind: WorkerKind::Devices { open, mknod },
         } => ExitCode::from(isobench::workload::devices::main(&open, &mknod) as u8),
         Command::Worker {
+            kind: WorkerKind::NetSend { packets, netns },
+        } => ExitCode::from(isobench::workload::net::send_main(packets, netns.as_deref()) as u8),
+        Command::Worker {
+            kind: WorkerKind::NetHold,
+        } => ExitCode::from(isobench::workload::net::hold_main() as u8),
+        Command::Worker {
             kind: WorkerKind::Fork { max },
         } => ExitCode::from(isobench::workload::fork::main(max) as u8),
         Command::Worker {

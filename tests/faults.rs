@@ -381,3 +381,61 @@ fn devices_bpf_skipped() {
     let r = run("devices.bpf", DEVICES);
     assert_fails("devices.bpf", &r, cases);
 }
+
+/// Whether this host has controller `c` on a v1 hierarchy (net_cls, net_prio:
+/// nowhere else); where it has not, the case is a skip naming why, fault or not.
+fn on_v1(c: isobench::cgroup::Controller) -> bool {
+    isobench::cgroup::Layout::detect()
+        .ok()
+        .and_then(|l| l.placement(c).version)
+        == Some(isobench::cgroup::Version::V1)
+}
+
+const NET: &str =
+    "[net_cls]\nclasses = [3]\npackets = 50\n[net_prio]\npriorities = [6]\npackets = 50\n";
+
+/// `net_cls.classid` / `net_prio.ifpriomap` ignored (not written, reading back
+/// as written): the cgroup's packets carry no mark, and the verdict fails where
+/// the controller is mounted; elsewhere the case is the precise skip. The
+/// control run (no fault) passes, or skips the same way.
+fn net_fault(fault: &str, c: isobench::cgroup::Controller, probe: &str) {
+    let r = run(fault, NET);
+    if !on_v1(c) {
+        for v in r.1.iter().filter(|v| v.probe == probe) {
+            assert_eq!(v.status, "skip", "{}", v.reason);
+            eprintln!("{fault} where {c} is not mounted: {}", v.reason);
+        }
+        return;
+    }
+    assert_fails(fault, &r, &[(probe, "")]);
+    let control = run("", NET);
+    for v in control.1.iter().filter(|v| v.probe == probe) {
+        assert_eq!(v.status, "pass", "without a fault: {}", v.reason);
+    }
+}
+
+#[test]
+fn net_cls_classid_ignored() {
+    if !privileged("net_cls_classid_ignored") {
+        return;
+    }
+    let _g = serial();
+    net_fault(
+        "net_cls.classid",
+        isobench::cgroup::Controller::NetCls,
+        "net_cls",
+    );
+}
+
+#[test]
+fn net_prio_ifpriomap_ignored() {
+    if !privileged("net_prio_ifpriomap_ignored") {
+        return;
+    }
+    let _g = serial();
+    net_fault(
+        "net_prio.ifpriomap",
+        isobench::cgroup::Controller::NetPrio,
+        "net_prio",
+    );
+}

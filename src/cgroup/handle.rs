@@ -288,6 +288,33 @@ impl Cgroup {
         attach_device_program(&d.path, rules)
     }
 
+    /// net_cls.classid: the tc class (`major << 16 | minor`) the cgroup's
+    /// packets carry. v1 only: cgroup v2 has no net_cls (it classifies by cgroup
+    /// path instead: nftables `socket cgroupv2`, BPF cgroup_skb programs).
+    pub fn set_net_cls_classid(&self, classid: u32) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::NetCls)?;
+        match d.version {
+            Version::V1 => v1::set_classid(&d.path, classid),
+            Version::V2 => Err(CgroupError::Unsupported {
+                what: "net_cls.classid",
+                version: Version::V2,
+            }),
+        }
+    }
+
+    /// net_prio.ifpriomap: priority `prio` for the cgroup's sockets on device
+    /// `dev` of the initial network namespace (see [`v1::set_ifpriomap`]). v1 only.
+    pub fn set_net_prio(&self, dev: &str, prio: u32) -> Result<(), CgroupError> {
+        let d = self.dir(Controller::NetPrio)?;
+        match d.version {
+            Version::V1 => v1::set_ifpriomap(&d.path, dev, prio),
+            Version::V2 => Err(CgroupError::Unsupported {
+                what: "net_prio.ifpriomap",
+                version: Version::V2,
+            }),
+        }
+    }
+
     /// Freezes (or thaws) every task and waits until the kernel reports it done.
     pub fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
         let d = self.dir(Controller::Freezer)?;

@@ -238,5 +238,7 @@ mod tests {
     fn dev_numbers() {
         assert_eq!(parse_dev("259:0"), Some((259, 0)));
         assert_eq!(parse_dev("Total"), None);
+        assert_eq!(parse_dev("1"), None);
+        assert_eq!(parse_dev("a:1"), None);
     }
 }

@@ -35,6 +35,8 @@ pub const FREEZER_STATE: &str = "freezer.state";
 pub const DEVICES_ALLOW: &str = "devices.allow";
 pub const DEVICES_DENY: &str = "devices.deny";
 pub const DEVICES_LIST: &str = "devices.list";
+pub const NET_CLS_CLASSID: &str = "net_cls.classid";
+pub const NET_PRIO_IFPRIOMAP: &str = "net_prio.ifpriomap";
 
 /// v2's cpu.weight (1…10000, default 100) expressed as v1 cpu.shares (default
 /// 1024): linear through the two defaults, at least the kernel's minimum 2.
@@ -147,6 +149,25 @@ pub fn set_frozen(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
 /// True once every task is frozen (FREEZING while some are still running).
 pub fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
     Ok(read_file(&dir.join(FREEZER_STATE))?.trim() == "FROZEN")
+}
+
+/// Sets net_cls.classid (`0xAAAABBBB` is tc class `AAAA:BBBB`); the kernel
+/// prints it back in decimal.
+pub fn set_classid(dir: &Path, classid: u32) -> Result<(), CgroupError> {
+    super::write_number(&dir.join(NET_CLS_CLASSID), u64::from(classid))
+}
+
+/// Sets the priority of the cgroup's sockets on device `dev`. The kernel looks
+/// the name up in the *initial* network namespace (write_priomap:
+/// `dev_get_by_name(&init_net, ...)`), whatever namespace the writer is in, and
+/// lists only that namespace's devices when the file is read: a device of
+/// another namespace can be given no priority at all.
+pub fn set_ifpriomap(dir: &Path, dev: &str, prio: u32) -> Result<(), CgroupError> {
+    let line = format!("{dev} {prio}");
+    write_checked(&dir.join(NET_PRIO_IFPRIOMAP), &line, |r| {
+        r.lines().any(|l| l.trim() == line)
+    })
+    .map(|_| ())
 }
 
 /// Throttling from the cpu hierarchy, usage from cpuacct (which may be another mount).

@@ -311,6 +311,8 @@ registry! {
     ns_latency => NsLatency,
     hugetlb => Hugetlb,
     devices => Devices,
+    net_cls => NetCls,
+    net_prio => NetPrio,
 }
 
 /// The registered probe with this id.

@@ -104,12 +104,6 @@ fn private_tmpfs(dir: &Path) -> Result<(), String> {
     .map_err(|e| format!("mount tmpfs on {}: {e}", dir.display()))
 }
 
-/// Parses `MAJ:MIN`.
-pub fn parse_dev(s: &str) -> Option<(u32, u32)> {
-    let (a, b) = s.split_once(':')?;
-    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
-}
-
 /// `isobench worker devices --open PATH… --mknod MAJ:MIN…`: prints one JSON
 /// [`DevReport`] line. Exit status 0 when it could report, 2 on bad arguments.
 pub fn main(open: &[PathBuf], mknod: &[String]) -> i32 {
@@ -128,7 +122,7 @@ pub fn main(open: &[PathBuf], mknod: &[String]) -> i32 {
     }
     let mut devs = Vec::new();
     for m in mknod {
-        match parse_dev(m) {
+        match crate::cgroup::stats::parse_dev(m.trim()) {
             Some(d) => devs.push(d),
             None => {
                 eprintln!("isobench worker devices: bad --mknod {m:?} (want MAJ:MIN)");
@@ -177,13 +171,6 @@ pub fn main(open: &[PathBuf], mknod: &[String]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn device_numbers_parse() {
-        assert_eq!(parse_dev("1:7"), Some((1, 7)));
-        assert_eq!(parse_dev("1"), None);
-        assert_eq!(parse_dev("a:1"), None);
-    }
 
     #[test]
     fn reports_round_trip() {

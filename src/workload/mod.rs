@@ -19,6 +19,7 @@ pub mod fork;
 pub mod hugetlb;
 pub mod io;
 pub mod mem;
+pub mod net;
 pub mod nsbench;
 pub mod nsverify;
 pub mod spawn;
