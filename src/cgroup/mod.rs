@@ -16,6 +16,7 @@ pub mod fault;
 mod handle;
 pub mod layout;
 pub mod owner;
+pub mod perf;
 mod scope;
 pub mod stats;
 mod types;
@@ -27,7 +28,7 @@ pub use layout::{Layout, LayoutKind, Placement};
 pub use scope::{
     clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem, Scope, ScopeOptions,
 };
-pub use stats::{CpuStat, IoStat, MemoryStat};
+pub use stats::{CpuAcct, CpuStat, IoStat, MemoryStat};
 pub use types::{CpuMax, DevId, IoLimit};
 
 /// The prefix of every cgroup the harness creates: `isobench-<pid>-<case>`.
@@ -300,6 +301,8 @@ pub fn read_file(path: &Path) -> Result<String, CgroupError> {
             path: path.to_path_buf(),
             errno: errno_of(&e),
         })?;
+    #[cfg(feature = "failpoints")]
+    let s = fault::scale_read(path, s);
     Ok(s)
 }
 

@@ -309,6 +309,8 @@ registry! {
     freezer => Freezer,
     io => Io,
     ns_latency => NsLatency,
+    cpuacct => Cpuacct,
+    perf_event => PerfEvent,
 }
 
 /// The registered probe with this id.
