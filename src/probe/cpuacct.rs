@@ -41,11 +41,12 @@ pub const OUTSIDE_SLACK: Duration = Duration::from_millis(1);
 
 /// Below this share of the CPU the spinners could use, the host was too busy
 /// for the charge to be judged against them: a guest whose host takes the CPU
-/// away may charge its tasks for time they never saw (stolen time), and the
-/// slack weighs more on little time. This shared 2-CPU host, busy with
-/// builds, gave two spinners 33 % and charged them within +0.9 %: the bound
-/// is low so that such a run is still judged.
-pub const MIN_GIVEN_PCT: f64 = 25.0;
+/// away without steal accounting may charge its tasks for time they never
+/// saw, and the slack weighs more on little time. The bound is low because
+/// this shared 2-CPU host, with a TCG guest and builds beside it, charged
+/// within +0.9 % at 33 % given and +1.4 % at 21 %, and a ×1.25 fault at 25 %
+/// given must still fail.
+pub const MIN_GIVEN_PCT: f64 = 10.0;
 
 /// The `cpuacct` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -578,11 +579,11 @@ mod tests {
 
     #[test]
     fn a_busy_host_is_inconclusive_but_a_missed_charge_still_fails() {
-        let v = verdict(&case(), &ev(200, 230, 230, 0));
+        let v = verdict(&case(), &ev(80, 85, 85, 0));
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
-        assert!(v.reason.contains("gave the spinners 20% of the CPU"), "{}", v.reason);
+        assert!(v.reason.contains("gave the spinners 8% of the CPU"), "{}", v.reason);
         // Charged nothing (the spinner was never in the group).
-        let v = verdict(&case(), &ev(200, 0, 0, 0));
+        let v = verdict(&case(), &ev(80, 0, 0, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
     }
 
