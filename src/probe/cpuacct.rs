@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::{Case, Ctx, Group, HostFacts, PlanEnv, Probe, ProbeError, Readiness};
 use crate::cgroup::{Cgroup, CgroupError, Controller, CpuAcct, Scope, Version};
 use crate::cpulist::CpuList;
+use crate::host::CpuTimes;
 use crate::interrupt;
 use crate::markdown::{value, verdict_word, Align, Table};
 use crate::ns::now_ns;
@@ -204,6 +205,9 @@ pub struct Evidence {
     pub own_cpus: Vec<u32>,
     /// The window, from before the first read to after the second.
     pub wall: Duration,
+    /// Where the time of the group's CPUs went between the reads, as the
+    /// kernel saw it (/proc/stat); `None` where it could not be read.
+    pub cpu_times: Option<CpuTimes>,
 }
 
 impl Evidence {
@@ -237,6 +241,27 @@ impl Evidence {
         let u = self.charged.user.as_secs_f64();
         let all = u + self.charged.system.as_secs_f64();
         (all > 0.0).then(|| u / all * 100.0)
+    }
+
+    /// Time the spinners saw themselves away from their CPUs that the kernel
+    /// saw neither idle nor used by anything but the group: the (virtual)
+    /// CPU itself was taken away, under a hypervisor that does not report
+    /// steal time (QEMU TCG), and the kernel charged it as the group's.
+    /// `None` without /proc/stat, when the charge exceeds what the kernel saw
+    /// the CPUs busy with, or when the kernel saw them idle or used by others
+    /// more than a tenth of the window.
+    pub fn unseen(&self) -> Option<Duration> {
+        let t = self.cpu_times?;
+        if self.charged.usage > t.busy + CHARGE_SLACK {
+            return None;
+        }
+        let window = self.wall * self.usable_cpus;
+        let gaps = window.saturating_sub(self.own.0);
+        let away = t.idle + t.busy.saturating_sub(self.charged.usage);
+        // Only where the kernel saw the group alone on its CPUs: a charge
+        // inflated by a fault shrinks what seems to be the others' time, and
+        // must not pass for stolen time beside a busy neighbour.
+        (away <= window / 10 + CHARGE_SLACK).then(|| gaps.saturating_sub(away))
     }
 
     /// What the kernel charged on CPUs outside the group's cpuset (`None`
@@ -293,6 +318,15 @@ pub fn verdict(case: &AcctCase, ev: &Evidence) -> Verdict {
     }
     let ceiling = hi.as_secs_f64() * (1.0 + k) + CHARGE_SLACK.as_secs_f64();
     if usage.as_secs_f64() > ceiling {
+        let excess = usage.saturating_sub(hi).as_secs_f64();
+        if let Some(unseen) = ev.unseen().filter(|u| {
+            excess <= u.as_secs_f64() * (1.0 + k) + CHARGE_SLACK.as_secs_f64()
+        }) {
+            return Verdict::inconclusive(format!(
+                "stolen time: the spinners were away {:.0} ms that the kernel saw neither idle nor used by others (the CPU was taken from under it without steal accounting, as a QEMU TCG guest on a busy host is), and charged them as the group's: the charge cannot be judged: {numbers}",
+                ms(unseen)
+            ));
+        }
         return Verdict::fail(format!(
             "the kernel charged more than the spinners ran (above {:.1} ms: +{tol}% and {} ms): {numbers}",
             ceiling * 1e3,
@@ -349,15 +383,18 @@ pub fn verdict(case: &AcctCase, ev: &Evidence) -> Verdict {
 struct Bracketed {
     start_ns: u64,
     acct: CpuAcct,
+    cpu_times: Option<CpuTimes>,
     end_ns: u64,
 }
 
-fn bracketed(cg: &Cgroup) -> Result<Bracketed, CgroupError> {
+fn bracketed(cg: &Cgroup, cpus: &CpuList) -> Result<Bracketed, CgroupError> {
     let start_ns = now_ns();
     let acct = cg.cpu_acct()?;
+    let cpu_times = crate::host::cpu_times(cpus);
     Ok(Bracketed {
         start_ns,
         acct,
+        cpu_times,
         end_ns: now_ns(),
     })
 }
@@ -392,15 +429,14 @@ fn run(case: &AcctCase, scope: &mut Scope, exe: &Path) -> Result<CaseResult, Pro
         } else {
             None
         };
-        let usable = set
-            .as_ref()
-            .map_or(crate::host::online_cpus().len(), CpuList::len) as u32;
+        let seen = set.clone().unwrap_or_else(crate::host::online_cpus);
+        let usable = seen.len() as u32;
         let mut spinners = Spinners::start(exe, cg, case.threads, 0)?;
         spinners.signal();
         let from = now_ns();
-        let before = bracketed(cg)?;
+        let before = bracketed(cg, &seen)?;
         let slept = interrupt::sleep(case.duration);
-        let after = bracketed(cg)?;
+        let after = bracketed(cg, &seen)?;
         let to = now_ns();
         let reports = match spinners.stop() {
             Ok(r) if r.len() == case.threads as usize => r,
@@ -431,6 +467,10 @@ fn run(case: &AcctCase, scope: &mut Scope, exe: &Path) -> Result<CaseResult, Pro
             ),
             own_cpus,
             wall: Duration::from_nanos(to.saturating_sub(from)),
+            cpu_times: match (after.cpu_times, before.cpu_times) {
+                (Some(a), Some(b)) => Some(a.since(&b)),
+                _ => None,
+            },
         }))
     })();
     scope.remove(cg)?;
@@ -538,6 +578,7 @@ mod tests {
             own: (d(own_ms), d(own_ms + 1)),
             own_cpus: vec![1],
             wall: d(1000),
+            cpu_times: None,
         }
     }
 
@@ -584,6 +625,28 @@ mod tests {
         assert!(v.reason.contains("gave the spinners 8% of the CPU"), "{}", v.reason);
         // Charged nothing (the spinner was never in the group).
         let v = verdict(&case(), &ev(80, 0, 0, 0));
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+    }
+
+    #[test]
+    fn time_taken_from_under_the_kernel_is_inconclusive_not_a_fault() {
+        let d = Duration::from_millis;
+        // The 6.12 TCG guest on a busy host: CPU 1 busy 1000 ms by the
+        // kernel, all of it charged to the group; the spinner saw 578 ms.
+        let mut e = ev(578, 1000, 990, 0);
+        e.wall = d(1004);
+        e.cpu_times = Some(CpuTimes { busy: d(1000), idle: d(0), steal: d(0) });
+        let v = verdict(&case(), &e);
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        assert!(v.reason.starts_with("stolen time: the spinners were away 426 ms"), "{}", v.reason);
+        // ×1.25 on a quiet host: the charge exceeds what the CPU was busy with.
+        let mut e = ev(990, 1238, 1230, 0);
+        e.cpu_times = Some(CpuTimes { busy: d(1000), idle: d(0), steal: d(0) });
+        assert_eq!(verdict(&case(), &e).status, Status::Fail);
+        // ×1.25 on a busy host: the kernel saw others run in the gaps.
+        let mut e = ev(250, 313, 310, 0);
+        e.cpu_times = Some(CpuTimes { busy: d(1000), idle: d(0), steal: d(0) });
+        let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
     }
 

@@ -18,6 +18,7 @@ use super::{Case, Ctx, Group, HostFacts, PlanEnv, Probe, ProbeError, Readiness};
 use crate::cgroup::perf::{self, CgroupCounters, Event, Reading};
 use crate::cgroup::{Cgroup, CgroupError, Controller, CpuMax, CpuStat, Scope};
 use crate::cpulist::CpuList;
+use crate::host::CpuTimes;
 use crate::interrupt;
 use crate::markdown::{value, verdict_word, Align, Table};
 use crate::ns::now_ns;
@@ -147,11 +148,35 @@ pub struct Evidence {
     pub instructions: Option<u64>,
     /// Whether there is a hardware PMU, as [`perf::hardware_pmu`] said.
     pub pmu: String,
+    /// The outside cgroup's CPU usage between the reads.
+    pub outside_usage: Duration,
+    /// How many CPUs the spinners shared, and where their time went as the
+    /// kernel saw it (/proc/stat; `None` where it could not be read).
+    pub cpus: u32,
+    pub cpu_times: Option<CpuTimes>,
 }
 
 impl Evidence {
     pub fn counted_total(&self) -> Duration {
         Duration::from_nanos(self.counted.iter().map(|r| r.value).sum())
+    }
+
+    /// Time the spinners saw themselves away from their CPUs that the kernel
+    /// saw neither idle nor used by anything but the two cgroups: taken from
+    /// under it (a QEMU TCG guest on a busy host), and charged as theirs.
+    /// `None` without /proc/stat, when the two charges exceed what the kernel
+    /// saw the CPUs busy with, or when it saw them idle or used by others more
+    /// than a tenth of the window (as cpuacct's).
+    pub fn unseen(&self) -> Option<Duration> {
+        let t = self.cpu_times?;
+        let charged = self.usage + self.outside_usage;
+        if charged > t.busy + CHARGE_SLACK {
+            return None;
+        }
+        let window = self.wall * self.cpus.max(1);
+        let gaps = window.saturating_sub(self.inside.0 + self.outside.0);
+        let away = t.idle + t.busy.saturating_sub(charged);
+        (away <= window / 10 + CHARGE_SLACK).then(|| gaps.saturating_sub(away))
     }
 }
 
@@ -211,6 +236,16 @@ pub fn verdict(case: &PerfCase, ev: &Evidence) -> Verdict {
     let ceiling = ev.inside.1.as_secs_f64() * (1.0 + k) + slack;
     let agrees_with_usage = (c - u).abs() <= u * k + slack;
     if c > ceiling && agrees_with_usage {
+        let excess = c - ev.inside.1.as_secs_f64();
+        if let Some(unseen) = ev
+            .unseen()
+            .filter(|u| excess <= u.as_secs_f64() * (1.0 + k) + slack)
+        {
+            return Verdict::inconclusive(format!(
+                "stolen time: the spinners were away {:.0} ms that the kernel saw neither idle nor used by others (the CPU was taken from under it without steal accounting, as a QEMU TCG guest on a busy host is), and counted them as the cgroups': the count cannot be judged against the spinner: {numbers}",
+                ms(unseen)
+            ));
+        }
         // perf and the cgroup's usage both run on the scheduler's clock: when
         // they agree and both exceed the spinner's own, the kernel charged
         // the cgroup time its task did not see itself run (a TCG guest of
@@ -246,6 +281,8 @@ struct Bracketed {
     clock: Vec<Reading>,
     instructions: Option<Vec<Reading>>,
     stat: CpuStat,
+    outside: CpuStat,
+    cpu_times: Option<CpuTimes>,
     end_ns: u64,
 }
 
@@ -255,19 +292,25 @@ enum Failure {
 }
 
 fn bracketed(
-    cg: &Cgroup,
+    (cg, outside, cpus): (&Cgroup, &Cgroup, &CpuList),
     clock: &CgroupCounters,
     instr: Option<&CgroupCounters>,
 ) -> Result<Bracketed, Failure> {
     let start_ns = now_ns();
     let c = clock.read().map_err(Failure::Perf)?;
-    let i = instr.map(CgroupCounters::read).transpose().map_err(Failure::Perf)?;
+    let i = instr
+        .map(CgroupCounters::read)
+        .transpose()
+        .map_err(Failure::Perf)?;
     let stat = cg.cpu_stat().map_err(Failure::Cgroup)?;
+    let out = outside.cpu_stat().map_err(Failure::Cgroup)?;
     Ok(Bracketed {
         start_ns,
         clock: c,
         instructions: i,
         stat,
+        outside: out,
+        cpu_times: crate::host::cpu_times(cpus),
         end_ns: now_ns(),
     })
 }
@@ -325,10 +368,11 @@ fn measure(
     // Both spinners on one CPU, where a cpuset allows it: the quota then
     // leaves the outside spinner the rest of that CPU, and every other
     // CPU's counter must stay near 0.
+    let mut shared = online.clone();
     if inside.has(Controller::Cpuset) && online.len() >= 2 {
-        let last = CpuList::new(online.iter().last());
+        shared = CpuList::new(online.iter().last());
         for cg in [inside, outside] {
-            if let Err(e) = cg.set_cpus(&last) {
+            if let Err(e) = cg.set_cpus(&shared) {
                 return Ok(Err(Verdict::fail(format!("set cpuset.cpus: {e}"))));
             }
         }
@@ -355,7 +399,7 @@ fn measure(
     sp_in.signal();
     sp_out.signal();
     let from = now_ns();
-    let read = |()| bracketed(inside, &clock, instr.as_ref());
+    let read = |()| bracketed((inside, outside, &shared), &clock, instr.as_ref());
     let before = read(());
     let slept = interrupt::sleep(case.duration);
     let after = read(());
@@ -391,6 +435,12 @@ fn measure(
             _ => None,
         },
         pmu: pmu_text(&pmu),
+        outside_usage: after.outside.since(&before.outside).usage,
+        cpus: shared.len() as u32,
+        cpu_times: match (after.cpu_times, before.cpu_times) {
+            (Some(a), Some(b)) => Some(a.since(&b)),
+            _ => None,
+        },
     }))
 }
 
@@ -495,6 +545,9 @@ mod tests {
             quota_pct: 50,
             instructions: None,
             pmu: pmu_text(&Ok(false)),
+            outside_usage: d(out_ms),
+            cpus: 1,
+            cpu_times: None,
         }
     }
 
@@ -525,13 +578,25 @@ mod tests {
     #[test]
     fn a_kernel_clock_ahead_of_the_spinner_is_said_so() {
         // The 5.10 TCG guest: perf 756.7 ms, usage 761.2 ms, the spinner 423.3 ms.
-        let v = verdict(&case(), &ev(757, 761, 423, 451));
+        let mut e = ev(757, 761, 423, 451);
+        let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
         assert!(
             v.reason.starts_with("the kernel counted more than the cgroup's spinner ran by its own clock, perf and the cgroup's usage alike"),
             "{}",
             v.reason
         );
+        // …unless the kernel saw the CPU busy with the two cgroups alone: the
+        // time the spinners missed was taken from under it.
+        e.outside_usage = Duration::from_millis(760);
+        e.cpu_times = Some(CpuTimes {
+            busy: Duration::from_millis(1525),
+            idle: Duration::ZERO,
+            steal: Duration::ZERO,
+        });
+        let v = verdict(&case(), &e);
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        assert!(v.reason.starts_with("stolen time: the spinners were away"), "{}", v.reason);
     }
 
     #[test]
