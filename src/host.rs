@@ -128,6 +128,67 @@ pub fn online_cpus() -> CpuList {
         })
 }
 
+/// Where the time of some CPUs went, as the kernel saw it (/proc/stat, in
+/// USER_HZ ticks: 10 ms steps at 100 Hz).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// user + nice + system + irq + softirq.
+    pub busy: std::time::Duration,
+    /// idle + iowait.
+    pub idle: std::time::Duration,
+    /// steal: what a hypervisor that says so took away.
+    pub steal: std::time::Duration,
+}
+
+impl CpuTimes {
+    /// What the counters moved since `earlier`.
+    pub fn since(&self, earlier: &CpuTimes) -> CpuTimes {
+        CpuTimes {
+            busy: self.busy.saturating_sub(earlier.busy),
+            idle: self.idle.saturating_sub(earlier.idle),
+            steal: self.steal.saturating_sub(earlier.steal),
+        }
+    }
+}
+
+/// The `cpuN` lines of /proc/stat for `cpus`, summed; `user_hz` ticks a second.
+pub fn parse_cpu_times(text: &str, cpus: &CpuList, user_hz: u64) -> CpuTimes {
+    let tick =
+        |t: u64| std::time::Duration::from_nanos(t.saturating_mul(1_000_000_000) / user_hz.max(1));
+    let mut sum = [0u64; 8];
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let Some(cpu) = f
+            .next()
+            .and_then(|c| c.strip_prefix("cpu"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !cpus.contains(cpu) {
+            continue;
+        }
+        for (s, v) in sum.iter_mut().zip(f) {
+            *s += v.parse::<u64>().unwrap_or(0);
+        }
+    }
+    // user nice system idle iowait irq softirq steal
+    CpuTimes {
+        busy: tick(sum[0] + sum[1] + sum[2] + sum[5] + sum[6]),
+        idle: tick(sum[3] + sum[4]),
+        steal: tick(sum[7]),
+    }
+}
+
+/// Where the time of `cpus` went so far (None without /proc/stat).
+pub fn cpu_times(cpus: &CpuList) -> Option<CpuTimes> {
+    Some(parse_cpu_times(
+        &read("/proc/stat")?,
+        cpus,
+        crate::cgroup::v1::user_hz(),
+    ))
+}
+
 /// The online memory nodes (a host without NUMA has node 0).
 pub fn online_mems() -> CpuList {
     read("/sys/devices/system/node/online")
@@ -304,6 +365,23 @@ mod tests {
         assert_eq!(release_version("6.18.44-fc-v657"), Some((6, 18)));
         assert_eq!(release_version("7.2.13+deb14-cloud-amd64"), Some((7, 2)));
         assert_eq!(release_version("x"), None);
+    }
+
+    #[test]
+    fn cpu_times_sum_the_cpus_asked_for() {
+        let text = "cpu  10 0 5 100 1 0 0 0 0 0\ncpu0 4 0 2 50 1 0 0 0 0 0\ncpu1 6 1 3 50 0 2 1 7 0 0\nintr 1\n";
+        let t = parse_cpu_times(text, &CpuList::new([1]), 100);
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(
+            t,
+            CpuTimes {
+                busy: ms(130),
+                idle: ms(500),
+                steal: ms(70)
+            }
+        );
+        let t = parse_cpu_times(text, &CpuList::new([0, 1]), 100);
+        assert_eq!(t.idle, ms(1010));
     }
 
     #[test]

@@ -122,6 +122,11 @@ const PIDS: &str = "[pids]\nmax = [16]\n";
 const FREEZER: &str = "[cgroup_lifecycle]\nrepeat = 1\nhold_ms = 100\n[[cgroup_lifecycle.case]]\nname = \"freezer\"\nfreeze = true\n[freezer]\nrepeat = 3\nquota_pct = [0, 20]\n";
 const IO: &str = "[io]\nread_iops = [200]\nduration_ms = 2000\n";
 const WEIGHT: &str = "[cpu_weight]\nweights = [[100, 300]]\nduration_ms = 1000\n";
+/// The accounting cases: one thread pinned (where there are two CPUs) and two
+/// threads; ×0.8 and ×1.25 are twice the ±10 % tolerance.
+const ACCT: &str = "[cpuacct]\nduration_ms = 1000\n";
+/// perf's cgroup mode beside an unlimited spinner outside the cgroup.
+const PERF: &str = "[perf_event]\nduration_ms = 1500\n";
 
 const QUOTA_CASES: &[(&str, &str)] = &[("cpu_quota", "q"), ("cgroup_lifecycle", "cpu")];
 
@@ -237,7 +242,7 @@ fn cgroup_procs_ignored() {
         return;
     }
     let _g = serial();
-    let body = [QUOTA, CPUSET, MEMORY, PIDS, IO, WEIGHT].concat()
+    let body = [QUOTA, CPUSET, MEMORY, PIDS, IO, WEIGHT, ACCT, PERF].concat()
         + "[freezer]\nrepeat = 3\nquota_pct = [0, 20]\n";
     let (code, verdicts, stderr) = run("cgroup.procs", &body);
     if code == 2 {
@@ -271,7 +276,7 @@ fn without_a_fault_the_same_runs_pass() {
     }
     let _g = serial();
     for body in [
-        QUOTA, CPUSET, MEMORY, PIDS, HUGETLB, FREEZER, IO, WEIGHT, DEVICES,
+        QUOTA, CPUSET, MEMORY, PIDS, HUGETLB, FREEZER, IO, WEIGHT, DEVICES, ACCT, PERF,
     ] {
         let mut verdicts = run("", body).1;
         for _ in 2..=3 {
@@ -439,3 +444,24 @@ fn net_prio_ifpriomap_ignored() {
         "net_prio",
     );
 }
+// The accounting read fault: the charge read from cpuacct.usage (and its
+// per-CPU split and user/system ticks; cpu.stat's usage keys on v2) scaled.
+fault_test!(
+    cpuacct_usage_too_low,
+    "cpuacct.usage*0.8",
+    ACCT,
+    &[("cpuacct", "t")]
+);
+fault_test!(
+    cpuacct_usage_too_high,
+    "cpuacct.usage*1.25",
+    ACCT,
+    &[("cpuacct", "t")]
+);
+// The spinner never moved into the cgroup: perf counts an empty cgroup.
+fault_test!(
+    perf_event_spinner_outside,
+    "cgroup.procs",
+    PERF,
+    &[("perf_event", "q")]
+);

@@ -29,6 +29,17 @@
 //! whose `deny a` was skipped leaves every device open. `devices.bpf`, a
 //! pseudo file name, skips the attach of the v2 device program (on a v2 host,
 //! or a hybrid host's cgroup2 mirror) while the setter reports it done.
+//! Faults on *reads*: the CPU accounting files the harness reads
+//! ([`STATS`]: `cpuacct.usage`, `cpuacct.usage_percpu`, `cpuacct.stat`,
+//! `cpu.stat`) are one name, the kernel's CPU charge on every layout. `FILE*F`
+//! naming any of them multiplies the charged time *read* from all of them by F
+//! (`cpuacct.usage*0.8`: a kernel that under-charges by 20 %): every number of
+//! cpuacct.usage and .usage_percpu, the `user` and `system` ticks of
+//! cpuacct.stat, and only `usage_usec`, `user_usec` and `system_usec` of
+//! cpu.stat — never its throttling keys (nr_periods, nr_throttled,
+//! throttled_*), so the fault changes what was charged and nothing else. `FILE`
+//! alone is ×0: nothing charged. A write fault (`cpu.max*1.2`) never scales a
+//! read, and no other row names these files.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -75,6 +86,65 @@ fn hugetlb_limit(file: &str) -> Option<bool> {
         "rsvd.max" | "rsvd.limit_in_bytes" => Some(true),
         _ => None,
     }
+}
+
+/// The CPU accounting files a read fault scales: naming one names them all.
+pub const STATS: &[&str] = &[
+    "cpuacct.usage",
+    "cpuacct.usage_percpu",
+    "cpuacct.stat",
+    "cpu.stat",
+];
+
+/// The keys of cpu.stat and cpuacct.stat that are charged time.
+const CHARGED_KEYS: &[&str] = &["usage_usec", "user_usec", "system_usec", "user", "system"];
+
+/// `text` read from `path`, its charged time multiplied by a read fault's factor
+/// when one names the accounting files ([`STATS`]); unchanged otherwise.
+pub fn scale_read(path: &Path, text: String) -> String {
+    let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
+        return text;
+    };
+    if !STATS.contains(&file) {
+        return text;
+    }
+    let Some(fault) = faults()
+        .into_iter()
+        .find(|f| STATS.contains(&f.file.as_str()))
+    else {
+        return text;
+    };
+    scale_stats(file, &text, fault.factor.unwrap_or(0.0))
+}
+
+/// The charged time of an accounting file multiplied by `f` (see [`STATS`]).
+fn scale_stats(file: &str, text: &str, f: f64) -> String {
+    let times = |t: &str| -> Option<String> {
+        let n: u64 = t.parse().ok()?;
+        Some(((n as f64 * f).round() as u64).to_string())
+    };
+    let keyed = matches!(file, "cpu.stat" | "cpuacct.stat");
+    let mut out: String = text
+        .lines()
+        .map(|line| {
+            if keyed {
+                match line.split_once(' ') {
+                    Some((k, v)) if CHARGED_KEYS.contains(&k) => {
+                        times(v.trim()).map_or(line.to_string(), |v| format!("{k} {v}"))
+                    }
+                    _ => line.to_string(),
+                }
+            } else {
+                line.split_whitespace()
+                    .map(|t| times(t).unwrap_or_else(|| t.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push('\n');
+    out
 }
 
 /// Whether fault name `name` covers interface file `file`.
@@ -265,6 +335,37 @@ mod tests {
         child.wait().unwrap();
         remember(procs, &pid.to_string());
         assert_eq!(read(procs), Some(String::new()));
+    }
+
+    #[test]
+    fn read_faults_scale_charged_time_only() {
+        assert_eq!(
+            scale_stats("cpuacct.usage", "1000000000\n", 0.8),
+            "800000000\n"
+        );
+        assert_eq!(
+            scale_stats("cpuacct.usage_percpu", "100 2000 \n", 1.25),
+            "125 2500\n"
+        );
+        assert_eq!(
+            scale_stats("cpuacct.stat", "user 100\nsystem 8\n", 0.5),
+            "user 50\nsystem 4\n"
+        );
+        assert_eq!(
+            scale_stats(
+                "cpu.stat",
+                "usage_usec 1000\nuser_usec 900\nsystem_usec 100\nnr_periods 52\nnr_throttled 47\nthrottled_usec 2200\n",
+                0.8
+            ),
+            "usage_usec 800\nuser_usec 720\nsystem_usec 80\nnr_periods 52\nnr_throttled 47\nthrottled_usec 2200\n"
+        );
+        // v1's cpu.stat has throttling only: nothing in it is charged time.
+        let v1 = "nr_periods 20\nnr_throttled 19\nthrottled_time 1602170516\n";
+        assert_eq!(scale_stats("cpu.stat", v1, 0.8), v1);
+        // No accounting file is a write target: a write fault on one changes nothing written.
+        for f in STATS {
+            assert!(!ALIASES.iter().any(|g| g.contains(f)), "{f}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::devices::DeviceRule;
 use super::hugetlb::{self, HugetlbStat, PageSize};
-use super::stats::{CpuStat, IoStat, MemoryStat};
+use super::stats::{CpuAcct, CpuStat, IoStat, MemoryStat};
 use super::types::{CpuMax, IoLimit};
 use super::{read_procs, v1, v2, write_file, CgroupError, Controller, Version, CGROUP_PROCS};
 use crate::cpulist::CpuList;
@@ -357,6 +357,16 @@ impl Cgroup {
                 v1::cpu_stat(cpu, &acct.path)
             }
             Version::V2 => v2::cpu_stat(&acct.path),
+        }
+    }
+
+    /// The CPU time charged to the cgroup, split into user and system time
+    /// and, on v1, per CPU.
+    pub fn cpu_acct(&self) -> Result<CpuAcct, CgroupError> {
+        let d = self.dir(Controller::Cpuacct)?;
+        match d.version {
+            Version::V1 => v1::cpu_acct(&d.path),
+            Version::V2 => v2::cpu_acct(&d.path),
         }
     }
 

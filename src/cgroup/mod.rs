@@ -19,6 +19,7 @@ mod handle;
 pub mod hugetlb;
 pub mod layout;
 pub mod owner;
+pub mod perf;
 mod scope;
 pub mod stats;
 mod types;
@@ -31,7 +32,7 @@ pub use layout::{Layout, LayoutKind, Placement};
 pub use scope::{
     clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem, Scope, ScopeOptions,
 };
-pub use stats::{CpuStat, IoStat, MemoryStat};
+pub use stats::{CpuAcct, CpuStat, IoStat, MemoryStat};
 pub use types::{CpuMax, DevId, IoLimit};
 
 /// The prefix of every cgroup the harness creates: `isobench-<pid>-<case>`.
@@ -321,6 +322,8 @@ pub fn read_file(path: &Path) -> Result<String, CgroupError> {
             path: path.to_path_buf(),
             errno: errno_of(&e),
         })?;
+    #[cfg(feature = "failpoints")]
+    let s = fault::scale_read(path, s);
     Ok(s)
 }
 

@@ -36,6 +36,76 @@ impl CpuStat {
     }
 }
 
+/// CPU time the kernel charged to a cgroup, as its accounting files split it
+/// (v1 cpuacct.usage, .usage_percpu, .stat; v2 cpu.stat's usage, user and
+/// system keys, which every cgroup2 directory has, with or without the cpu
+/// controller).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CpuAcct {
+    /// Total CPU time consumed.
+    pub usage: Duration,
+    /// Of it in user mode (v1: USER_HZ ticks, so 10 ms steps at 100 Hz).
+    pub user: Duration,
+    /// Of it in the kernel on the tasks' behalf.
+    pub system: Duration,
+    /// Per CPU, indexed by CPU number (v1 cpuacct.usage_percpu); `None` on
+    /// v2, which has no per-CPU file.
+    pub per_cpu: Option<Vec<Duration>>,
+}
+
+impl CpuAcct {
+    /// What the counters moved since `earlier`.
+    pub fn since(&self, earlier: &CpuAcct) -> CpuAcct {
+        CpuAcct {
+            usage: self.usage.saturating_sub(earlier.usage),
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+            per_cpu: match (&self.per_cpu, &earlier.per_cpu) {
+                (Some(a), Some(b)) => Some(
+                    a.iter()
+                        .enumerate()
+                        .map(|(i, x)| x.saturating_sub(b.get(i).copied().unwrap_or_default()))
+                        .collect(),
+                ),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// v2 cpu.stat's accounting keys (µs).
+pub fn cpu_acct_v2(text: &str) -> CpuAcct {
+    let m = flat_keyed(text);
+    let us = |k: &str| Duration::from_micros(m.get(k).copied().unwrap_or(0));
+    CpuAcct {
+        usage: us("usage_usec"),
+        user: us("user_usec"),
+        system: us("system_usec"),
+        per_cpu: None,
+    }
+}
+
+/// v1 cpuacct: usage (ns), usage_percpu (ns per CPU, space separated), and
+/// cpuacct.stat (`user N` / `system N` in USER_HZ ticks, `user_hz` a second).
+pub fn cpu_acct_v1(usage_ns: u64, percpu: &str, stat: &str, user_hz: u64) -> CpuAcct {
+    let m = flat_keyed(stat);
+    let ticks = |k: &str| {
+        let t = m.get(k).copied().unwrap_or(0);
+        Duration::from_nanos(t.saturating_mul(1_000_000_000) / user_hz.max(1))
+    };
+    CpuAcct {
+        usage: Duration::from_nanos(usage_ns),
+        user: ticks("user"),
+        system: ticks("system"),
+        per_cpu: Some(
+            percpu
+                .split_whitespace()
+                .map(|v| Duration::from_nanos(v.parse().unwrap_or(0)))
+                .collect(),
+        ),
+    }
+}
+
 /// Memory use and OOM counters of a cgroup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MemoryStat {
@@ -203,6 +273,53 @@ mod tests {
         assert_eq!(s.nr_periods, 20);
         assert_eq!(s.nr_throttled, 19);
         assert_eq!(s.throttled, Duration::from_nanos(1_602_170_516));
+    }
+
+    #[test]
+    fn cpu_accounting_of_both_versions() {
+        let v2 = cpu_acct_v2(&fixture("v2/cpu.stat"));
+        assert_eq!(v2.usage, Duration::from_micros(2_514_321));
+        assert_eq!(v2.user, Duration::from_micros(2_510_000));
+        assert_eq!(v2.system, Duration::from_micros(4_321));
+        assert_eq!(v2.per_cpu, None);
+        // This host: 100 ticks a second.
+        let v1 = cpu_acct_v1(
+            34_529_000_000_000,
+            &fixture("v1/cpuacct.usage_percpu"),
+            &fixture("v1/cpuacct.stat"),
+            100,
+        );
+        assert_eq!(
+            v1.user,
+            Duration::from_secs(31_671) + Duration::from_millis(240)
+        );
+        assert_eq!(
+            v1.system,
+            Duration::from_secs(2_876) + Duration::from_millis(780)
+        );
+        assert_eq!(
+            v1.per_cpu,
+            Some(vec![
+                Duration::from_nanos(17_784_647_056_042),
+                Duration::from_nanos(16_763_390_581_099)
+            ])
+        );
+        let later = CpuAcct {
+            usage: v1.usage + Duration::from_millis(5),
+            user: v1.user + Duration::from_millis(10),
+            system: v1.system,
+            per_cpu: Some(vec![
+                Duration::from_nanos(17_784_647_056_042),
+                Duration::from_nanos(16_763_390_581_099 + 5_000_000),
+            ]),
+        };
+        let d = later.since(&v1);
+        assert_eq!(d.usage, Duration::from_millis(5));
+        assert_eq!(d.user, Duration::from_millis(10));
+        assert_eq!(
+            d.per_cpu,
+            Some(vec![Duration::ZERO, Duration::from_millis(5)])
+        );
     }
 
     #[test]

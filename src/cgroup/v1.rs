@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::devices::DeviceRule;
-use super::stats::{self, CpuStat, IoStat, MemoryStat};
+use super::stats::{self, CpuAcct, CpuStat, IoStat, MemoryStat};
 use super::types::{page_rounded, CpuMax, IoLimit};
 use super::{read_file, read_u64, write_checked, write_file, CgroupError};
 
@@ -17,6 +17,8 @@ pub const CPU_CFS_BURST_US: &str = "cpu.cfs_burst_us";
 pub const CPU_SHARES: &str = "cpu.shares";
 pub const CPU_STAT: &str = "cpu.stat";
 pub const CPUACCT_USAGE: &str = "cpuacct.usage";
+pub const CPUACCT_USAGE_PERCPU: &str = "cpuacct.usage_percpu";
+pub const CPUACCT_STAT: &str = "cpuacct.stat";
 pub const MEMORY_LIMIT: &str = "memory.limit_in_bytes";
 pub const MEMORY_MEMSW_LIMIT: &str = "memory.memsw.limit_in_bytes";
 pub const MEMORY_USAGE: &str = "memory.usage_in_bytes";
@@ -178,6 +180,27 @@ pub fn cpu_stat(cpu_dir: Option<&Path>, cpuacct_dir: &Path) -> Result<CpuStat, C
         None => String::new(),
     };
     Ok(stats::cpu_stat_v1(&text, usage))
+}
+
+/// The cpuacct accounting files, usage first (the per-CPU split and the
+/// user/system ticks are read just after it).
+pub fn cpu_acct(dir: &Path) -> Result<CpuAcct, CgroupError> {
+    let usage = read_u64(&dir.join(CPUACCT_USAGE))?;
+    let percpu = read_file(&dir.join(CPUACCT_USAGE_PERCPU))?;
+    let stat = read_file(&dir.join(CPUACCT_STAT))?;
+    Ok(stats::cpu_acct_v1(usage, &percpu, &stat, user_hz()))
+}
+
+/// USER_HZ, the unit of cpuacct.stat's ticks (100 on every Linux the
+/// harness runs on; sysconf says so where it does not).
+pub fn user_hz() -> u64 {
+    // SAFETY: sysconf has no memory effects.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz > 0 {
+        hz as u64
+    } else {
+        100
+    }
 }
 
 pub fn memory_stat(dir: &Path) -> Result<MemoryStat, CgroupError> {

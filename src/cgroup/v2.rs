@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::stats::{self, CpuStat, IoStat, MemoryStat};
+use super::stats::{self, CpuAcct, CpuStat, IoStat, MemoryStat};
 use super::types::{page_rounded, CpuMax, IoLimit};
 use super::{read_file, read_u64, write_checked, write_file, CgroupError};
 
@@ -116,6 +116,11 @@ pub fn events(dir: &Path) -> Result<(bool, bool), CgroupError> {
 
 pub fn cpu_stat(dir: &Path) -> Result<CpuStat, CgroupError> {
     Ok(stats::cpu_stat_v2(&read_file(&dir.join(CPU_STAT))?))
+}
+
+/// cpu.stat's accounting keys (core: every cgroup2 directory has them).
+pub fn cpu_acct(dir: &Path) -> Result<CpuAcct, CgroupError> {
+    Ok(stats::cpu_acct_v2(&read_file(&dir.join(CPU_STAT))?))
 }
 
 pub fn memory_stat(dir: &Path) -> Result<MemoryStat, CgroupError> {

@@ -313,6 +313,8 @@ registry! {
     devices => Devices,
     net_cls => NetCls,
     net_prio => NetPrio,
+    cpuacct => Cpuacct,
+    perf_event => PerfEvent,
 }
 
 /// The registered probe with this id.
