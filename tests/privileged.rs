@@ -452,6 +452,32 @@ fn clean_removes_a_killed_run_and_spares_a_live_one() {
     assert_eq!(run["interrupted"], true);
     let report = std::fs::read_to_string(tmp.path().join("live-out/report.md")).unwrap();
     assert!(report.contains("**Interrupted**"), "{report}");
+
+    // A controller the killed run enabled in a cgroup2 root (hugetlb on a
+    // hybrid host) was kept while the live run could be using it; with no run
+    // alive, `isobench clean` gives it back, and the dead run's record goes.
+    let out = Command::new(bin())
+        .args(["clean", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<String> = std::fs::read_dir(isobench::cgroup::owner::state_dir())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&format!("{dead_pid}-")))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        records.is_empty(),
+        "the killed run's record is still there: {records:?}; clean said {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
