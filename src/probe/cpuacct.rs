@@ -17,7 +17,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Case, Ctx, Group, HostFacts, PlanEnv, Probe, ProbeError, Readiness};
-use crate::cgroup::{Cgroup, CgroupError, Controller, CpuAcct, Scope, Version};
+use super::charge::{self, bracketed, ms, own_bounds};
+use crate::cgroup::{Controller, CpuAcct, Scope, Version};
 use crate::cpulist::CpuList;
 use crate::host::CpuTimes;
 use crate::interrupt;
@@ -26,14 +27,12 @@ use crate::ns::now_ns;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::spec::{Checked, HostLimits, Keys};
 use crate::units::{pct_x100 as x100, Unit};
-use crate::workload::cpuspin::{Spinners, ThreadReport};
+use crate::workload::cpuspin::Spinners;
 
 /// The probe.
 pub struct Cpuacct;
 
-/// How far a charge may be off whatever its size: about two scheduler ticks
-/// at 250 Hz, the charge in flight at each end of the window (as cpu_weight's).
-pub const CHARGE_SLACK: Duration = Duration::from_millis(10);
+pub use super::charge::CHARGE_SLACK;
 
 /// Most time the kernel may charge on CPUs outside the group's cpuset between
 /// the reads: none of its tasks may run there, so anything beyond rounding is
@@ -213,7 +212,7 @@ pub struct Evidence {
 impl Evidence {
     /// The middle of the spinners' own time.
     pub fn own_mid(&self) -> Duration {
-        (self.own.0 + self.own.1) / 2
+        charge::mid(self.own)
     }
 
     /// (charged − own) / own, % (0 when they did not run).
@@ -244,24 +243,15 @@ impl Evidence {
     }
 
     /// Time the spinners saw themselves away from their CPUs that the kernel
-    /// saw neither idle nor used by anything but the group: the (virtual)
-    /// CPU itself was taken away, under a hypervisor that does not report
-    /// steal time (QEMU TCG), and the kernel charged it as the group's.
-    /// `None` without /proc/stat, when the charge exceeds what the kernel saw
-    /// the CPUs busy with, or when the kernel saw them idle or used by others
-    /// more than a tenth of the window.
+    /// saw neither idle nor used by anything but the group, and charged as
+    /// the group's (see [`charge::unseen`]).
     pub fn unseen(&self) -> Option<Duration> {
-        let t = self.cpu_times?;
-        if self.charged.usage > t.busy + CHARGE_SLACK {
-            return None;
-        }
-        let window = self.wall * self.usable_cpus;
-        let gaps = window.saturating_sub(self.own.0);
-        let away = t.idle + t.busy.saturating_sub(self.charged.usage);
-        // Only where the kernel saw the group alone on its CPUs: a charge
-        // inflated by a fault shrinks what seems to be the others' time, and
-        // must not pass for stolen time beside a busy neighbour.
-        (away <= window / 10 + CHARGE_SLACK).then(|| gaps.saturating_sub(away))
+        charge::unseen(
+            self.cpu_times,
+            self.charged.usage,
+            self.own.0,
+            self.wall * self.usable_cpus,
+        )
     }
 
     /// What the kernel charged on CPUs outside the group's cpuset (`None`
@@ -277,10 +267,6 @@ impl Evidence {
                 .sum(),
         )
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 /// The verdict of an accounting case.
@@ -379,31 +365,6 @@ pub fn verdict(case: &AcctCase, ev: &Evidence) -> Verdict {
     ))
 }
 
-/// A read of the accounting files and the CLOCK_MONOTONIC times around it.
-struct Bracketed {
-    start_ns: u64,
-    acct: CpuAcct,
-    cpu_times: Option<CpuTimes>,
-    end_ns: u64,
-}
-
-fn bracketed(cg: &Cgroup, cpus: &CpuList) -> Result<Bracketed, CgroupError> {
-    let start_ns = now_ns();
-    let acct = cg.cpu_acct()?;
-    let cpu_times = crate::host::cpu_times(cpus);
-    Ok(Bracketed {
-        start_ns,
-        acct,
-        cpu_times,
-        end_ns: now_ns(),
-    })
-}
-
-/// The spinners' own on-CPU time within `[from, to]`.
-fn own_between(reports: &[ThreadReport], from: u64, to: u64) -> Duration {
-    Duration::from_nanos(reports.iter().map(|r| r.oncpu_between(from, to)).sum())
-}
-
 fn run(case: &AcctCase, scope: &mut Scope, exe: &Path) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(Cpuacct::ID, &case.id, case);
     let cg_probe = scope.create(&format!("acct-{}", case.id))?;
@@ -434,9 +395,11 @@ fn run(case: &AcctCase, scope: &mut Scope, exe: &Path) -> Result<CaseResult, Pro
         let mut spinners = Spinners::start(exe, cg, case.threads, 0)?;
         spinners.signal();
         let from = now_ns();
-        let before = bracketed(cg, &seen)?;
+        // The accounting files, and where the CPUs' time went (/proc/stat).
+        let read = || cg.cpu_acct().map(|a| (a, crate::host::cpu_times(&seen)));
+        let before = bracketed(read)?;
         let slept = interrupt::sleep(case.duration);
-        let after = bracketed(cg, &seen)?;
+        let after = bracketed(read)?;
         let to = now_ns();
         let reports = match spinners.stop() {
             Ok(r) if r.len() == case.threads as usize => r,
@@ -460,17 +423,11 @@ fn run(case: &AcctCase, scope: &mut Scope, exe: &Path) -> Result<CaseResult, Pro
             threads: case.threads,
             cpus: set,
             usable_cpus: usable,
-            charged: after.acct.since(&before.acct),
-            own: (
-                own_between(&reports, before.end_ns, after.start_ns),
-                own_between(&reports, before.start_ns, after.end_ns),
-            ),
+            charged: after.read.0.since(&before.read.0),
+            own: own_bounds(&reports, &before, &after),
             own_cpus,
             wall: Duration::from_nanos(to.saturating_sub(from)),
-            cpu_times: match (after.cpu_times, before.cpu_times) {
-                (Some(a), Some(b)) => Some(a.since(&b)),
-                _ => None,
-            },
+            cpu_times: charge::cpu_times_since(before.read.1, after.read.1),
         }))
     })();
     scope.remove(cg)?;

@@ -261,6 +261,8 @@ impl<P: Probe> Registered for Entry<P> {
     }
 }
 
+pub mod charge;
+
 /// The registry: `section_key => ProbeType` per probe, its module named after
 /// the key. It declares the modules, the [`Scenario`] file type (one optional
 /// section per probe, unknown keys rejected) and [`ALL`], in run order.

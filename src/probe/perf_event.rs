@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::charge::{self, bracketed, mid, ms, own_bounds};
 use super::{Case, Ctx, Group, HostFacts, PlanEnv, Probe, ProbeError, Readiness};
 use crate::cgroup::perf::{self, CgroupCounters, Event, Reading};
 use crate::cgroup::{Cgroup, CgroupError, Controller, CpuMax, CpuStat, Scope};
@@ -27,7 +28,7 @@ use crate::spec::{Checked, HostLimits, Keys};
 use crate::units::{pct_x100 as x100, Unit};
 use crate::workload::cpuspin::{Spinners, ThreadReport};
 
-pub use super::cpuacct::CHARGE_SLACK;
+pub use super::charge::CHARGE_SLACK;
 
 /// The probe.
 pub struct PerfEvent;
@@ -162,30 +163,16 @@ impl Evidence {
     }
 
     /// Time the spinners saw themselves away from their CPUs that the kernel
-    /// saw neither idle nor used by anything but the two cgroups: taken from
-    /// under it (a QEMU TCG guest on a busy host), and charged as theirs.
-    /// `None` without /proc/stat, when the two charges exceed what the kernel
-    /// saw the CPUs busy with, or when it saw them idle or used by others more
-    /// than a tenth of the window (as cpuacct's).
+    /// saw neither idle nor used by anything but the two cgroups, and charged
+    /// as theirs (see [`charge::unseen`]).
     pub fn unseen(&self) -> Option<Duration> {
-        let t = self.cpu_times?;
-        let charged = self.usage + self.outside_usage;
-        if charged > t.busy + CHARGE_SLACK {
-            return None;
-        }
-        let window = self.wall * self.cpus.max(1);
-        let gaps = window.saturating_sub(self.inside.0 + self.outside.0);
-        let away = t.idle + t.busy.saturating_sub(charged);
-        (away <= window / 10 + CHARGE_SLACK).then(|| gaps.saturating_sub(away))
+        charge::unseen(
+            self.cpu_times,
+            self.usage + self.outside_usage,
+            self.inside.0 + self.outside.0,
+            self.wall * self.cpus.max(1),
+        )
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn mid(b: (Duration, Duration)) -> Duration {
-    (b.0 + b.1) / 2
 }
 
 /// The verdict of a perf_event case.
@@ -275,15 +262,13 @@ pub fn verdict(case: &PerfCase, ev: &Evidence) -> Verdict {
     ))
 }
 
-/// The counters' and the usage's values, with the CLOCK_MONOTONIC times around the reads.
-struct Bracketed {
-    start_ns: u64,
+/// The counters' and the usage's values, read together between two clock reads.
+struct Values {
     clock: Vec<Reading>,
     instructions: Option<Vec<Reading>>,
     stat: CpuStat,
     outside: CpuStat,
     cpu_times: Option<CpuTimes>,
-    end_ns: u64,
 }
 
 enum Failure {
@@ -291,12 +276,11 @@ enum Failure {
     Perf(perf::PerfError),
 }
 
-fn bracketed(
+fn values(
     (cg, outside, cpus): (&Cgroup, &Cgroup, &CpuList),
     clock: &CgroupCounters,
     instr: Option<&CgroupCounters>,
-) -> Result<Bracketed, Failure> {
-    let start_ns = now_ns();
+) -> Result<Values, Failure> {
     let c = clock.read().map_err(Failure::Perf)?;
     let i = instr
         .map(CgroupCounters::read)
@@ -304,19 +288,13 @@ fn bracketed(
         .map_err(Failure::Perf)?;
     let stat = cg.cpu_stat().map_err(Failure::Cgroup)?;
     let out = outside.cpu_stat().map_err(Failure::Cgroup)?;
-    Ok(Bracketed {
-        start_ns,
+    Ok(Values {
         clock: c,
         instructions: i,
         stat,
         outside: out,
         cpu_times: crate::host::cpu_times(cpus),
-        end_ns: now_ns(),
     })
-}
-
-fn own_between(reports: &[ThreadReport], from: u64, to: u64) -> Duration {
-    Duration::from_nanos(reports.iter().map(|r| r.oncpu_between(from, to)).sum())
 }
 
 /// A perf_event_open refusal that says the host cannot run the probe (not
@@ -399,10 +377,10 @@ fn measure(
     sp_in.signal();
     sp_out.signal();
     let from = now_ns();
-    let read = |()| bracketed((inside, outside, &shared), &clock, instr.as_ref());
-    let before = read(());
+    let read = || bracketed(|| values((inside, outside, &shared), &clock, instr.as_ref()));
+    let before = read();
     let slept = interrupt::sleep(case.duration);
-    let after = read(());
+    let after = read();
     let to = now_ns();
     let (r_in, r_out) = (sp_in.stop(), sp_out.stop());
     slept?;
@@ -417,30 +395,23 @@ fn measure(
         (Ok(a), Ok(b)) if a.len() == 1 && b.len() == 1 => (a, b),
         _ => return Ok(Err(Verdict::fail("a spinner did not report"))),
     };
-    let window = |r: &[ThreadReport]| {
-        (
-            own_between(r, before.end_ns, after.start_ns),
-            own_between(r, before.start_ns, after.end_ns),
-        )
-    };
+    let window = |r: &[ThreadReport]| own_bounds(r, &before, &after);
+    let (was, now) = (&before.read, &after.read);
     Ok(Ok(Evidence {
-        counted: perf::since(&after.clock, &before.clock),
-        usage: after.stat.since(&before.stat).usage,
+        counted: perf::since(&now.clock, &was.clock),
+        usage: now.stat.since(&was.stat).usage,
         inside: window(&r_in),
         outside: window(&r_out),
         wall: Duration::from_nanos(to.saturating_sub(from)),
         quota_pct: case.quota_pct,
-        instructions: match (&after.instructions, &before.instructions) {
+        instructions: match (&now.instructions, &was.instructions) {
             (Some(a), Some(b)) => Some(perf::since(a, b).iter().map(|r| r.value).sum()),
             _ => None,
         },
         pmu: pmu_text(&pmu),
-        outside_usage: after.outside.since(&before.outside).usage,
+        outside_usage: now.outside.since(&was.outside).usage,
         cpus: shared.len() as u32,
-        cpu_times: match (after.cpu_times, before.cpu_times) {
-            (Some(a), Some(b)) => Some(a.since(&b)),
-            _ => None,
-        },
+        cpu_times: charge::cpu_times_since(was.cpu_times, now.cpu_times),
     }))
 }
 

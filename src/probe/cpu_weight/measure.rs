@@ -9,9 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{WeightCase, PROBE};
-use crate::cgroup::{Cgroup, Controller, CpuStat, Layout, Scope};
+use crate::cgroup::{Controller, Layout, Scope};
 use crate::interrupt;
 use crate::ns::now_ns;
+use crate::probe::charge::{self, bracketed, ms, own_between, Bracketed, CHARGE_SLACK};
 use crate::probe::ProbeError;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::stats::{run_longer, Band, Decision, MeanCi};
@@ -143,22 +144,18 @@ fn split_text(shares: &[GroupShare], slices: usize) -> String {
     )
 }
 
-/// How far a group's charge may be off, in ms, whatever the share: about two
-/// scheduler ticks at 250 Hz, the charge in flight at each end of the window.
-/// A 300 ms run in the TCG guest charged both groups ~13 ms over their own
-/// clocks: +17.8 % of the light group's 71 ms, +6.1 % of the heavy one's 229.
-const CHARGE_SLACK_MS: f64 = 10.0;
-
 /// Each group's cpu.stat against its spinners' own clocks: a group charged
 /// less than its spinners ran was missed. The kernel may count the same share
 /// more in every group (interrupts handled on the tasks' time, a guest's
 /// stolen time: +11 % seen under TCG); what matters for a split is that it
 /// charges every group alike. None when the accounting is consistent.
 fn accounting(ev: &Evidence, tol: f64, numbers: &str) -> Option<Verdict> {
+    // How far a group's charge may be off whatever the share, ms.
+    let slack_ms = ms(CHARGE_SLACK);
     // Each group's excess against the middle of what it ran over the window.
     let mid_s: Vec<f64> = (0..ev.own.len())
         .map(|i| match ev.charge_own.get(i) {
-            Some((lo, hi)) => (lo.as_secs_f64() + hi.as_secs_f64()) / 2.0,
+            Some(&b) => charge::mid(b).as_secs_f64(),
             None => ev.own[i].as_secs_f64(),
         })
         .collect();
@@ -173,28 +170,27 @@ fn accounting(ev: &Evidence, tol: f64, numbers: &str) -> Option<Verdict> {
             }
         })
         .collect();
-    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
     // Per group, its own time (ms) over the charged window: at least, at most.
     let bounds = |i: usize| {
         ev.charge_own
             .get(i)
-            .map_or((ms(&ev.own[i]), ms(&ev.own[i])), |(lo, hi)| (ms(lo), ms(hi)))
+            .map_or((ms(ev.own[i]), ms(ev.own[i])), |&(lo, hi)| (ms(lo), ms(hi)))
     };
     // How far the charge lies outside what the spinners ran at `rate` % more, ms.
     let off_ms = |i: usize, rate: f64| {
         let (lo, hi) = bounds(i);
         let k = 1.0 + rate / 100.0;
-        let cg = ms(&ev.cgroup[i]);
+        let cg = ms(ev.cgroup[i]);
         (lo * k - cg).max(cg - hi * k).max(0.0)
     };
     if let Some(i) = (0..ev.own.len().min(ev.cgroup.len())).find(|&i| {
         let (lo, _) = bounds(i);
-        let cg = ms(&ev.cgroup[i]);
-        cg < lo * (1.0 - tol / 100.0) && lo - cg > CHARGE_SLACK_MS
+        let cg = ms(ev.cgroup[i]);
+        cg < lo * (1.0 - tol / 100.0) && lo - cg > slack_ms
     }) {
         return Some(Verdict::fail(format!(
             "group {i}'s cpu.stat usage ({:.0} ms) is less than its spinners ran by their own clocks (at least {:.0} ms) between the reads: {numbers}",
-            ms(&ev.cgroup[i]),
+            ms(ev.cgroup[i]),
             bounds(i).0
         )));
     }
@@ -206,7 +202,7 @@ fn accounting(ev: &Evidence, tol: f64, numbers: &str) -> Option<Verdict> {
     let overall = (charged_s / mid_s.iter().sum::<f64>().max(1e-9) - 1.0) * 100.0;
     let alike = std::iter::once(overall)
         .chain(excess.iter().copied())
-        .any(|rate| (0..excess.len()).all(|i| off_ms(i, rate) <= CHARGE_SLACK_MS));
+        .any(|rate| (0..excess.len()).all(|i| off_ms(i, rate) <= slack_ms));
     if excess.len() > 1 && spread > tol && !alike {
         let each: Vec<String> = excess.iter().map(|e| format!("{e:+.1}%")).collect();
         return Some(Verdict::fail(format!(
@@ -294,23 +290,6 @@ fn slice_shares(groups: &[Vec<ThreadReport>], from: u64, to: u64) -> Vec<Vec<f64
         .collect()
 }
 
-/// A cpu.stat read and the CLOCK_MONOTONIC times around it.
-struct Bracketed {
-    start_ns: u64,
-    stat: CpuStat,
-    end_ns: u64,
-}
-
-fn bracketed(cg: &Cgroup) -> Result<Bracketed, crate::cgroup::CgroupError> {
-    let start_ns = now_ns();
-    let stat = cg.cpu_stat()?;
-    Ok(Bracketed {
-        start_ns,
-        stat,
-        end_ns: now_ns(),
-    })
-}
-
 /// Runs one CPU-weight case: sibling groups with different weights, their
 /// spinners all on the same CPUs, started together.
 pub fn run_weight(
@@ -348,9 +327,16 @@ pub fn run_weight(
             s.signal();
         }
         let from = now_ns();
-        let before: Vec<Bracketed> = groups.iter().map(bracketed).collect::<Result<_, _>>()?;
+        // Each group's cpu.stat, bracketed by the clock.
+        let read = || -> Result<Vec<Bracketed<_>>, _> {
+            groups
+                .iter()
+                .map(|cg| bracketed(|| cg.cpu_stat()))
+                .collect()
+        };
+        let before = read()?;
         let slept = interrupt::sleep(case.duration);
-        let after: Vec<Bracketed> = groups.iter().map(bracketed).collect::<Result<_, _>>()?;
+        let after = read()?;
         let to = now_ns();
         let mut reports = Vec::new();
         for (i, s) in spinners.into_iter().enumerate() {
@@ -370,22 +356,17 @@ pub fn run_weight(
         Ok(Ok(Evidence {
             own: reports
                 .iter()
-                .map(|g| Duration::from_nanos(g.iter().map(|r| r.oncpu_between(from, to)).sum()))
+                .map(|g| own_between(g, from, to))
                 .collect(),
             cgroup: before
                 .iter()
                 .zip(&after)
-                .map(|(a, b)| b.stat.since(&a.stat).usage)
+                .map(|(a, b)| b.read.since(&a.read).usage)
                 .collect(),
             charge_own: reports
                 .iter()
                 .zip(before.iter().zip(&after))
-                .map(|(g, (a, b))| {
-                    let own = |from, to| {
-                        Duration::from_nanos(g.iter().map(|r| r.oncpu_between(from, to)).sum())
-                    };
-                    (own(a.end_ns, b.start_ns), own(a.start_ns, b.end_ns))
-                })
+                .map(|(g, (a, b))| charge::own_bounds(g, a, b))
                 .collect(),
             slice_shares: slice_shares(&reports, from, to),
             wall: Duration::from_nanos(to.saturating_sub(from)),
