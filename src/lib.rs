@@ -5,6 +5,7 @@
 //! a result folder is read back by `folder`, and `compare` lines up several.
 
 pub mod bootstrap;
+pub mod bpf;
 pub mod cgroup;
 pub mod chart;
 pub mod check;

@@ -8,13 +8,9 @@
 //! (EPERM). `devcgroup_check_permission` runs it before the v1 check, so on a
 //! hybrid host a program on the cgroup2 mirror is enforced too.
 //!
-//! Raw `bpf(2)` through `libc::syscall` and a small instruction builder rather
-//! than a crate: the program is a dozen instructions of four kinds, and the BPF
-//! crates (aya, libbpf-rs, redbpf) bring an ELF loader, maps, BTF or a C
-//! toolchain — thousands of lines for three syscalls, and libbpf-rs would
-//! need a compiler at build time.
+//! The instructions are built here; [`crate::bpf`] encodes and loads them
+//! (raw `bpf(2)`, no BPF crate: see there why).
 
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
@@ -22,9 +18,11 @@ use nix::errno::Errno;
 
 use super::devices::{normal_form, DevAccess, DevKind, DeviceRule};
 use super::CgroupError;
+/// What [`program`] builds and [`load`] takes.
+pub use crate::bpf::Insn;
+use crate::bpf::{self, bpf, JMP_JEQ_K, JMP_JNE_K};
 
-/// `bpf(2)` commands used here (uapi/linux/bpf.h).
-const BPF_PROG_LOAD: libc::c_long = 5;
+/// `bpf(2)` commands used here besides BPF_PROG_LOAD (uapi/linux/bpf.h).
 const BPF_PROG_ATTACH: libc::c_long = 8;
 const BPF_PROG_GET_NEXT_ID: libc::c_long = 11;
 const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
@@ -44,81 +42,6 @@ const DEV_CHAR: i32 = 2;
 /// The name the harness's programs carry (at most 15 bytes): how a test finds
 /// what a run left loaded.
 pub const PROG_NAME: &str = "isobench_dev";
-
-/// One BPF instruction (`struct bpf_insn`): opcode, the destination and source
-/// registers in one byte, a jump offset, an immediate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Insn {
-    pub code: u8,
-    pub regs: u8,
-    pub off: i16,
-    pub imm: i32,
-}
-
-// Opcodes (class | op | source), uapi/linux/bpf_common.h.
-const LDX_MEM_W: u8 = 0x61; // BPF_LDX | BPF_MEM | BPF_W
-const ALU64_MOV_X: u8 = 0xbf; // BPF_ALU64 | BPF_MOV | BPF_X
-const ALU64_MOV_K: u8 = 0xb7;
-const ALU64_AND_K: u8 = 0x57;
-const ALU64_RSH_K: u8 = 0x77;
-const JMP_JEQ_K: u8 = 0x15;
-const JMP_JNE_K: u8 = 0x55;
-const JMP_EXIT: u8 = 0x95;
-
-impl Insn {
-    fn new(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-        // `__u8 dst_reg:4, src_reg:4`: bitfields are allocated from the low
-        // bits on little-endian targets, from the high bits on big-endian ones.
-        let regs = if cfg!(target_endian = "little") {
-            (src << 4) | (dst & 0xf)
-        } else {
-            (dst << 4) | (src & 0xf)
-        };
-        Insn {
-            code,
-            regs,
-            off,
-            imm,
-        }
-    }
-    pub fn dst(&self) -> u8 {
-        if cfg!(target_endian = "little") {
-            self.regs & 0xf
-        } else {
-            self.regs >> 4
-        }
-    }
-    pub fn src(&self) -> u8 {
-        if cfg!(target_endian = "little") {
-            self.regs >> 4
-        } else {
-            self.regs & 0xf
-        }
-    }
-    fn ldx_w(dst: u8, src: u8, off: i16) -> Insn {
-        Insn::new(LDX_MEM_W, dst, src, off, 0)
-    }
-    fn mov_x(dst: u8, src: u8) -> Insn {
-        Insn::new(ALU64_MOV_X, dst, src, 0, 0)
-    }
-    fn mov_k(dst: u8, imm: i32) -> Insn {
-        Insn::new(ALU64_MOV_K, dst, 0, 0, imm)
-    }
-    fn and_k(dst: u8, imm: i32) -> Insn {
-        Insn::new(ALU64_AND_K, dst, 0, 0, imm)
-    }
-    fn rsh_k(dst: u8, imm: i32) -> Insn {
-        Insn::new(ALU64_RSH_K, dst, 0, 0, imm)
-    }
-    /// A conditional jump whose offset is patched to the end of its rule.
-    fn jump(code: u8, dst: u8, imm: i32) -> Insn {
-        Insn::new(code, dst, 0, 0, imm)
-    }
-    fn exit() -> Insn {
-        Insn::new(JMP_EXIT, 0, 0, 0, 0)
-    }
-}
 
 // Registers: r1 holds the context on entry; r0 the return value.
 const R_TYPE: u8 = 3;
@@ -148,33 +71,34 @@ pub fn program(rules: &[DeviceRule]) -> Vec<Insn> {
     for r in &exceptions {
         let mut block = Vec::new();
         match r.kind {
-            DevKind::Char => block.push(Insn::jump(JMP_JNE_K, R_TYPE, DEV_CHAR)),
-            DevKind::Block => block.push(Insn::jump(JMP_JNE_K, R_TYPE, DEV_BLOCK)),
+            DevKind::Char => block.push(Insn::jump(JMP_JNE_K, R_TYPE, 0, DEV_CHAR)),
+            DevKind::Block => block.push(Insn::jump(JMP_JNE_K, R_TYPE, 0, DEV_BLOCK)),
             // Never an exception (it is the default), but harmless: no test.
             DevKind::All => {}
         }
         // Device numbers are below 2^20: the immediate's sign extension cannot matter.
         if let Some(m) = r.major {
-            block.push(Insn::jump(JMP_JNE_K, R_MAJOR, m as i32));
+            block.push(Insn::jump(JMP_JNE_K, R_MAJOR, 0, m as i32));
         }
         if let Some(m) = r.minor {
-            block.push(Insn::jump(JMP_JNE_K, R_MINOR, m as i32));
+            block.push(Insn::jump(JMP_JNE_K, R_MINOR, 0, m as i32));
         }
         if r.access != DevAccess::ALL {
             block.push(Insn::mov_x(R_SCRATCH, R_ACCESS));
             if default_allow {
                 // A deny exception matches when the request shares an access with it.
                 block.push(Insn::and_k(R_SCRATCH, r.access.0 as i32));
-                block.push(Insn::jump(JMP_JEQ_K, R_SCRATCH, 0));
+                block.push(Insn::jump(JMP_JEQ_K, R_SCRATCH, 0, 0));
             } else {
                 // An allow exception matches when it covers every access requested.
                 block.push(Insn::and_k(R_SCRATCH, (!r.access.0 & 7) as i32));
-                block.push(Insn::jump(JMP_JNE_K, R_SCRATCH, 0));
+                block.push(Insn::jump(JMP_JNE_K, R_SCRATCH, 0, 0));
             }
         }
         block.push(Insn::mov_k(0, i32::from(r.allow)));
         block.push(Insn::exit());
-        // Every test jumps past the block: to the next rule.
+        // Every test jumps past the block (to the next rule): its offset, 0
+        // above, is known now.
         let n = block.len();
         for (i, insn) in block.iter_mut().enumerate() {
             if matches!(insn.code, JMP_JEQ_K | JMP_JNE_K) {
@@ -186,43 +110,6 @@ pub fn program(rules: &[DeviceRule]) -> Vec<Insn> {
     p.push(Insn::mov_k(0, i32::from(default_allow)));
     p.push(Insn::exit());
     p
-}
-
-/// Calls `bpf(cmd, attr, sizeof attr)`.
-fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> Result<i64, Errno> {
-    // SAFETY: `attr` is a live, initialised #[repr(C)] prefix of `union
-    // bpf_attr` of the size passed; the kernel zero-fills the rest.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            attr as *mut T,
-            std::mem::size_of::<T>() as libc::c_uint,
-        )
-    };
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(r)
-    }
-}
-
-/// `union bpf_attr` for BPF_PROG_LOAD, up to `expected_attach_type`.
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
-    prog_ifindex: u32,
-    expected_attach_type: u32,
 }
 
 /// `union bpf_attr` for BPF_PROG_ATTACH.
@@ -246,50 +133,20 @@ struct QueryAttr {
     _pad: u32,
 }
 
-/// Loads `insns` as a cgroup device program. On a refusal the load is repeated
-/// with the verifier's log, which the error carries (`dir` names the cgroup it
-/// was meant for).
+/// Loads `insns` as a cgroup device program. On a refusal the error carries
+/// the verifier's log (`dir` names the cgroup it was meant for).
 pub fn load(insns: &[Insn], dir: &Path) -> Result<OwnedFd, CgroupError> {
-    let license = CString::new("GPL").expect("no NUL");
-    let mut name = [0u8; 16];
-    name[..PROG_NAME.len()].copy_from_slice(PROG_NAME.as_bytes());
-    let attr = |log: &mut Vec<u8>| ProgLoadAttr {
-        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
-        insn_cnt: insns.len() as u32,
-        insns: insns.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        log_level: u32::from(!log.is_empty()),
-        log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
-        prog_name: name,
-        expected_attach_type: BPF_CGROUP_DEVICE,
-        ..Default::default()
-    };
-    let mut no_log = Vec::new();
-    let errno = match bpf(BPF_PROG_LOAD, &mut attr(&mut no_log)) {
-        // SAFETY: a new fd the kernel just returned, owned by nobody else.
-        Ok(fd) => return Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
-        Err(e) => e,
-    };
-    // Again with a log: it says which instruction the verifier refused and why.
-    let mut log = vec![0u8; 1 << 16];
-    let again = bpf(BPF_PROG_LOAD, &mut attr(&mut log));
-    if let Ok(fd) = again {
-        // SAFETY: as above (a transient refusal that passed the second time).
-        return Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) });
-    }
-    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-    let text = String::from_utf8_lossy(&log[..end]);
-    let text: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    Err(CgroupError::Bpf {
+    bpf::load(
+        BPF_PROG_TYPE_CGROUP_DEVICE,
+        BPF_CGROUP_DEVICE,
+        PROG_NAME,
+        insns,
+    )
+    .map_err(|r| CgroupError::Bpf {
         what: "load the device program",
         path: dir.to_path_buf(),
-        errno,
-        log: text.join(" | "),
+        errno: r.errno,
+        log: r.log,
     })
 }
 
@@ -409,6 +266,7 @@ pub fn loaded() -> Result<Vec<u32>, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::{ALU64_AND_K, ALU64_MOV_K, ALU64_MOV_X, ALU64_RSH_K, JMP_EXIT, LDX_MEM_W};
 
     /// Runs `p` on a context as the kernel would for the opcodes the builder
     /// emits (any other opcode fails the test).

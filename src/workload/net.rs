@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::bpf::{self, Insn, BPF_PROG_TYPE_SOCKET_FILTER, JMP_JGT_K, JMP_JNE_K};
 use crate::cgroup::Cgroup;
 
 /// Bytes of payload in each datagram: with the headers a packet is longer than
@@ -392,25 +393,6 @@ pub fn parse_classes(text: &str) -> Vec<ClassCount> {
 
 // ---- the priority tap -------------------------------------------------------------
 
-/// `struct bpf_insn`.
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct BpfInsn {
-    code: u8,
-    regs: u8,
-    off: i16,
-    imm: i32,
-}
-
-const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> BpfInsn {
-    BpfInsn {
-        code,
-        regs: dst | (src << 4),
-        off,
-        imm,
-    }
-}
-
 /// What the tap keeps of a packet: `TAP_BASE + priority` bytes (the priority
 /// capped at [`TAP_PRIO_CAP`]), so the length a read returns carries it.
 pub const TAP_BASE: usize = 64;
@@ -419,42 +401,19 @@ pub const TAP_PRIO_CAP: u32 = 16;
 /// A socket filter (eBPF) that keeps outgoing packets only, cut to
 /// `TAP_BASE + min(skb->priority, TAP_PRIO_CAP)` bytes. `__sk_buff` offsets:
 /// pkt_type 4, priority 32; PACKET_OUTGOING is 4.
-fn tap_program() -> [BpfInsn; 10] {
-    const LDXW: u8 = 0x61; // BPF_LDX | BPF_MEM | BPF_W
-    const JNE_K: u8 = 0x55; // BPF_JMP | BPF_JNE | BPF_K
-    const JGT_K: u8 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
-    const ADD_K: u8 = 0x07; // BPF_ALU64 | BPF_ADD | BPF_K
-    const MOV_K: u8 = 0xb7; // BPF_ALU64 | BPF_MOV | BPF_K
-    const EXIT: u8 = 0x95; // BPF_JMP | BPF_EXIT
+fn tap_program() -> [Insn; 10] {
     [
-        insn(LDXW, 0, 1, 4, 0),                             // r0 = skb->pkt_type
-        insn(JNE_K, 0, 0, 6, libc::PACKET_OUTGOING as i32), // not outgoing: drop
-        insn(LDXW, 0, 1, 32, 0),                            // r0 = skb->priority
-        insn(JGT_K, 0, 0, 2, TAP_PRIO_CAP as i32 - 1),      // above the cap: keep the cap
-        insn(ADD_K, 0, 0, 0, TAP_BASE as i32),
-        insn(EXIT, 0, 0, 0, 0),
-        insn(MOV_K, 0, 0, 0, (TAP_BASE as u32 + TAP_PRIO_CAP) as i32),
-        insn(EXIT, 0, 0, 0, 0),
-        insn(MOV_K, 0, 0, 0, 0),
-        insn(EXIT, 0, 0, 0, 0),
+        Insn::ldx_w(0, 1, 4),                                      // r0 = skb->pkt_type
+        Insn::jump(JMP_JNE_K, 0, 6, libc::PACKET_OUTGOING as i32), // not outgoing: drop
+        Insn::ldx_w(0, 1, 32),                                     // r0 = skb->priority
+        Insn::jump(JMP_JGT_K, 0, 2, TAP_PRIO_CAP as i32 - 1),      // above the cap: keep the cap
+        Insn::add_k(0, TAP_BASE as i32),
+        Insn::exit(),
+        Insn::mov_k(0, (TAP_BASE as u32 + TAP_PRIO_CAP) as i32),
+        Insn::exit(),
+        Insn::mov_k(0, 0),
+        Insn::exit(),
     ]
-}
-
-/// The head of `union bpf_attr` for BPF_PROG_LOAD (up to expected_attach_type).
-#[repr(C)]
-struct ProgLoad {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
-    prog_ifindex: u32,
-    expected_attach_type: u32,
 }
 
 /// One packet the tap kept: the UDP destination port and the priority it carried.
@@ -473,48 +432,23 @@ pub struct PrioTap {
 
 impl PrioTap {
     pub fn open() -> Result<PrioTap, NetError> {
-        let prog = tap_program();
-        let license = CString::new("GPL").expect("no NUL");
-        let mut log = vec![0u8; 4096];
-        let attr = ProgLoad {
-            prog_type: 1, // BPF_PROG_TYPE_SOCKET_FILTER
-            insn_cnt: prog.len() as u32,
-            insns: prog.as_ptr() as u64,
-            license: license.as_ptr() as u64,
-            log_level: 1,
-            log_size: log.len() as u32,
-            log_buf: log.as_mut_ptr() as u64,
-            kern_version: 0,
-            prog_flags: 0,
-            prog_name: *b"isobench_tap\0\0\0\0",
-            prog_ifindex: 0,
-            expected_attach_type: 0,
-        };
-        // SAFETY: BPF_PROG_LOAD (5) with a valid attr of the given size; the
-        // program, license and log buffer outlive the call.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_bpf,
-                5,
-                &attr as *const ProgLoad,
-                std::mem::size_of::<ProgLoad>(),
-            )
-        };
-        if fd < 0 {
-            let source = std::io::Error::last_os_error();
-            let text = String::from_utf8_lossy(&log);
-            let text = text.trim_end_matches('\0').trim();
-            return Err(NetError::Sys {
+        let prog_fd = bpf::load(
+            BPF_PROG_TYPE_SOCKET_FILTER,
+            0,
+            "isobench_tap",
+            &tap_program(),
+        )
+        .map_err(|r| {
+            let source = std::io::Error::from_raw_os_error(r.errno as i32);
+            NetError::Sys {
                 what: "load the tap's eBPF socket filter (bpf BPF_PROG_LOAD)",
-                source: if text.is_empty() {
+                source: if r.log.is_empty() {
                     source
                 } else {
-                    std::io::Error::other(format!("{source}: {text}"))
+                    std::io::Error::other(format!("{source}: {}", r.log))
                 },
-            });
-        }
-        // SAFETY: a fresh fd we own.
-        let prog_fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+            }
+        })?;
         // Protocol 0: the socket receives nothing until bound below, after the
         // filter is attached (no unfiltered packet slips in).
         // SAFETY: plain socket syscall.
@@ -672,7 +606,6 @@ mod tests {
 
     #[test]
     fn the_tap_program_has_the_kernel_layout() {
-        assert_eq!(std::mem::size_of::<BpfInsn>(), 8);
         assert_eq!(std::mem::size_of::<IfreqFlags>(), 40);
         let p = tap_program();
         // Every jump lands inside the program, on the drop or the cap.
