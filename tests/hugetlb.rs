@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{bin, dirs_of, eventually, privileged, process_gone, run_scenario, serial, strict};
+use common::{bin, dirs_of, eventually, met, privileged, process_gone, run_scenario, serial};
 
 const POOL: &str = "/sys/kernel/mm/hugepages/hugepages-2048kB";
 /// The v2 root whose subtree_control a run may change (hybrid host, v2 guest).
@@ -56,16 +56,7 @@ fn ready(test: &str) -> bool {
     } else {
         None
     };
-    match why {
-        None => true,
-        Some(why) if strict() => {
-            panic!("{test}: requirement not met under ISOBENCH_STRICT=1: {why}")
-        }
-        Some(why) => {
-            eprintln!("{test}: skipped: {why}");
-            false
-        }
-    }
+    met(test, why)
 }
 
 fn cases(out: &Path) -> Vec<serde_json::Value> {

@@ -72,6 +72,12 @@ pub fn privileged(test: &str) -> bool {
     } else {
         None
     };
+    met(test, why)
+}
+
+/// True when `why` is `None` (the test's requirements are met); otherwise
+/// says why the test is skipped, and fails under ISOBENCH_STRICT=1.
+pub fn met(test: &str, why: Option<&str>) -> bool {
     match why {
         None => true,
         Some(why) if strict() => {
