@@ -370,6 +370,20 @@ fn start_holding_run(dir: &Path, tag: &str) -> std::process::Child {
     child
 }
 
+/// Runs `isobench clean --json`, which must succeed.
+fn clean_json() -> std::process::Output {
+    let out = Command::new(bin())
+        .args(["clean", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn clean_removes_a_killed_run_and_spares_a_live_one() {
     if !privileged("clean_removes_a_killed_run_and_spares_a_live_one") {
@@ -394,15 +408,7 @@ fn clean_removes_a_killed_run_and_spares_a_live_one() {
         "leftovers expected after SIGKILL"
     );
 
-    let out = Command::new(bin())
-        .args(["clean", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = clean_json();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let removed: Vec<String> = report["removed"]
         .as_array()
@@ -456,15 +462,7 @@ fn clean_removes_a_killed_run_and_spares_a_live_one() {
     // A controller the killed run enabled in a cgroup2 root (hugetlb on a
     // hybrid host) was kept while the live run could be using it; with no run
     // alive, `isobench clean` gives it back, and the dead run's record goes.
-    let out = Command::new(bin())
-        .args(["clean", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = clean_json();
     let records: Vec<String> = std::fs::read_dir(isobench::cgroup::owner::state_dir())
         .map(|d| {
             d.filter_map(Result::ok)
