@@ -112,6 +112,22 @@ fn kb_field(text: &str, key: &str) -> u64 {
         * 1024
 }
 
+/// The kernel's current clocksource (`tsc`, `kvm-clock`, `hpet`, …).
+pub fn clocksource() -> Option<String> {
+    read("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+        .map(|s| s.trim().to_string())
+}
+
+/// Whether user space reads the clock without entering the kernel (the
+/// vDSO) on this clocksource; on others (hpet, acpi_pm, jiffies) every
+/// clock_gettime is a system call.
+pub fn clocksource_has_vdso(name: &str) -> bool {
+    matches!(
+        name,
+        "tsc" | "kvm-clock" | "hyperv_clocksource_tsc_page" | "arch_sys_counter"
+    )
+}
+
 /// (major, minor) of a kernel release string: `5.10.0-46-cloud-amd64` → (5, 10).
 pub fn release_version(release: &str) -> Option<(u32, u32)> {
     let mut parts = release.split(|c: char| !c.is_ascii_digit());

@@ -217,6 +217,9 @@ pub struct Evidence {
     /// Where the time of the group's CPUs went between the reads, as the
     /// kernel saw it (/proc/stat); `None` where it could not be read.
     pub cpu_times: Option<CpuTimes>,
+    /// The kernel's clocksource, if known: the spinners read the clock
+    /// constantly, and without a vDSO every read is a system call.
+    pub clocksource: Option<String>,
 }
 
 impl Evidence {
@@ -246,6 +249,37 @@ impl Evidence {
     }
 
     /// User time's share of user + system, % (`None` when both are 0).
+    /// The user/system split is sampled at the tick: how many 10 ms ticks
+    /// (USER_HZ, cpuacct.stat's unit; v2's split is scaled from the same
+    /// kind of samples) the charge spans, at least 1.
+    pub fn ticks_sampled(&self) -> u64 {
+        let t = self.charged.user + self.charged.system;
+        (t.as_millis() as u64 / 10).max(1)
+    }
+
+    /// The user share's 95 % interval (Wilson score) over the ticks
+    /// sampled, %: 4 of 5 ticks user (80 %) is 38 … 96 %, not a
+    /// spinner charged for system time.
+    pub fn user_share_ci(&self) -> Option<(f64, f64)> {
+        let p = self.user_pct()? / 100.0;
+        let n = self.ticks_sampled() as f64;
+        let z = 1.96_f64;
+        let d = 1.0 + z * z / n;
+        let centre = (p + z * z / (2.0 * n)) / d;
+        let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
+        Some((
+            ((centre - half) * 100.0).max(0.0),
+            ((centre + half) * 100.0).min(100.0),
+        ))
+    }
+
+    /// Whether the spinners' clock reads enter the kernel (no vDSO).
+    pub fn clock_is_syscall(&self) -> bool {
+        self.clocksource
+            .as_deref()
+            .is_some_and(|c| !crate::host::clocksource_has_vdso(c))
+    }
+
     pub fn user_pct(&self) -> Option<f64> {
         let u = self.charged.user.as_secs_f64();
         let all = u + self.charged.system.as_secs_f64();
@@ -367,19 +401,28 @@ pub fn verdict(case: &AcctCase, ev: &Evidence) -> Verdict {
             )
         }
     };
-    let user_note = match user {
-        None => {
+    let user_note = match (user, ev.user_share_ci()) {
+        (None, _) | (_, None) => {
             return Verdict::fail(format!(
                 "neither user nor system time was charged: {numbers}"
             ))
         }
-        Some(u) if u < case.user_min_pct => {
+        (Some(u), Some(_)) if ev.clock_is_syscall() => format!(
+            "{u:.1}% user time, not judged: the clocksource {} has no vDSO, so every clock read of the spinners is a system call",
+            ev.clocksource.as_deref().unwrap_or("?")
+        ),
+        (Some(u), Some((_, hi))) if hi < case.user_min_pct => {
             return Verdict::fail(format!(
-                "a user-space spinner was charged {u:.1}% user time (at least {}% expected): {numbers}",
+                "a user-space spinner was charged {u:.1}% user time (95% CI up to {hi:.1}% over the {} ticks sampled; at least {}% expected): {numbers}",
+                ev.ticks_sampled(),
                 case.user_min_pct
             ))
         }
-        Some(u) => format!("{u:.1}% user time (at least {}%)", case.user_min_pct),
+        (Some(u), Some((lo, hi))) => format!(
+            "{u:.1}% user time (95% CI {lo:.1} … {hi:.1}% over {} ticks; at least {}%)",
+            ev.ticks_sampled(),
+            case.user_min_pct
+        ),
     };
     Verdict::pass(format!(
         "the charge lies within ±{tol}% (and {} ms) of what the spinners ran; {user_note}; {per_cpu_note}: {numbers}",
@@ -450,6 +493,7 @@ fn run(case: &AcctCase, scope: &mut Scope, exe: &Path) -> Result<CaseResult, Pro
             own_cpus,
             wall: Duration::from_nanos(to.saturating_sub(from)),
             cpu_times: charge::cpu_times_since(before.read.1, after.read.1),
+            clocksource: crate::host::clocksource(),
         }))
     })();
     scope.remove(cg)?;
@@ -558,6 +602,7 @@ mod tests {
             own_cpus: vec![1],
             wall: d(1000),
             cpu_times: None,
+            clocksource: None,
         }
     }
 
@@ -627,6 +672,27 @@ mod tests {
         // The same excess with the CPU given fails.
         let v = verdict(&case(), &ev(800, 1000, 1000, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
+    }
+
+    #[test]
+    fn the_user_share_is_judged_over_the_ticks_sampled() {
+        // The 5.10 TCG guest under contention: 40 ms user, 10 ms system (4
+        // of 5 ticks): 80 %, but 5 ticks cannot show it under 90 %.
+        let mut e = ev(50, 50, 40, 0);
+        e.wall = Duration::from_millis(60);
+        let v = verdict(&case(), &e);
+        assert_eq!(v.status, Status::Pass, "{}", v.reason);
+        assert!(v.reason.contains("80.0% user time (95% CI"), "{}", v.reason);
+        // 800 of 1000 ms user over 100 ticks: clearly under.
+        e = ev(1000, 1000, 800, 0);
+        let v = verdict(&case(), &e);
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        assert!(v.reason.contains("95% CI up to 86.7%"), "{}", v.reason);
+        // Without a vDSO clock the spinners make system calls: not judged.
+        e.clocksource = Some("hpet".into());
+        let v = verdict(&case(), &e);
+        assert_eq!(v.status, Status::Pass, "{}", v.reason);
+        assert!(v.reason.contains("clocksource hpet has no vDSO"), "{}", v.reason);
     }
 
     #[test]
