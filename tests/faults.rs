@@ -113,7 +113,11 @@ fn memory_on_v1() -> bool {
 /// must stand clear of it. The quota case runs 6 s at ±10 %: in the v2 guest under TCG a healthy 2 s run measured
 /// 24.04 ± 0.87 % of a CPU for a 25 % quota, and ×1.2 measured 28.63 ± 1.48 %:
 /// neither decides in 2 s (inconclusive, honestly). Three times the periods
-/// shrink the intervals by √3; the faults are ±20 %, twice the tolerance.
+/// shrink the intervals by √3. Too low is ×0.8, twice the tolerance; too high
+/// is ×1.5: in the 5.10 v1 guest (clocksource hpet) the kernel counts 16–27 %
+/// more than an unlimited spinner sees itself run (the known finding), so the
+/// calibrated witness is that uncertain there, and ×1.2 (26.8–27.1 % seen,
+/// 29.9 % counted) came out inconclusive three times in a row.
 const QUOTA: &str = "[cgroup_lifecycle]\nrepeat = 1\nhold_ms = 4000\n[[cgroup_lifecycle.case]]\nname = \"cpu\"\ncpu_quota_us = 20000\ncpu_period_us = 100000\n[cpu_quota]\nquota_pct = [25]\nperiod_us = [100000]\nthreads = [1]\nduration_ms = 6000\ntolerance_pct = 10.0\nfibtest = false\n";
 const CPUSET: &str =
     "[cpuset]\nsets = [\"1\"]\nmoves = [[\"0\", \"1\"]]\nduration_ms = 300\nmigrations = 4\n";
@@ -123,7 +127,7 @@ const FREEZER: &str = "[cgroup_lifecycle]\nrepeat = 1\nhold_ms = 100\n[[cgroup_l
 const IO: &str = "[io]\nread_iops = [200]\nduration_ms = 2000\n";
 const WEIGHT: &str = "[cpu_weight]\nweights = [[100, 300]]\nduration_ms = 1000\n";
 /// The accounting cases: one thread pinned (where there are two CPUs) and two
-/// threads; ×0.8 and ×1.25 are twice the ±10 % tolerance.
+/// threads; ×1.25 is more than twice the ±10 % tolerance, ×0.5 below.
 const ACCT: &str = "[cpuacct]\nduration_ms = 1000\n";
 /// perf's cgroup mode beside an unlimited spinner outside the cgroup.
 const PERF: &str = "[perf_event]\nduration_ms = 1500\n";
@@ -180,7 +184,7 @@ fn run_until_decided(
 }
 
 fault_test!(cpu_max_ignored, "cpu.max", QUOTA, QUOTA_CASES);
-fault_test!(cpu_max_too_high, "cpu.max*1.2", QUOTA, QUOTA_CASES);
+fault_test!(cpu_max_too_high, "cpu.max*1.5", QUOTA, QUOTA_CASES);
 fault_test!(cpu_max_too_low, "cpu.max*0.8", QUOTA, QUOTA_CASES);
 fault_test!(
     cpuset_cpus_ignored,
