@@ -133,7 +133,7 @@ fn pmu_text(pmu: &Result<bool, nix::errno::Errno>) -> String {
 }
 
 /// What a perf_event case is judged on.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
     /// cpu-clock counted for the inside cgroup between the reads, per CPU.
     pub counted: Vec<Reading>,
@@ -148,7 +148,7 @@ pub struct Evidence {
     /// Instructions counted for the inside cgroup; `None` without a PMU.
     pub instructions: Option<u64>,
     /// Whether there is a hardware PMU, as [`perf::hardware_pmu`] said.
-    pub pmu: String,
+    pub pmu: Result<bool, nix::errno::Errno>,
     /// The outside cgroup's CPU usage between the reads.
     pub outside_usage: Duration,
     /// How many CPUs the spinners shared, and where their time went as the
@@ -195,8 +195,8 @@ pub fn verdict(case: &PerfCase, ev: &Evidence) -> Verdict {
         ms(ev.usage),
         if both.is_zero() { 0.0 } else { c / both.as_secs_f64() * 100.0 },
         match ev.instructions {
-            Some(n) => format!("{} ({n} instructions counted)", ev.pmu),
-            None => ev.pmu.clone(),
+            Some(n) => format!("{} ({n} instructions counted)", pmu_text(&ev.pmu)),
+            None => pmu_text(&ev.pmu),
         }
     );
     let floor = ev.inside.0.as_secs_f64() * (1.0 - k) - slack;
@@ -408,7 +408,7 @@ fn measure(
             (Some(a), Some(b)) => Some(perf::since(a, b).iter().map(|r| r.value).sum()),
             _ => None,
         },
-        pmu: pmu_text(&pmu),
+        pmu,
         outside_usage: now.outside.since(&was.outside).usage,
         cpus: shared.len() as u32,
         cpu_times: charge::cpu_times_since(was.cpu_times, now.cpu_times),
@@ -438,7 +438,7 @@ fn series(ev: &Evidence) -> Vec<Series> {
         Series::new(
             "hardware_pmu",
             Unit::Count,
-            vec![u64::from(ev.pmu.starts_with("hardware PMU present"))],
+            vec![u64::from(ev.pmu == Ok(true))],
         ),
     ];
     if let Some(n) = ev.instructions {
@@ -515,7 +515,7 @@ mod tests {
             wall: d(1500),
             quota_pct: 50,
             instructions: None,
-            pmu: pmu_text(&Ok(false)),
+            pmu: Ok(false),
             outside_usage: d(out_ms),
             cpus: 1,
             cpu_times: None,
@@ -589,7 +589,7 @@ mod tests {
     #[test]
     fn the_pmu_is_reported_not_judged() {
         let mut e = ev(752, 751, 748, 745);
-        e.pmu = pmu_text(&Ok(true));
+        e.pmu = Ok(true);
         e.instructions = Some(123);
         let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Pass, "{}", v.reason);
