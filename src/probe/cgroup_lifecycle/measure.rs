@@ -83,10 +83,11 @@ pub fn run(
     }
     let mut samples = Samples::default();
     let mut failures: Vec<String> = Vec::new();
+    let mut undecided: Option<String> = None;
     for _ in 0..case.repeat {
         interrupt::check()?;
-        cycle(scope, case, exe, &mut samples, &mut failures)?;
-        if !failures.is_empty() {
+        undecided = cycle(scope, case, exe, &mut samples, &mut failures)?;
+        if !failures.is_empty() || undecided.is_some() {
             break;
         }
     }
@@ -101,18 +102,25 @@ pub fn run(
     } else {
         Verdict::fail(failures.join("; "))
     });
+    if failures.is_empty() {
+        if let Some(why) = undecided {
+            result.judge(Verdict::inconclusive(why));
+        }
+    }
     Ok(result.finish())
 }
 
-/// One create → … → remove cycle. Kernel refusals become `failures`; only
-/// environment errors (cannot create a cgroup at all) and interrupts are `Err`.
+/// One create → … → remove cycle. Kernel refusals become `failures`; a check
+/// the host gave no chance to decide is the returned reason (inconclusive);
+/// only environment errors (cannot create a cgroup at all) and interrupts are
+/// `Err`.
 fn cycle(
     scope: &mut Scope,
     case: &LifecycleCase,
     exe: &Path,
     s: &mut Samples,
     failures: &mut Vec<String>,
-) -> Result<(), ProbeError> {
+) -> Result<Option<String>, ProbeError> {
     let cg = s.time("create", || scope.create(&case.id))?;
     let worker_max = case.hold + Duration::from_secs(60);
     let mut worker = Worker::spawn(exe, worker_max).map_err(|source| ProbeError::Spawn {
@@ -194,8 +202,9 @@ fn cycle(
             (_, Err(e)) => failures.push(format!("read cpu.stat: {e}")),
         }
     }
+    let mut undecided = None;
     if slept.is_ok() && case.freeze {
-        check_freezer(&cg, case, s, failures);
+        undecided = check_freezer(&cg, case, s, failures);
     }
     let removed = s.time("remove", || scope.remove(&cg));
     if let Err(e) = removed {
@@ -221,7 +230,7 @@ fn cycle(
         failures.push(format!("{} still exists after remove", d.path.display()));
     }
     slept?;
-    Ok(())
+    Ok(undecided)
 }
 
 /// Whether a worker that ran `ran_ns` of `wall` kept to `quota` per `period`.
@@ -349,33 +358,48 @@ fn check_counters(
 }
 
 /// Freeze (timed until the kernel reports frozen), check the worker made no
-/// progress, thaw (timed until thawed).
-fn check_freezer(cg: &Cgroup, case: &LifecycleCase, s: &mut Samples, failures: &mut Vec<String>) {
+/// progress, thaw (timed until thawed). Returns why it could not decide, if
+/// the host never ran the worker before the freeze.
+fn check_freezer(
+    cg: &Cgroup,
+    case: &LifecycleCase,
+    s: &mut Samples,
+    failures: &mut Vec<String>,
+) -> Option<String> {
     // Under a quota the worker may sit throttled for a period less the quota:
     // watch one whole period plus the quota, or "no progress" means nothing.
     let watch = case
         .cpu_max
         .map_or(FROZEN_WATCH, |m| m.watch_at_least(FROZEN_WATCH));
-    // The positive control: the worker runs before it is frozen.
-    let c0 = crate::workload::cgroup_run_time_ns(cg);
-    std::thread::sleep(watch);
-    match (c0, crate::workload::cgroup_run_time_ns(cg)) {
-        (Some(a), Some(b)) if b > a => {}
-        (Some(_), Some(_)) => {
-            failures.push(format!(
-                "the worker did not run in the {} ms before the freeze, so 'no progress while frozen' would show nothing",
-                watch.as_millis()
-            ));
-            return;
-        }
-        _ => {
-            failures.push("cannot read the worker's schedstat before the freeze".into());
-            return;
+    // The positive control: the worker runs before it is frozen. On a busy host
+    // (CI: eight busy loops at ten times the weight) a 20 ms watch can see
+    // nothing, so the control keeps watching up to FROZEN_CONTROL_MAX; a worker
+    // that never ran leaves the freezer check undecided, not failed.
+    let Some(c0) = crate::workload::cgroup_run_time_ns(cg) else {
+        failures.push("cannot read the worker's schedstat before the freeze".into());
+        return None;
+    };
+    let t0 = Instant::now();
+    loop {
+        std::thread::sleep(watch);
+        match crate::workload::cgroup_run_time_ns(cg) {
+            Some(c) if c > c0 => break,
+            Some(_) if t0.elapsed() < FROZEN_CONTROL_MAX => {}
+            Some(_) => {
+                return Some(format!(
+                    "the host did not run the worker in the {} ms before the freeze, so 'no progress while frozen' would show nothing",
+                    t0.elapsed().as_millis()
+                ))
+            }
+            None => {
+                failures.push("cannot read the worker's schedstat before the freeze".into());
+                return None;
+            }
         }
     }
     if let Err(e) = s.time("freeze", || cg.set_frozen(true)) {
         failures.push(format!("freeze: {e}"));
-        return;
+        return None;
     }
     // A panic from here on must not leave the worker frozen for its kill-and-wait.
     let _thaw = cg.thaw_on_drop();
@@ -414,6 +438,7 @@ fn check_freezer(cg: &Cgroup, case: &LifecycleCase, s: &mut Samples, failures: &
     if let Err(e) = s.time("thaw", || cg.set_frozen(false)) {
         failures.push(format!("thaw: {e}"));
     }
+    None
 }
 
 /// How long a worker may take to start spinning after `go` before the case fails.
@@ -421,6 +446,8 @@ const WORKER_START_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long after "frozen" progress starts to count.
 const FROZEN_SETTLE: Duration = Duration::from_millis(20);
+/// How long the freezer's positive control waits for the worker to run.
+const FROZEN_CONTROL_MAX: Duration = Duration::from_secs(1);
 
 /// How long a frozen cgroup is watched for progress.
 const FROZEN_WATCH: Duration = Duration::from_millis(20);
