@@ -24,12 +24,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run scenarios (the built-in default scenario when none is given) and write a result folder.
+    /// Run scenarios (the shipped default scenario when none is given) and write a result folder.
     Run {
-        /// Scenario TOML files; all are validated before anything is created.
+        /// Scenario TOML files, or shipped scenarios by name (compiled in: ci, cpu, default, limits, namespaces, quick); a file of that name wins. All are validated before anything is created.
+        #[arg(value_name = "SCENARIO")]
         scenarios: Vec<PathBuf>,
-        /// Result folder (default: results/<UTC timestamp>-<kernel release>/).
-        #[arg(long)]
+        /// Result folder, new or empty (default: results/<UTC timestamp>-<kernel release>/).
+        #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// One repetition per case with a short hold: a smoke test in seconds.
         #[arg(long)]
@@ -55,7 +56,7 @@ pub enum Command {
         base: String,
         /// The run to judge: a result folder or a baseline name.
         current: String,
-        /// Write compare.md, .csv, .json, junit.xml and results.ktap here (default: results/compare-<UTC timestamp>/).
+        /// Write compare.md, .csv, .json, junit.xml and results.ktap into this new or empty folder (default: results/compare-<UTC timestamp>/).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         #[command(flatten)]
@@ -66,7 +67,7 @@ pub enum Command {
         /// Result folders (written by `isobench run`), or folders of them (boot-1/, boot-2/, …: one column, boots as repetitions); one folder is re-rendered, several are compared.
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<PathBuf>,
-        /// Write here instead: one folder → a full copy with everything rebuilt; several → the comparison (default: results/compare-<UTC timestamp>/).
+        /// Write into this new or empty folder instead: one folder → a full copy with everything rebuilt; several → the comparison (default: results/compare-<UTC timestamp>/).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },

@@ -19,6 +19,7 @@ pub mod interrupt;
 pub mod loopdev;
 pub mod markdown;
 pub mod ns;
+pub mod outdir;
 pub mod plan;
 pub mod probe;
 pub mod progress;

@@ -39,8 +39,7 @@ fn load_scenarios(
     paths
         .iter()
         .map(|p| {
-            let file = p.display().to_string();
-            let s = Scenario::load(p)?;
+            let (file, s) = isobench::scenario::resolve(p)?;
             s.validate(&file, &host)?;
             Ok((file, s))
         })
@@ -349,6 +348,11 @@ fn gate_dirs(
         })
     };
     let (b, c) = (load(base)?, load(cur)?);
+    // The inputs first, as `report` does; then the folder, before it is written.
+    isobench::outdir::check(out).map_err(|e| {
+        eprintln!("isobench: error: {e}");
+        ExitCode::from(2)
+    })?;
     let name = |d: &std::path::Path| d.display().to_string();
     let g = gate::compare((&name(base), &b), (&name(cur), &c), &opts);
     gate::render::write(&g, out).map_err(|e| env_error(&e))?;

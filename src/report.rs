@@ -9,13 +9,13 @@
 //! - Several folders: `--out DIR` (default `results/compare-<UTC time>/`) gets a
 //!   comparison report.md and overlay charts.
 //!
-//! An output folder that already holds another run's run.json is refused.
+//! An `--out` folder must be new or empty ([`crate::outdir`]); one folder
+//! re-rendered in place (no `--out`, or `--out` naming that folder) is not one.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::folder::RUN_JSON;
 use crate::record::Run;
 use crate::set::Loaded;
 use crate::sink::{self, markdown};
@@ -42,30 +42,43 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Refuses an output folder that is a file, or holds a run other than `keep`.
-fn check_out(out: &Path, keep: Option<&Path>) -> anyhow::Result<()> {
-    if out.exists() && !out.is_dir() {
-        bail!("--out {}: exists and is not a directory", out.display());
-    }
-    if out.join(RUN_JSON).exists() && !keep.is_some_and(|k| same_dir(k, out)) {
-        bail!(
-            "--out {}: already holds a run (run.json); hint: give a new or empty folder",
-            out.display()
-        );
-    }
-    Ok(())
-}
-
-/// Runs `write` into `out`; if it fails and `out` did not exist before, removes
-/// what it made, so a retry is not refused as "already holds a run".
+/// Runs `write` into `out` (new or empty: checked); if it fails, removes what
+/// it made, so a retry is not refused as a folder that is not empty.
 fn into_new(
     out: &Path,
     write: impl FnOnce() -> anyhow::Result<Written>,
 ) -> anyhow::Result<Written> {
-    let fresh = !out.exists();
+    let names = |d: &Path| -> Option<Vec<std::ffi::OsString>> {
+        Some(
+            std::fs::read_dir(d)
+                .ok()?
+                .flatten()
+                .map(|e| e.file_name())
+                .collect(),
+        )
+    };
+    // None: a new folder; Some(None): one that could not be listed (left alone).
+    let before = out.exists().then(|| names(out));
     let r = write();
-    if r.is_err() && fresh {
-        let _ = std::fs::remove_dir_all(out);
+    if r.is_err() {
+        match before {
+            None => {
+                let _ = std::fs::remove_dir_all(out);
+            }
+            Some(Some(before)) => {
+                // The user's folder stays, and whatever was in it.
+                let made = std::fs::read_dir(out).into_iter().flatten().flatten();
+                for e in made.filter(|e| !before.contains(&e.file_name())) {
+                    let p = e.path();
+                    let _ = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                }
+            }
+            Some(None) => {}
+        }
     }
     r
 }
@@ -74,7 +87,7 @@ fn into_new(
 pub fn rerender(dir: &Path, run: &Run, out: Option<&Path>) -> anyhow::Result<Written> {
     match out {
         Some(o) if !same_dir(o, dir) => {
-            check_out(o, None)?;
+            crate::outdir::check(o)?;
             into_new(o, || {
                 std::fs::create_dir_all(o).with_context(|| format!("create {}", o.display()))?;
                 sink::write_all(run, o)?;
@@ -96,16 +109,24 @@ fn charts_into(run: &Run, target: &Path) -> anyhow::Result<Written> {
     })
 }
 
-/// The default folder of a comparison: `results/compare-<UTC time>/`.
+/// The default folder of a comparison: `results/compare-<UTC time>/`, or
+/// `…-<pid>/` when one of the same second exists (an `--out` folder that is not
+/// empty is refused, and this one is not the user's choice).
 pub fn default_compare_dir() -> PathBuf {
-    PathBuf::from("results").join(format!("compare-{}", crate::runner::utc_now().0))
+    let base = format!("compare-{}", crate::runner::utc_now().0);
+    let dir = PathBuf::from("results").join(&base);
+    if dir.exists() {
+        PathBuf::from("results").join(format!("{base}-{}", std::process::id()))
+    } else {
+        dir
+    }
 }
 
 /// Writes the comparison of `loaded` (run folders and sets of boots) into
 /// `out`: report.md, compare.csv and charts. A set of which no boot finished
 /// is listed, not a column.
 pub fn compare(loaded: Vec<Loaded>, out: &Path) -> anyhow::Result<Written> {
-    check_out(out, None)?;
+    crate::outdir::check(out)?;
     let name = |d: &Path| {
         let d = d.canonicalize().unwrap_or_else(|_| d.to_path_buf());
         d.file_name()
@@ -179,4 +200,39 @@ fn compare_into(
         report: path,
         charts: charts.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed write takes back what it made: a new folder goes, a folder
+    /// that was there stays with what it held.
+    #[test]
+    fn a_failed_write_leaves_no_half_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let failing = |out: &Path| {
+            into_new(out, || {
+                std::fs::create_dir_all(out.join("charts")).unwrap();
+                std::fs::write(out.join("report.md"), "half").unwrap();
+                bail!("disk full")
+            })
+            .unwrap_err()
+        };
+        let new = tmp.path().join("new");
+        failing(&new);
+        assert!(!new.exists());
+        let empty = tmp.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        failing(&empty);
+        assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+        std::fs::write(empty.join("keep"), "mine").unwrap();
+        failing(&empty);
+        let left: Vec<_> = std::fs::read_dir(&empty)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, ["keep"]);
+    }
 }

@@ -81,13 +81,28 @@ pub fn utc_now() -> (String, String) {
     (compact, rfc)
 }
 
-/// `results/<UTC timestamp>-<kernel release>/`, made unique if it exists.
-fn default_dir(stamp: &str, release: &str) -> PathBuf {
-    let base = PathBuf::from("results").join(format!("{stamp}-{release}"));
-    if !base.exists() {
-        return base;
+/// Creates `results/<UTC timestamp>-<kernel release>/`, or `…-<pid>/` when a
+/// run that started in the same second has that name. Made with `create_dir`,
+/// which fails on an existing folder, so two runs never share one.
+fn create_default_dir(results: &Path, stamp: &str, release: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(results)
+        .with_context(|| format!("create the folder {}", results.display()))?;
+    let base = format!("{stamp}-{release}");
+    for name in [base.clone(), format!("{base}-{}", std::process::id())] {
+        let dir = results.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| format!("create result folder {}", dir.display()))
+            }
+        }
     }
-    PathBuf::from("results").join(format!("{stamp}-{release}-{}", std::process::id()))
+    anyhow::bail!(
+        "{}/{base} and {base}-{} exist already; hint: give --out DIR",
+        results.display(),
+        std::process::id()
+    )
 }
 
 /// Runs every case of `opts`. Returns the run even when verdicts failed, and
@@ -95,8 +110,6 @@ fn default_dir(stamp: &str, release: &str) -> PathBuf {
 /// `Err` means the run could not be done (environment), or was interrupted
 /// before its folder existed.
 pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outcome> {
-    let layout = Layout::detect().context("detect the cgroup layout")?;
-    let host = Host::probe(Some(&layout));
     let env = PlanEnv {
         quick: opts.quick,
         online_cpus: crate::host::online_cpus(),
@@ -116,6 +129,12 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         e.file = files.join(", ");
         return Err(anyhow::Error::new(e));
     }
+    // After the scenarios (their errors come first), before the host is touched.
+    if let Some(out) = &opts.out {
+        crate::outdir::check(out)?;
+    }
+    let layout = Layout::detect().context("detect the cgroup layout")?;
+    let host = Host::probe(Some(&layout));
     let stale = clean_stale(&layout, opts.cgroup_parent.as_deref())
         .context("remove leftovers of earlier runs")?;
     on(Event::Stale(&stale));
@@ -130,12 +149,14 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         },
     )
     .context("prepare the harness's cgroups")?;
-    let dir = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| default_dir(&stamp, &host.kernel_release));
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("create result folder {}", dir.display()))?;
+    let dir = match &opts.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("create result folder {}", dir.display()))?;
+            dir.clone()
+        }
+        None => create_default_dir(Path::new("results"), &stamp, &host.kernel_release)?,
+    };
     on(Event::Folder(&dir));
     let mut run = Run {
         schema_version: SCHEMA_VERSION,
@@ -267,4 +288,26 @@ fn charts(run: &Run, dir: &Path, on: &mut dyn FnMut(Event)) {
 /// Whether an error chain is an interruption (exit 130) rather than an environment error.
 pub fn is_interrupted(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.is::<Interrupted>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two runs in the same second get two folders; a third is refused, not mixed in.
+    #[test]
+    fn default_folders_never_collide() {
+        let tmp = tempfile::tempdir().unwrap();
+        let results = tmp.path().join("results");
+        let a = create_default_dir(&results, "20260101T000000Z", "6.1").unwrap();
+        let b = create_default_dir(&results, "20260101T000000Z", "6.1").unwrap();
+        assert_eq!(a, results.join("20260101T000000Z-6.1"));
+        assert_eq!(
+            b,
+            results.join(format!("20260101T000000Z-6.1-{}", std::process::id()))
+        );
+        let e = create_default_dir(&results, "20260101T000000Z", "6.1").unwrap_err();
+        assert!(e.to_string().contains("exist already; hint: "), "{e}");
+        assert_eq!(std::fs::read_dir(&results).unwrap().count(), 2);
+    }
 }

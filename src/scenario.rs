@@ -5,7 +5,8 @@
 //! the [`Scenario`] type is made by the probe registry. Validation happens
 //! before anything touches a cgroup: an unknown key, a wrong type or an
 //! impossible value is a [`ScenarioError`] naming the file, the key and the
-//! value. A default scenario is compiled into the binary.
+//! value. Every shipped scenario (scenarios/*.toml) is compiled into the binary
+//! and found by its name; `default` runs when none is given.
 
 use std::path::Path;
 
@@ -19,8 +20,20 @@ pub const MAX_REPEAT: u32 = 1000;
 /// The scenario schema this build reads.
 pub const SCHEMA: u32 = 1;
 
+/// Every scenario of scenarios/ by name (file name without `.toml`), compiled
+/// in: an installed binary has no repository beside it, and `isobench run
+/// quick` must work there too. A unit test keeps this list and the folder equal.
+pub const SHIPPED: [(&str, &str); 6] = [
+    ("ci", include_str!("../scenarios/ci.toml")),
+    ("cpu", include_str!("../scenarios/cpu.toml")),
+    ("default", include_str!("../scenarios/default.toml")),
+    ("limits", include_str!("../scenarios/limits.toml")),
+    ("namespaces", include_str!("../scenarios/namespaces.toml")),
+    ("quick", include_str!("../scenarios/quick.toml")),
+];
+
 /// The default scenario, compiled in so `isobench run` works with no file.
-pub const DEFAULT_TOML: &str = include_str!("../scenarios/default.toml");
+pub const DEFAULT_TOML: &str = SHIPPED[2].1;
 
 /// What validation needs to know about this host, gathered once.
 pub fn host_limits() -> HostLimits {
@@ -37,6 +50,52 @@ pub fn host_limits() -> HostLimits {
 
 /// Where a scenario came from, for messages.
 pub const EMBEDDED: &str = "<default scenario>";
+
+/// How a shipped scenario given by name is named in messages and run.json
+/// (like [`EMBEDDED`]: not a path, since no such file need exist).
+pub fn shipped_label(name: &str) -> String {
+    format!("<shipped scenario {name}>")
+}
+
+/// The shipped scenario `arg` names (`quick` or `quick.toml`, no folder): its
+/// name and text.
+pub fn shipped(arg: &str) -> Option<(&'static str, &'static str)> {
+    let name = arg.strip_suffix(".toml").unwrap_or(arg);
+    SHIPPED.iter().copied().find(|(n, _)| *n == name)
+}
+
+/// A scenario argument of the command line, resolved: an existing path is that
+/// file (a file of the user's wins over a shipped name); else a shipped name;
+/// else the error listing the shipped names. Returns the name for messages and
+/// the parsed scenario (not yet validated against the host).
+pub fn resolve(arg: &Path) -> Result<(String, Scenario), ScenarioError> {
+    // Only "not found" falls through: a file that exists but cannot be read is
+    // reported as such by `load`, not as an unknown name.
+    let missing = std::fs::metadata(arg).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+    if !missing {
+        return Ok((arg.display().to_string(), Scenario::load(arg)?));
+    }
+    let text = arg.to_str().unwrap_or_default();
+    if let Some((name, toml)) = shipped(text) {
+        let label = shipped_label(name);
+        return Ok((label.clone(), Scenario::parse(toml, &label)?));
+    }
+    let names: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+    let hint = match arg.file_name().and_then(|f| shipped(f.to_str()?)) {
+        // `scenarios/quick.toml` outside the repository: the name alone works.
+        Some((name, _)) if text.contains('/') => {
+            format!("the shipped one is `isobench run {name}`")
+        }
+        _ => format!("shipped: {}", names.join(", ")),
+    };
+    Err(ScenarioError {
+        file: format!("scenario \"{}\"", arg.display()),
+        key: String::new(),
+        value: String::new(),
+        reason: "no such file and no shipped scenario of that name".into(),
+        hint: Some(hint),
+    })
+}
 
 impl Scenario {
     /// Reads and parses a scenario file (not yet validated against the host).
@@ -55,7 +114,10 @@ impl Scenario {
         let bytes = std::fs::read(path).map_err(|e| {
             err(
                 format!("cannot read the scenario: {}", io_text(&e)),
-                Some("scenarios/ holds the shipped scenarios"),
+                // The command line looks a missing file up by name first
+                // (`resolve`); this is for callers of `load` itself.
+                (e.kind() == std::io::ErrorKind::NotFound)
+                    .then_some("a shipped scenario is given by name, e.g. quick"),
             )
         })?;
         let text = String::from_utf8(bytes).map_err(|e| {
@@ -237,20 +299,74 @@ mod tests {
 mod shipped {
     use super::*;
 
-    /// Every scenario under scenarios/ parses and validates on this host.
+    /// Every scenario under scenarios/ is compiled in under its name, with the
+    /// file's text: a new file cannot be forgotten in [`SHIPPED`].
     #[test]
-    fn shipped_scenarios_are_valid() {
+    fn every_shipped_file_is_embedded() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        let mut n = 0;
+        let mut files = Vec::new();
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "toml") {
-                let s = Scenario::load(&p).unwrap();
-                s.validate(&p.display().to_string(), &host_limits())
-                    .unwrap();
-                n += 1;
+                let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+                let (_, text) =
+                    shipped(&name).unwrap_or_else(|| panic!("{} is not in SHIPPED", p.display()));
+                assert_eq!(text, std::fs::read_to_string(&p).unwrap(), "{name}");
+                files.push(name);
             }
         }
-        assert!(n >= 2);
+        files.sort();
+        let names: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            files, names,
+            "SHIPPED lists a file that is gone, or is not sorted"
+        );
+        assert_eq!(shipped("default").unwrap().1, DEFAULT_TOML);
+    }
+
+    /// Every compiled-in scenario parses and validates on this host.
+    #[test]
+    fn shipped_scenarios_are_valid() {
+        for (name, text) in SHIPPED {
+            let label = shipped_label(name);
+            let s = Scenario::parse(text, &label).unwrap();
+            s.validate(&label, &host_limits()).unwrap();
+            assert_eq!(s.name, name, "the scenario's name is its file's");
+        }
+    }
+
+    #[test]
+    fn a_scenario_argument_is_a_file_then_a_shipped_name() {
+        // No file `quick` or `quick.toml` in the crate's folder (the tests' cwd).
+        for arg in ["quick", "quick.toml"] {
+            let (label, s) = resolve(Path::new(arg)).unwrap();
+            assert_eq!(label, "<shipped scenario quick>");
+            assert_eq!(s.name, "quick");
+        }
+        // A file of the user's wins over the shipped name.
+        let tmp = tempfile::tempdir().unwrap();
+        let mine = tmp.path().join("quick.toml");
+        std::fs::write(&mine, "schema = 1\nname = \"mine\"\n").unwrap();
+        let (label, s) = resolve(&mine).unwrap();
+        assert_eq!(
+            (label, s.name.as_str()),
+            (mine.display().to_string(), "mine")
+        );
+        let e = resolve(Path::new("foo")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "scenario \"foo\": no such file and no shipped scenario of that name; \
+             hint: shipped: ci, cpu, default, limits, namespaces, quick"
+        );
+        let e = resolve(&tmp.path().join("ci.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("hint: the shipped one is `isobench run ci`"),
+            "{e}"
+        );
+        // A folder exists: it is not looked up by name.
+        let e = resolve(tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
     }
 }

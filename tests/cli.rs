@@ -10,22 +10,17 @@ use common::{bin, dirs_of, scenario};
 
 const HEAD: &str = "schema = 1\nname = \"t\"\n[cgroup_lifecycle]\nrepeat = 1\n[[cgroup_lifecycle.case]]\nname = \"c\"\n";
 
-/// Runs `isobench run <file>` and returns its output; asserts it made no cgroup
-/// and left no ownership record.
-fn run_scenario(path: &Path) -> Output {
-    let (out, pid) = common::run_out(path, &path.with_extension("out"));
+/// Asserts that the harness process `pid` made no cgroup, attached no loop
+/// device and left no ownership record.
+fn nothing_created(pid: u32) {
     assert!(
         dirs_of(pid).is_empty(),
-        "a rejected scenario created cgroups: {:?}",
+        "a refused run created cgroups: {:?}",
         dirs_of(pid)
     );
     assert!(
-        !path.with_extension("out").exists(),
-        "a rejected scenario created its result folder"
-    );
-    assert!(
         isobench::loopdev::harness_devices().is_empty(),
-        "a rejected scenario attached a loop device"
+        "a refused run attached a loop device"
     );
     let records = std::fs::read_dir(isobench::cgroup::owner::state_dir())
         .map(|d| {
@@ -38,7 +33,18 @@ fn run_scenario(path: &Path) -> Output {
                 .count()
         })
         .unwrap_or(0);
-    assert_eq!(records, 0, "a rejected scenario wrote an ownership record");
+    assert_eq!(records, 0, "a refused run wrote an ownership record");
+}
+
+/// Runs `isobench run <file>` and returns its output; asserts it made no cgroup
+/// and left no ownership record.
+fn run_scenario(path: &Path) -> Output {
+    let (out, pid) = common::run_out(path, &path.with_extension("out"));
+    nothing_created(pid);
+    assert!(
+        !path.with_extension("out").exists(),
+        "a rejected scenario created its result folder"
+    );
     out
 }
 
@@ -316,4 +322,169 @@ fn bad_limit_settings() {
             assert!(err.contains(n), "expected {n:?} in {err}");
         }
     }
+}
+
+/// Every file under `dir` (recursively) with its bytes, sorted: what a refused
+/// command must leave as it was.
+fn contents(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.push((p.clone(), Vec::new()));
+                todo.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `isobench run SCENARIO --out OUT` refused with exit 2 and one line naming
+/// OUT and every needle, having created nothing; returns the line.
+fn out_refused(scenario: &str, out: &Path, needles: &[&str]) -> String {
+    let (o, pid) = common::run_out(Path::new(scenario), out);
+    nothing_created(pid);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "--out {}: {err}", out.display());
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(
+        err.starts_with(&format!("isobench: error: --out {}: ", out.display())),
+        "{err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+    err
+}
+
+/// A folder with the user's files, an earlier run's folder, a file, and a
+/// folder under a file: each refused before anything is made, and left as it was.
+#[test]
+fn out_refuses_what_it_would_overwrite_or_mix_into() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir_all(mine.join("sub")).unwrap();
+    std::fs::write(mine.join("notes.txt"), "keep me").unwrap();
+    std::fs::write(mine.join("sub/report.md"), "mine too").unwrap();
+    let earlier = tmp.path().join("earlier");
+    std::fs::create_dir_all(earlier.join("samples")).unwrap();
+    std::fs::write(earlier.join("run.json"), "{\"schema_version\": 1}").unwrap();
+    std::fs::write(earlier.join("samples/x.csv"), "index\n").unwrap();
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "a file").unwrap();
+    let before = contents(tmp.path());
+    out_refused(
+        "quick",
+        &mine,
+        &["not empty and not a run folder", "; hint: "],
+    );
+    out_refused(
+        "quick",
+        &earlier,
+        &[
+            "already holds a run (run.json)",
+            "; hint: choose a new folder",
+        ],
+    );
+    out_refused("quick", &file, &["is a file, not a folder", "; hint: "]);
+    let e = out_refused("quick", &file.join("out"), &["; hint: "]);
+    assert!(
+        e.contains(&format!(": {} is a file", file.display())),
+        "{e}"
+    );
+    assert_eq!(
+        contents(tmp.path()),
+        before,
+        "a refused run changed a folder"
+    );
+}
+
+/// `isobench run quick` finds the shipped scenario without a scenarios/ folder
+/// (the binary runs in an empty folder): scenarios are resolved and validated
+/// before `--out` is looked at, so being refused on `--out` proves the name
+/// resolved; an unknown name is refused on the scenario, with the shipped names.
+#[test]
+fn shipped_scenarios_are_found_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "a file").unwrap();
+    let run = |args: &[&str]| {
+        let child = Command::new(bin())
+            .current_dir(tmp.path())
+            .arg("run")
+            .args(args)
+            .arg("--out")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&child.stderr).into_owned();
+        assert_eq!(child.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        err
+    };
+    for (name, _) in isobench::scenario::SHIPPED {
+        for arg in [name.to_string(), format!("{name}.toml")] {
+            let err = run(&[&arg]);
+            assert!(
+                err.starts_with(&format!("isobench: error: --out {}: ", file.display())),
+                "{arg}: {err}"
+            );
+        }
+    }
+    let err = run(&["quick", "nosuch"]);
+    assert_eq!(
+        err.trim_end(),
+        "isobench: error: scenario \"nosuch\": no such file and no shipped scenario of that name; \
+         hint: shipped: ci, cpu, default, limits, namespaces, quick"
+    );
+    // A file of the user's with a shipped name is that file.
+    std::fs::write(tmp.path().join("quick.toml"), "schema = 1\nname = \n").unwrap();
+    let err = run(&["quick.toml"]);
+    assert!(err.starts_with("isobench: error: quick.toml:2"), "{err}");
+    // The help names every shipped scenario.
+    let help = Command::new(bin())
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for (name, _) in isobench::scenario::SHIPPED {
+        assert!(
+            help.contains(name),
+            "run --help does not name {name}: {help}"
+        );
+    }
+}
+
+/// An existing empty folder is used; once it holds the run, a second run into
+/// it is refused and the first run's files stay as they were.
+#[test]
+fn an_empty_folder_is_used_and_then_not_overwritten() {
+    if !common::privileged("an_empty_folder_is_used_and_then_not_overwritten") {
+        return;
+    }
+    let _g = common::serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let (o, pid) = common::run_out(Path::new("quick"), tmp.path());
+    assert!(
+        common::succeeded(o.status.code(), tmp.path()),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(dirs_of(pid).is_empty(), "left behind: {:?}", dirs_of(pid));
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["scenarios"][0][0], "<shipped scenario quick>");
+    let before = contents(tmp.path());
+    out_refused("quick", tmp.path(), &["already holds a run"]);
+    assert_eq!(contents(tmp.path()), before, "the earlier run was changed");
 }

@@ -390,3 +390,53 @@ fn compare_kernels_refuses_bad_arguments() {
         );
     }
 }
+
+/// `report --out` and `compare --out` refuse what `run --out` refuses: a folder
+/// with other files in it, and a file, leaving them as they were; a folder
+/// re-rendered into itself is not refused.
+#[test]
+fn an_out_folder_must_be_new_or_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "keep me").unwrap();
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "a file").unwrap();
+    let (old, new) = (fixture(OLD), fixture(NEW));
+    let o = Path::new("--out");
+    for (out, needle) in [
+        (&mine, "not empty and not a run folder"),
+        (&file, "is a file, not a folder"),
+    ] {
+        let runs: [&[&Path]; 2] = [&[&old, o, out], &[&old, &new, o, out]];
+        for args in runs {
+            let r = report(args);
+            assert_exit(&r, 2);
+            let err = String::from_utf8_lossy(&r.stderr);
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+            assert!(
+                err.starts_with(&format!("isobench: error: --out {}: ", out.display())),
+                "{err}"
+            );
+            assert!(err.contains(needle), "{err}");
+        }
+        let c = Command::new(bin())
+            .arg("compare")
+            .args([&old, &new, o, out])
+            .output()
+            .unwrap();
+        assert_exit(&c, 2);
+        assert!(
+            String::from_utf8_lossy(&c.stderr).contains(needle),
+            "{}",
+            String::from_utf8_lossy(&c.stderr)
+        );
+    }
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1);
+    assert_eq!(text(&mine.join("notes.txt")), "keep me");
+    assert_eq!(text(&file), "a file");
+    // `--out` naming the folder itself re-renders it in place.
+    let dir = copy(NEW, tmp.path());
+    assert_exit(&report(&[&dir, o, &dir]), 0);
+    assert!(dir.join("report.md").is_file());
+}
