@@ -12,13 +12,20 @@ pub use crate::units::Unit;
 /// is a schema change; adding one is not (readers ignore what they do not know).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// What "inconclusive" means, in the words every generated file uses (report.md,
+/// junit.xml, results.ktap, the comparisons), so a reader meets one definition.
+pub const INCONCLUSIVE_MEANS: &str = "the measurement could not decide (the reason says why: \
+     a busy host, a run too short, a thread that never ran, …)";
+
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
     Fail,
-    /// The host could not give a clean measurement (busy, contended); not the kernel's fault.
+    /// The measurement could not decide: its reason says why (a busy host, a
+    /// run too short, a thread that never ran, …). Not the kernel's fault, and
+    /// not a pass: see [`INCONCLUSIVE_MEANS`], the one wording every output uses.
     Inconclusive,
     /// Not applicable here (missing controller, v2-only feature on v1, ...).
     Skip,

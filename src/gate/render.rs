@@ -95,8 +95,17 @@ pub fn markdown(r: &GateReport) -> String {
         }
         out.push_str(&t.render());
         out.push('\n');
+        if r.verdicts
+            .iter()
+            .any(|v| v.base == Some(Status::Inconclusive) || v.cur == Some(Status::Inconclusive))
+        {
+            out.push_str(&format!(
+                "*inconclusive* (a verdict): {}.\n\n",
+                crate::record::INCONCLUSIVE_MEANS
+            ));
+        }
     }
-    out.push_str("## Figures\n\nThe change is cur / base − 1 with its 95% interval; `weak` marks an interval over samples (fewer than 3 repetitions a side), which never fails the gate.\n\n");
+    out.push_str("## Figures\n\nThe change is cur / base − 1 with its 95% interval; `weak` marks an interval over samples (fewer than 3 repetitions a side), which never fails the gate. *inconclusive* (a figure): the comparison could not decide (the reason, under *Reasons*, says why: an interval across the threshold, too few repetitions, runs that cannot be compared, …).\n\n");
     let mut t = Table::new([
         ("probe", Align::Left),
         ("case", Align::Left),

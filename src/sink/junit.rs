@@ -5,8 +5,10 @@
 //! - fail → `<failure message="<reason>">` with the case's numbers in the body;
 //! - skip → `<skipped message="<reason>"/>`;
 //! - inconclusive → `<skipped message="inconclusive: <reason>"/>` and a
-//!   `verdict=inconclusive` property: the host could not give a clean
-//!   measurement, which must not fail a CI job, yet stays visible and countable.
+//!   `verdict=inconclusive` property: the measurement could not decide (the
+//!   reason says why), which must not fail a CI job, yet stays visible and
+//!   countable. A comment at the top says so in the words of
+//!   [`crate::record::INCONCLUSIVE_MEANS`], once, when a case is inconclusive.
 //!
 //! The host fingerprint is in each suite's `<properties>`.
 
@@ -142,6 +144,18 @@ pub fn render(run: &Run) -> String {
         }
     }
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    if run
+        .cases
+        .iter()
+        .any(|c| c.verdict.status == Status::Inconclusive)
+    {
+        // Text of our own, never `--` (which a comment must not hold).
+        let _ = writeln!(
+            x,
+            "<!-- inconclusive (reported as skipped): {} -->",
+            crate::record::INCONCLUSIVE_MEANS
+        );
+    }
     let _ = writeln!(
         x,
         "<testsuites name=\"isobench\" {} timestamp=\"{}\">",

@@ -6,7 +6,9 @@
 //! - fail → `not ok N case`, likewise;
 //! - skip → `ok N case # SKIP <reason>`;
 //! - inconclusive → `ok N case # SKIP inconclusive: <reason>` (as in junit.xml:
-//!   host noise must not fail a CI job, and the word stays searchable).
+//!   a measurement that could not decide must not fail a CI job, and the word
+//!   stays searchable); a diagnostic line after the header defines the word
+//!   ([`crate::record::INCONCLUSIVE_MEANS`]) when a case is inconclusive.
 //!
 //! A probe is `not ok` when a case failed, `ok … # SKIP` when no case passed or
 //! failed, else `ok`. Its counts are a diagnostic line at the end of its
@@ -86,6 +88,17 @@ pub fn render(run: &Run) -> String {
     if run.interrupted {
         out.push_str(
             "# interrupted by a signal: only the cases below ran; the plan counts the probes reached\n",
+        );
+    }
+    if run
+        .cases
+        .iter()
+        .any(|c| c.verdict.status == Status::Inconclusive)
+    {
+        let _ = writeln!(
+            out,
+            "# inconclusive (reported as SKIP): {}",
+            crate::record::INCONCLUSIVE_MEANS
         );
     }
     let _ = writeln!(out, "1..{}", probes.len());

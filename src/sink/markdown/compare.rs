@@ -67,8 +67,9 @@ pub fn render(
          value (with how many repetitions had it, when not all); — when the run lacks the \
          case. *Δ*: change of the p50 against the reference run; for latency figures, with \
          the 95% interval and the mark of `isobench compare` (τ 10%): ▲ slower beyond the \
-         noise, ▼ faster, ≈ within ±10%, ? undecided (an interval across ±10%, or fewer than \
-         3 repetitions a side: the interval is then over samples, blind to run-to-run noise).\n\n",
+         noise, ▼ faster, ≈ within ±10%, ? inconclusive: the comparison could not decide (an \
+         interval across ±10%, or fewer than 3 repetitions a side: the interval is then over \
+         samples, blind to run-to-run noise).\n\n",
     );
     if any_emulated {
         let names = |emulated: bool| {
@@ -196,6 +197,16 @@ pub fn render(
         ));
         out.push_str(&t.render());
         out.push('\n');
+        if refs.iter().any(|r| {
+            r.cases
+                .iter()
+                .any(|c| c.verdict.status == Status::Inconclusive)
+        }) {
+            out.push_str(&format!(
+                "*inconclusive*: {}; the reasons are in each run's report.md.\n\n",
+                crate::record::INCONCLUSIVE_MEANS
+            ));
+        }
     }
     out.push_str(&interface_files(&refs, &keys));
 

@@ -1,7 +1,8 @@
 //! `report.md`: the run for people — what a kernel developer would paste into a
-//! mail: the verdicts with their reasons, the host, latency tables per probe,
-//! fidelity tables (what a limit promised against what the kernel delivered),
-//! and the charts. Derived from the [`Run`] alone (and the chart list), so it
+//! mail: the counts and the cases that did not pass (with their reasons) first,
+//! then the main results (namespace latency, quota fidelity, cgroup operation
+//! costs), the other probes' tables (what a limit promised against what the
+//! kernel delivered) and charts, the host, and last every case that passed. Derived from the [`Run`] alone (and the chart list), so it
 //! can be rebuilt from a folder at any time (`isobench report`).
 
 use super::Sink;
@@ -30,7 +31,15 @@ impl Sink for Report {
     }
 }
 
-/// The whole report text.
+/// The probes of the main results, in this order: namespace latency per kind
+/// and method, quota fidelity, then what cgroup operations cost. They answer
+/// what most readers come for, so they come before the other probes (which
+/// keep the registry's order).
+const MAIN: [&str; 4] = ["ns_latency", "cpu_quota", "cgroup_ops", "cgroup_lifecycle"];
+
+/// The whole report text, in reading order: what run this is, the counts, the
+/// cases that did not pass, the main results, the other probes, the host, and
+/// last the per-probe counts and every passed case.
 pub fn render(run: &Run, charts: &[Chart]) -> String {
     let mut out = String::new();
     let h = &run.host;
@@ -40,19 +49,8 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
     ));
     out.push_str(&run_line(run));
     out.push_str(&format!("**{}.**\n\n", counts_text(run)));
-    out.push_str("## Verdicts\n\n");
-    out.push_str(&verdicts(run));
-    out.push_str("## Host\n\n");
-    let mut t = Table::new([("fact", Align::Left), ("value", Align::Left)]);
-    for (k, v) in host::rows(h) {
-        t.row(vec![k.into(), v]);
-    }
-    out.push_str(&t.render());
-    out.push('\n');
-    out.push_str(&host::cmdline(h));
+    out.push_str(&not_passed(run));
 
-    // Latency first, then fidelity, each in the registry's order; then any
-    // probe this build does not know (shown generically, so nothing is hidden).
     let by_probe = group_by_probe_ordered(run);
     let cases_of = |probe: &str| -> &[&CaseResult] {
         by_probe
@@ -60,17 +58,41 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
             .find(|(p, _)| *p == probe)
             .map_or(&[], |(_, c)| c.as_slice())
     };
-    out.push_str(&repetitions(run));
     let mut shown: Vec<&str> = Vec::new();
+    let main: Vec<&dyn crate::probe::Registered> = MAIN
+        .iter()
+        .filter_map(|id| crate::probe::find(id))
+        .filter(|p| !cases_of(p.id()).is_empty())
+        .collect();
+    if !main.is_empty() {
+        out.push_str("## Main results\n\n");
+        if run.cases.iter().any(|c| c.repetition.is_some()) {
+            out.push_str(
+                "The latency cases ran in repetitions: the tables show the first; how much \
+                 the repetitions differ is under *Repetitions*, after these results.\n\n",
+            );
+        }
+        for probe in main {
+            out.push_str(&format!("### {} (`{}`)\n\n", probe.title(), probe.id()));
+            out.push_str(&probe.report(cases_of(probe.id())));
+            out.push_str(&charts_of(charts, probe.id()));
+            shown.push(probe.id());
+        }
+    }
+    out.push_str(&repetitions(run));
+    // The other probes: latency, then fidelity, each in the registry's order;
+    // then any probe this build does not know (shown generically, so nothing
+    // is hidden).
     for group in [Group::Latency, Group::Fidelity] {
         let present: Vec<_> = ALL
             .iter()
-            .filter(|p| p.group() == group && !cases_of(p.id()).is_empty())
+            .filter(|p| p.group() == group && !shown.contains(&p.id()))
+            .filter(|p| !cases_of(p.id()).is_empty())
             .collect();
         if present.is_empty() {
             continue;
         }
-        out.push_str(&format!("## {}\n\n", group.title()));
+        out.push_str(&format!("## {}\n\n", other_title(group)));
         for probe in present {
             out.push_str(&format!("### {} (`{}`)\n\n", probe.title(), probe.id()));
             out.push_str(&probe.report(cases_of(probe.id())));
@@ -109,6 +131,15 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
         }
         out.push('\n');
     }
+    out.push_str("## Host\n\n");
+    let mut t = Table::new([("fact", Align::Left), ("value", Align::Left)]);
+    for (k, v) in host::rows(h) {
+        t.row(vec![k.into(), v]);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+    out.push_str(&host::cmdline(h));
+    out.push_str(&all_verdicts(run));
     out.push_str(
         "---\n\nFiles: `run.json` (the record; everything else is derived from it and `samples/`), \
          `summary.csv`, `samples/*.csv`, `junit.xml`, `results.ktap`. \
@@ -117,7 +148,14 @@ pub fn render(run: &Run, charts: &[Chart]) -> String {
     out
 }
 
-/// One line saying which run this is, and notes that change how to read it.
+/// The heading of the probes of `group` that are not among the main results.
+fn other_title(group: Group) -> &'static str {
+    match group {
+        Group::Latency => "Other latency measurements",
+        Group::Fidelity => "Other fidelity checks",
+    }
+}
+
 /// Run-to-run spread of the repeated cases: per case, its first metric's
 /// median in each repetition, summarised (the noise `isobench compare` works
 /// against). Empty when nothing was repeated.
@@ -175,12 +213,13 @@ fn repetitions(run: &Run) -> String {
     format!(
         "## Repetitions\n\nThe latency cases ran in interleaved repetitions, each in fresh workers. \
          Per case, the p50 of each repetition: its median, range, and spread (max − min over the \
-         median) — the run-to-run noise a regression must stand out from. The tables below show \
+         median) — the run-to-run noise a regression must stand out from. The tables above show \
          the first repetition; every record is in summary.csv.\n\n{}\n",
         t.render()
     )
 }
 
+/// One line saying which run this is, and notes that change how to read it.
 fn run_line(run: &Run) -> String {
     let scenarios: Vec<&str> = run.scenarios.iter().map(|(f, _)| f.as_str()).collect();
     let mut s = format!(
@@ -226,10 +265,67 @@ fn counts_text(run: &Run) -> String {
         .join(", ")
 }
 
-/// Counts per probe, then every case with its reason (the ones that did not
-/// pass first, so a long run's problems are on the first screen).
-fn verdicts(run: &Run) -> String {
-    let mut out = String::new();
+/// The cases that did not pass, with their reasons, worst first: what a
+/// reader of a long run needs on the first screen.
+fn not_passed(run: &Run) -> String {
+    if run.cases.is_empty() {
+        return "No case has finished.\n\n".into();
+    }
+    let mut out = String::from("## Cases that did not pass\n\n");
+    let mut any = false;
+    for status in [Status::Fail, Status::Inconclusive, Status::Skip] {
+        let t = cases_table(run, status);
+        if t.is_empty() {
+            continue;
+        }
+        any = true;
+        let (title, means) = match status {
+            Status::Fail => ("Failed", None),
+            Status::Inconclusive => (
+                "Inconclusive",
+                Some(format!(
+                    "*Inconclusive*: {}.",
+                    crate::record::INCONCLUSIVE_MEANS
+                )),
+            ),
+            _ => (
+                "Skipped",
+                Some(
+                    "*Skipped*: the case cannot run here; the reason says what is missing."
+                        .to_string(),
+                ),
+            ),
+        };
+        out.push_str(&format!("### {title}\n\n"));
+        if let Some(m) = means {
+            out.push_str(&m);
+            out.push_str("\n\n");
+        }
+        out.push_str(&t.render());
+        out.push('\n');
+    }
+    if !any {
+        out.push_str("Every case passed.\n\n");
+    }
+    out
+}
+
+/// Every case of `status` with its reason, in run order.
+fn cases_table(run: &Run, status: Status) -> Table {
+    let mut t = Table::new([
+        ("probe", Align::Left),
+        ("case", Align::Left),
+        ("reason", Align::Left),
+    ]);
+    for c in run.cases.iter().filter(|c| c.verdict.status == status) {
+        t.row(vec![c.probe.clone(), c.label(), c.verdict.reason.clone()]);
+    }
+    t
+}
+
+/// The verdicts in full, at the end: the counts per probe, then every case
+/// that passed with its reason (the others are at the top).
+fn all_verdicts(run: &Run) -> String {
     let mut t = Table::new([
         ("probe", Align::Left),
         ("pass", Align::Right),
@@ -248,32 +344,12 @@ fn verdicts(run: &Run) -> String {
         ]);
     }
     if t.is_empty() {
-        return "No case has finished.\n\n".into();
+        return String::new();
     }
-    out.push_str(&t.render());
-    out.push('\n');
-    for (status, title) in [
-        (Status::Fail, "Failed"),
-        (
-            Status::Inconclusive,
-            "Inconclusive (the host could not give a clean measurement)",
-        ),
-        (Status::Skip, "Skipped"),
-        (Status::Pass, "Passed"),
-    ] {
-        let mut t = Table::new([
-            ("probe", Align::Left),
-            ("case", Align::Left),
-            ("reason", Align::Left),
-        ]);
-        for c in run.cases.iter().filter(|c| c.verdict.status == status) {
-            t.row(vec![c.probe.clone(), c.label(), c.verdict.reason.clone()]);
-        }
-        if !t.is_empty() {
-            out.push_str(&format!("### {title}\n\n"));
-            out.push_str(&t.render());
-            out.push('\n');
-        }
+    let mut out = format!("## Verdicts per probe\n\n{}\n", t.render());
+    let passed = cases_table(run, Status::Pass);
+    if !passed.is_empty() {
+        out.push_str(&format!("### Passed\n\n{}\n", passed.render()));
     }
     out
 }
@@ -317,6 +393,114 @@ mod tests {
     fn snapshot_of_a_fixed_run() {
         let run = crate::sink::fixture::run();
         insta::assert_snapshot!("report_md", render(&run, &crate::sink::fixture::charts()));
+    }
+
+    /// The order a reader meets: counts, what did not pass, the main results
+    /// (namespace latency, quota fidelity, cgroup operation costs), the other
+    /// probes, the host, and last what passed.
+    #[test]
+    fn sections_come_in_reading_order() {
+        let text = render(
+            &crate::sink::fixture::run(),
+            &crate::sink::fixture::charts(),
+        );
+        let order = [
+            "**15 pass, 2 fail, 1 inconclusive, 3 skip.**",
+            "## Cases that did not pass",
+            "### Failed",
+            "### Inconclusive",
+            "### Skipped",
+            "## Main results",
+            "### Namespace creation (`ns_latency`)",
+            "![ns-latency-cdf chart]",
+            "### CPU quota (cpu.max, cpu.cfs_quota_us) (`cpu_quota`)",
+            "![cpu-quota-achieved chart]",
+            "### Cgroup operations (`cgroup_ops`)",
+            "### Cgroup life cycle (`cgroup_lifecycle`)",
+            "## Other fidelity checks",
+            "### Cpuset placement (`cpuset`)",
+            "## Other probes",
+            "## Other charts",
+            "## Host",
+            "## Verdicts per probe",
+            "### Passed",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|h| {
+                text.find(h)
+                    .unwrap_or_else(|| panic!("no {h:?} in\n{text}"))
+            })
+            .collect();
+        for (w, pair) in at.windows(2).enumerate() {
+            assert!(
+                pair[0] < pair[1],
+                "{:?} is not before {:?}",
+                order[w],
+                order[w + 1]
+            );
+        }
+        // Every section of the probes is there once: nothing dropped, nothing doubled.
+        for probe in [
+            "ns_latency",
+            "cpu_quota",
+            "cgroup_ops",
+            "cgroup_lifecycle",
+            "io",
+        ] {
+            let heading = format!("(`{probe}`)\n");
+            assert_eq!(text.matches(&heading).count(), 1, "{probe}");
+        }
+        // A passed case is listed at the end only.
+        let top = &text[..at[5]];
+        assert!(!top.contains("pin-0_1"), "{top}");
+    }
+
+    /// One definition of "inconclusive", the shared one; none of the old ones.
+    #[test]
+    fn inconclusive_has_one_definition() {
+        let text = render(&crate::sink::fixture::run(), &[]);
+        assert!(text.contains(crate::record::INCONCLUSIVE_MEANS), "{text}");
+        assert!(!text.contains("clean measurement"), "{text}");
+    }
+
+    #[test]
+    fn a_run_where_everything_passed_says_so() {
+        let mut run = crate::sink::fixture::run();
+        run.cases.retain(|c| c.verdict.status == Status::Pass);
+        let text = render(&run, &[]);
+        assert!(
+            text.contains("## Cases that did not pass\n\nEvery case passed.\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("### Failed") && !text.contains("### Skipped"),
+            "{text}"
+        );
+    }
+
+    /// Repeated latency cases: the main results say the tables are the first
+    /// repetition, and the spread follows them, before the other probes.
+    #[test]
+    fn repetitions_follow_the_main_results() {
+        let mut run = crate::sink::fixture::run();
+        let i = run
+            .cases
+            .iter()
+            .position(|c| c.case == "none-clone")
+            .unwrap();
+        run.cases[i].repetition = Some(1);
+        let mut again = run.cases[i].clone();
+        again.repetition = Some(2);
+        run.cases.push(again);
+        let text = render(&run, &[]);
+        let at = |h: &str| {
+            text.find(h)
+                .unwrap_or_else(|| panic!("no {h:?} in\n{text}"))
+        };
+        assert!(at("## Main results") < at("ran in repetitions: the tables show the first"));
+        assert!(at("### Cgroup life cycle") < at("## Repetitions"));
+        assert!(at("## Repetitions") < at("## Other fidelity checks"));
     }
 
     #[test]
