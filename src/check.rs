@@ -76,119 +76,257 @@ pub fn report() -> CheckReport {
     }
 }
 
+/// Appends `rows` as a table indented by two: every column but the last as
+/// wide as its longest cell, the last wrapped under itself at `width` (a long
+/// kernel command line, a family's details).
+fn table(out: &mut String, rows: &[Vec<String>], width: usize) {
+    use std::fmt::Write;
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols.saturating_sub(1))
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let indent = 2 + widths.iter().map(|w| w + 2).sum::<usize>();
+    for row in rows {
+        let mut line = "  ".to_string();
+        for (cell, w) in row.iter().zip(&widths) {
+            let _ = write!(line, "{cell:<w$}  ");
+        }
+        let last = if row.len() == cols {
+            row.last().map_or("", String::as_str)
+        } else {
+            ""
+        };
+        let wrapped = wrap(last, width.saturating_sub(indent).max(30));
+        let mut parts = wrapped.iter();
+        line.push_str(parts.next().map_or("", String::as_str));
+        let _ = writeln!(out, "{}", line.trim_end());
+        for p in parts {
+            let _ = writeln!(out, "{:indent$}{p}", "");
+        }
+    }
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces (a longer
+/// word gets a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let cur = lines.last_mut().expect("one line at least");
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+    }
+    lines
+}
+
+/// A label and value row.
+fn row(label: &str, value: impl Into<String>) -> Vec<String> {
+    vec![label.to_string(), value.into()]
+}
+
 impl CheckReport {
-    /// The human-readable form.
-    pub fn to_text(&self) -> String {
-        use std::fmt::Write;
+    /// The human-readable form, its lines wrapped at `width` characters.
+    pub fn to_text(&self, width: usize) -> String {
         let h = &self.host;
         let mut s = String::new();
-        let _ = writeln!(s, "host");
-        let _ = writeln!(
-            s,
-            "  kernel        {} ({})",
-            h.kernel_release, h.kernel_version
-        );
-        let _ = writeln!(s, "  cmdline       {}", h.kernel_cmdline);
-        let _ = writeln!(
-            s,
-            "  CONFIG_HZ     {}",
-            h.config_hz.map_or("unknown".into(), |v| v.to_string())
-        );
-        let _ = writeln!(
-            s,
-            "  preemption    {}",
-            h.preemption.as_deref().unwrap_or("unknown")
-        );
-        let _ = writeln!(
-            s,
-            "  cpu           {} × {} (online {})",
-            h.cpus_online_count, h.cpu_model, h.cpus_online
-        );
-        let _ = writeln!(
-            s,
-            "  memory        {} MiB, swap {} MiB",
-            h.memory_total_bytes >> 20,
-            h.swap_total_bytes >> 20
-        );
-        let _ = writeln!(s, "  virtualization {}", h.virtualization);
-        let _ = writeln!(
-            s,
-            "  load (1 min)  {:.2}{}",
-            h.load_avg_1m,
-            if h.busy {
-                "  (busy: results will be noisy)"
-            } else {
-                ""
-            }
-        );
+        s.push_str("host\n");
         let psi = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}%"));
-        let _ = writeln!(
-            s,
-            "  pressure      cpu {} memory {} io {} (some, avg10)",
-            psi(h.pressure.cpu_some_avg10_pct),
-            psi(h.pressure.memory_some_avg10_pct),
-            psi(h.pressure.io_some_avg10_pct)
-        );
-        for (k, v) in &h.sched {
-            let _ = writeln!(s, "  {k:<13} {v}");
+        let mut host = vec![
+            row(
+                "kernel",
+                format!("{} ({})", h.kernel_release, h.kernel_version),
+            ),
+            row("cmdline", h.kernel_cmdline.clone()),
+            row(
+                "CONFIG_HZ",
+                h.config_hz.map_or("unknown".into(), |v| v.to_string()),
+            ),
+            row("preemption", h.preemption.as_deref().unwrap_or("unknown")),
+            row(
+                "cpu",
+                format!(
+                    "{} × {} (online {})",
+                    h.cpus_online_count, h.cpu_model, h.cpus_online
+                ),
+            ),
+            row(
+                "memory",
+                format!(
+                    "{} MiB, swap {} MiB",
+                    h.memory_total_bytes >> 20,
+                    h.swap_total_bytes >> 20
+                ),
+            ),
+            row("virtualization", h.virtualization.clone()),
+            row(
+                "busy",
+                format!(
+                    "{}: {}",
+                    if h.busy {
+                        "yes, results will be noisy"
+                    } else {
+                        "no"
+                    },
+                    h.busy_basis()
+                ),
+            ),
+            row("load (1 min)", format!("{:.2}", h.load_avg_1m)),
+            row(
+                "pressure",
+                format!(
+                    "cpu {} memory {} io {} (some, avg10)",
+                    psi(h.pressure.cpu_some_avg10_pct),
+                    psi(h.pressure.memory_some_avg10_pct),
+                    psi(h.pressure.io_some_avg10_pct)
+                ),
+            ),
+        ];
+        for (i, (k, v)) in h.sched.iter().enumerate() {
+            host.push(row(
+                if i == 0 { "scheduler" } else { "" },
+                format!("{k} = {v}"),
+            ));
         }
-        let _ = writeln!(s, "\ncgroups");
+        table(&mut s, &host, width);
+        s.push_str("\ncgroups\n");
         match (&self.layout, &self.layout_error) {
             (Some(l), _) => {
-                let _ = writeln!(s, "  layout        {}", l.kind);
-                for hier in &l.hierarchies {
-                    let _ = writeln!(
-                        s,
-                        "  {} {:<28} [{}] own: {}",
-                        hier.version,
-                        hier.mount_point.display(),
-                        hier.controllers.join(","),
-                        hier.own_dir
+                table(&mut s, &[row("layout", l.kind.to_string())], width);
+                let mut hier = vec![vec![
+                    "hierarchy".to_string(),
+                    "controllers".into(),
+                    "own cgroup".into(),
+                ]];
+                hier.extend(l.hierarchies.iter().map(|h| {
+                    vec![
+                        format!("{} {}", h.version, h.mount_point.display()),
+                        h.controllers.join(","),
+                        h.own_dir
                             .as_ref()
-                            .map_or("(not visible)".into(), |d| d.display().to_string())
-                    );
-                }
-                let _ = writeln!(s, "  controller    version  directory");
-                for p in &h.controllers {
-                    let _ = writeln!(
-                        s,
-                        "  {:<13} {:<8} {}",
-                        p.controller,
-                        p.version,
-                        p.own_dir.as_deref().unwrap_or("-")
-                    );
-                }
+                            .map_or("(not visible)".into(), |d| d.display().to_string()),
+                    ]
+                }));
+                table(&mut s, &hier, width);
+                s.push('\n');
+                let mut ctl = vec![vec![
+                    "controller".to_string(),
+                    "version".into(),
+                    "directory".into(),
+                ]];
+                ctl.extend(h.controllers.iter().map(|p| {
+                    vec![
+                        p.controller.clone(),
+                        p.version.clone(),
+                        p.own_dir.clone().unwrap_or_else(|| "-".into()),
+                    ]
+                }));
+                table(&mut s, &ctl, width);
             }
-            (None, Some(e)) => {
-                let _ = writeln!(s, "  {e}");
-            }
+            (None, Some(e)) => table(&mut s, &[vec![e.clone()]], width),
             (None, None) => {}
         }
-        let _ = writeln!(s, "\nprivileges");
-        let _ = writeln!(
-            s,
-            "  root          {}",
-            if self.is_root { "yes" } else { "no" }
+        s.push_str("\nprivileges\n");
+        table(
+            &mut s,
+            &[
+                row("root", if self.is_root { "yes" } else { "no" }),
+                row(
+                    "create cgroups",
+                    if self.can_create_cgroups {
+                        "yes (under the own cgroup)"
+                    } else {
+                        "no"
+                    },
+                ),
+            ],
+            width,
         );
-        let _ = writeln!(
-            s,
-            "  create cgroups {}",
-            if self.can_create_cgroups {
-                "yes (under the own cgroup)"
-            } else {
-                "no"
-            }
-        );
-        let _ = writeln!(s, "\nprobe families");
-        for f in &self.families {
-            let _ = writeln!(
-                s,
-                "  {:<17} {:<6} {}",
-                f.name,
-                if f.ready { "ready" } else { "no" },
-                f.detail,
-            );
-        }
+        s.push_str("\nprobe families\n");
+        let families: Vec<Vec<String>> = self
+            .families
+            .iter()
+            .map(|f| {
+                vec![
+                    f.name.to_string(),
+                    if f.ready { "ready" } else { "no" }.into(),
+                    f.detail.clone(),
+                ]
+            })
+            .collect();
+        table(&mut s, &families, width);
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_fit_the_longest_cell_and_the_last_wraps_under_itself() {
+        let mut out = String::new();
+        table(
+            &mut out,
+            &[
+                row("cpu", "2"),
+                row("virtualization", "kvm (unknown)"),
+                row("cmdline", "a ".repeat(60).trim_end()),
+            ],
+            80,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "  cpu             2");
+        assert_eq!(lines[1], "  virtualization  kvm (unknown)");
+        assert!(lines.len() > 3, "{out}");
+        for l in &lines[2..] {
+            assert_eq!(
+                &l[..18],
+                if l.starts_with("  cmdline") {
+                    "  cmdline         "
+                } else {
+                    "                  "
+                },
+                "{out}"
+            );
+            assert!(l.chars().count() <= 80, "{out}");
+        }
+    }
+
+    #[test]
+    fn a_word_longer_than_the_width_has_its_own_line() {
+        assert_eq!(wrap("ab cdefgh ij", 4), ["ab", "cdefgh", "ij"]);
+        assert_eq!(wrap("", 4), [""]);
+    }
+
+    #[test]
+    fn the_text_says_what_busy_was_judged_by() {
+        let report = CheckReport {
+            host: crate::sink::fixture::host(),
+            layout: None,
+            layout_error: Some("no cgroup mounted".into()),
+            is_root: true,
+            can_create_cgroups: false,
+            families: vec![],
+        };
+        let text = report.to_text(120);
+        assert!(
+            text.contains("  busy            no: CPUs 4 % busy and a task waiting for one 1 % of the time, over 1 s (/proc/stat, PSI)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  scheduler       sched_cfs_bandwidth_slice_us = 5000\n"),
+            "{text}"
+        );
     }
 }

@@ -35,6 +35,9 @@ pub enum Command {
         /// One repetition per case with a short hold: a smoke test in seconds.
         #[arg(long)]
         quick: bool,
+        /// At the end, list every case with its verdict and reason (by default only the cases that did not pass).
+        #[arg(long, short)]
+        verbose: bool,
         /// Create cgroups under this existing cgroup in every hierarchy instead of the own cgroup: absolute from each hierarchy's root (/isobench.slice) or relative to the own cgroup.
         #[arg(long, value_name = "PATH")]
         cgroup_parent: Option<String>,

@@ -53,10 +53,94 @@ pub struct Host {
     /// Scheduler knobs that shape results (sched_cfs_bandwidth_slice_us, ...).
     pub sched: BTreeMap<String, String>,
     pub pressure: Pressure,
+    /// A recorded fact, not what `busy` is judged by (a minute's average
+    /// still counts a run that ended seconds ago).
     pub load_avg_1m: f64,
-    /// Load above half the online CPUs: results on a busy host are noisier.
+    /// What the CPUs did in the second before the run (absent in folders of
+    /// runs that judged `busy` by the load average).
+    #[serde(default)]
+    pub cpu_sample: Option<CpuSample>,
+    /// Other tasks kept the CPUs busy when the run started ([`busy`]): results
+    /// are noisier.
     pub busy: bool,
     pub is_root: bool,
+}
+
+/// How busy the online CPUs were over a short window in which the harness
+/// itself slept: what [`Host::busy`] is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CpuSample {
+    pub window_ms: u64,
+    /// The share of the CPUs' time that was not idle (user, system, irq,
+    /// steal), /proc/stat.
+    pub busy_pct: f64,
+    /// The share of the window in which some task waited for a CPU (PSI cpu
+    /// "some"), where the kernel has PSI.
+    pub wait_pct: Option<f64>,
+}
+
+/// How long the CPUs are watched before a run (and by `check`).
+pub const BUSY_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Busy when other tasks used more than half the CPUs' time…
+pub const BUSY_CPU_PCT: f64 = 50.0;
+
+/// …or a task waited for a CPU more than a quarter of the window (contention
+/// on some CPUs that the overall share hides: two tasks pinned to one CPU of
+/// two are 50 % busy).
+pub const BUSY_WAIT_PCT: f64 = 25.0;
+
+/// Whether the host is busy: by the CPU sample where there is one, else
+/// (no /proc/stat) by the load average above half the CPUs.
+pub fn busy(sample: Option<&CpuSample>, load_avg_1m: f64, cpus: usize) -> bool {
+    match sample {
+        Some(s) => s.busy_pct > BUSY_CPU_PCT || s.wait_pct.is_some_and(|w| w > BUSY_WAIT_PCT),
+        None => load_avg_1m > cpus as f64 * 0.5,
+    }
+}
+
+/// `total=` of the `some` line of a /proc/pressure file: µs stalled so far.
+pub fn parse_psi_some_total_us(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("some "))?;
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix("total="))?
+        .parse()
+        .ok()
+}
+
+/// The sample's figures from the counters before and after a window of
+/// `window` (the CPU share from the ticks, which count the CPUs' time whatever
+/// their number; the wait from PSI's µs).
+pub fn cpu_sample_of(
+    times: CpuTimes,
+    psi_us: Option<(u64, u64)>,
+    window: std::time::Duration,
+) -> Option<CpuSample> {
+    let total = times.busy + times.idle + times.steal;
+    if total.is_zero() {
+        return None;
+    }
+    let busy_pct = (times.busy + times.steal).as_secs_f64() / total.as_secs_f64() * 100.0;
+    let wait_pct = psi_us.map(|(a, b)| {
+        (b.saturating_sub(a) as f64 / window.as_micros().max(1) as f64 * 100.0).min(100.0)
+    });
+    Some(CpuSample {
+        window_ms: window.as_millis() as u64,
+        busy_pct,
+        wait_pct,
+    })
+}
+
+/// Watches `cpus` for `window`, sleeping meanwhile so the harness is not what
+/// it sees; `None` without /proc/stat.
+pub fn sample_cpus(cpus: &CpuList, window: std::time::Duration) -> Option<CpuSample> {
+    let psi = || read("/proc/pressure/cpu").and_then(|t| parse_psi_some_total_us(&t));
+    let (t0, p0) = (cpu_times(cpus)?, psi());
+    let start = std::time::Instant::now();
+    std::thread::sleep(window);
+    let (t1, p1) = (cpu_times(cpus)?, psi());
+    let elapsed = start.elapsed();
+    cpu_sample_of(t1.since(&t0), p0.zip(p1), elapsed)
 }
 
 fn read(path: &str) -> Option<String> {
@@ -258,6 +342,28 @@ fn hypervisor_signature() -> Option<String> {
 }
 
 impl Host {
+    /// What `busy` was judged by, with its numbers: `CPUs 63 % busy and a
+    /// task waiting for one 40 % of the time, over 1 s (/proc/stat, PSI)`, or
+    /// the load average for a run recorded before the sample existed.
+    pub fn busy_basis(&self) -> String {
+        match &self.cpu_sample {
+            Some(s) => {
+                let secs = s.window_ms as f64 / 1000.0;
+                match s.wait_pct {
+                    Some(w) => format!(
+                        "CPUs {:.0} % busy and a task waiting for one {w:.0} % of the time, over {secs} s (/proc/stat, PSI)",
+                        s.busy_pct
+                    ),
+                    None => format!("CPUs {:.0} % busy over {secs} s (/proc/stat)", s.busy_pct),
+                }
+            }
+            None => format!(
+                "load {:.2} on {} CPUs (1-minute load average)",
+                self.load_avg_1m, self.cpus_online_count
+            ),
+        }
+    }
+
     /// Whether the CPU was emulated (QEMU's TCG): fidelity verdicts hold there,
     /// but timings are indicative only, comparable with other emulated runs at best.
     pub fn emulated(&self) -> bool {
@@ -321,6 +427,8 @@ impl Host {
             .unwrap_or(0.0);
         let psi =
             |f: &str| read(&format!("/proc/pressure/{f}")).and_then(|t| parse_psi_some_avg10(&t));
+        // Before anything else of the run, and with the harness asleep.
+        let cpu_sample = sample_cpus(&online, BUSY_WINDOW);
         let controllers = match layout {
             Some(l) => Controller::ALL
                 .iter()
@@ -362,7 +470,8 @@ impl Host {
                 memory_some_avg10_pct: psi("memory"),
                 io_some_avg10_pct: psi("io"),
             },
-            busy: load_avg_1m > online.len() as f64 * 0.5,
+            busy: busy(cpu_sample.as_ref(), load_avg_1m, online.len()),
+            cpu_sample,
             load_avg_1m,
             is_root: nix::unistd::geteuid().is_root(),
             kernel_release: release,
@@ -398,6 +507,54 @@ mod tests {
         );
         let t = parse_cpu_times(text, &CpuList::new([0, 1]), 100);
         assert_eq!(t.idle, ms(1010));
+    }
+
+    #[test]
+    fn busy_is_judged_by_the_cpu_sample_not_the_load() {
+        let sample = |busy_pct, wait_pct| CpuSample {
+            window_ms: 1000,
+            busy_pct,
+            wait_pct,
+        };
+        // A load of 3 on 2 CPUs from a run that just ended: the CPUs are idle now.
+        assert!(!busy(Some(&sample(4.0, Some(0.0))), 3.0, 2));
+        assert!(busy(Some(&sample(63.0, None)), 0.1, 2));
+        assert!(!busy(Some(&sample(50.0, Some(25.0))), 0.1, 2));
+        // Two tasks on one CPU of two: half busy, but a task always waits.
+        assert!(busy(Some(&sample(50.0, Some(90.0))), 0.1, 2));
+        // No /proc/stat: the load average above half the CPUs.
+        assert!(busy(None, 1.1, 2));
+        assert!(!busy(None, 0.9, 2));
+    }
+
+    #[test]
+    fn a_cpu_sample_from_two_readings() {
+        let ms = std::time::Duration::from_millis;
+        let t = CpuTimes {
+            busy: ms(1100),
+            idle: ms(800),
+            steal: ms(100),
+        };
+        let s = cpu_sample_of(t, Some((1_000, 301_000)), ms(1000)).unwrap();
+        assert_eq!(s.window_ms, 1000);
+        assert!((s.busy_pct - 60.0).abs() < 1e-9, "{s:?}");
+        assert!((s.wait_pct.unwrap() - 30.0).abs() < 1e-9, "{s:?}");
+        assert_eq!(cpu_sample_of(CpuTimes::default(), None, ms(1000)), None);
+        let psi = "some avg10=1.50 avg60=0.20 avg300=0.00 total=123\nfull avg10=0.00 total=0\n";
+        assert_eq!(parse_psi_some_total_us(psi), Some(123));
+        assert_eq!(parse_psi_some_total_us("full total=1\n"), None);
+    }
+
+    #[test]
+    fn a_host_recorded_before_the_sample_loads_and_says_it_was_the_load() {
+        let mut json = serde_json::to_value(crate::sink::fixture::host()).unwrap();
+        json.as_object_mut().unwrap().remove("cpu_sample");
+        let h: Host = serde_json::from_value(json).unwrap();
+        assert_eq!(h.cpu_sample, None);
+        assert_eq!(
+            h.busy_basis(),
+            "load 0.38 on 2 CPUs (1-minute load average)"
+        );
     }
 
     #[test]

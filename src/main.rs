@@ -5,16 +5,16 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
 mod cli;
+mod summary;
 
 use cli::{Cli, Command, GateArgs, WorkerKind};
 use isobench::gate::{self, baseline, GateOptions};
 use isobench::progress::Eta;
-use isobench::record::Run;
 use isobench::runner::{self, Event, RunOptions};
 use isobench::scenario::{Scenario, EMBEDDED};
 use isobench::workload::nsbench::{self, Amount, Op};
@@ -46,64 +46,18 @@ fn load_scenarios(
         .collect()
 }
 
-/// The verdict table: columns as wide as their longest cell.
-fn print_table(run: &Run) {
-    let w = |f: fn(&isobench::record::CaseResult) -> usize, title: &str| {
-        run.cases
-            .iter()
-            .map(f)
-            .chain([title.len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let (wp, wc) = (
-        w(|c| c.probe.len(), "probe"),
-        w(|c| c.label().len(), "case"),
-    );
-    let wv = "inconclusive".len();
-    println!(
-        "{:<wp$}  {:<wc$}  {:<wv$}  reason",
-        "probe", "case", "verdict"
-    );
-    // Later repetitions only where they did not pass: the table stays one
-    // screen; every record is in summary.csv.
-    let mut quiet = 0;
-    for c in &run.cases {
-        if c.repetition.is_some_and(|r| r > 1) && c.verdict.status == isobench::record::Status::Pass
-        {
-            quiet += 1;
-            continue;
-        }
-        println!(
-            "{:<wp$}  {:<wc$}  {:<wv$}  {}",
-            c.probe,
-            c.label(),
-            c.verdict.status.to_string(),
-            c.verdict.reason
-        );
-    }
-    if quiet > 0 {
-        println!("(and {quiet} further repetitions that passed: see summary.csv)");
-    }
-    let counts: Vec<String> = run
-        .counts()
-        .iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    println!("{}", counts.join(", "));
-}
-
 /// Width of the terminal on stderr, so the progress line never wraps (a wrapped
 /// line cannot be redrawn with `\r`).
 fn term_width() -> usize {
+    term_width_of(libc::STDERR_FILENO).unwrap_or(80)
+}
+
+/// Width of the terminal on `fd`, if it is one.
+fn term_width_of(fd: libc::c_int) -> Option<usize> {
     // SAFETY: TIOCGWINSZ only writes a `winsize` into the zeroed struct we own.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    if r == 0 && ws.ws_col > 0 {
-        ws.ws_col as usize
-    } else {
-        80
-    }
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
 
 /// `s` cut to `width` characters.
@@ -118,10 +72,25 @@ fn fit(s: &str, width: usize) -> String {
 
 /// `, about 1:05 left`, once an estimate exists.
 fn left_text(eta: &Eta, next: usize) -> String {
+    // "Under a second" for the last few cases only: with many still to run, an
+    // estimate that small is more likely wrong than the cases that short.
     match eta.left(next) {
+        Some(d) if d < Duration::from_secs(1) && eta.cases_left(next) > 3 => {
+            ", about 1 s left".into()
+        }
         Some(d) if d >= Duration::from_secs(1) => format!(", about {} left", units::clock(d)),
         Some(d) if !d.is_zero() => ", under a second left".into(),
         _ => String::new(),
+    }
+}
+
+/// Prints the end of a run, finished or interrupted: counts, the cases that
+/// did not pass (all with `verbose`), and the folder, or that none was made.
+fn print_summary(rows: &[summary::Row], dir: Option<&std::path::Path>, verbose: bool) {
+    print!("{}", summary::render(rows, verbose));
+    match dir {
+        Some(d) => print!("{}", summary::folder(d)),
+        None => println!("nothing was written: the run stopped before its result folder was made"),
     }
 }
 
@@ -177,6 +146,7 @@ fn cmd_run(
     scenarios: Vec<PathBuf>,
     out: Option<PathBuf>,
     quick: bool,
+    verbose: bool,
     cgroup_parent: Option<String>,
     gating: Gating,
 ) -> ExitCode {
@@ -215,6 +185,13 @@ fn cmd_run(
     // Redrawn on the runner's events only: a timer would need a thread, and the
     // harness stays single-threaded for its namespace work.
     let mut eta = Eta::default();
+    // What finished and where it went, kept from the events for the summary of
+    // a run that ends with an error.
+    let mut finished: Vec<summary::Row> = Vec::new();
+    let mut folder: Option<PathBuf> = None;
+    // When the last case ended: the time until the next one starts is the
+    // harness's own (writing the results), which the estimate counts too.
+    let mut last_done: Option<Instant> = None;
     let mut on = |ev: Event| match ev {
         Event::Stale(r) => {
             if !r.removed.is_empty() {
@@ -227,22 +204,29 @@ fn cmd_run(
                 eprintln!("restored {} = {n} (an earlier run was killed)", p.display());
             }
         }
-        Event::Folder(d) => eprintln!("writing {}", d.display()),
+        Event::Folder(d) => {
+            eprintln!("writing {}", d.display());
+            folder = Some(d.to_path_buf());
+        }
         Event::Plan(cases) => eta = Eta::new(cases.iter().map(|c| (c.probe, c.expected))),
         Event::CaseStart {
             index,
             total,
             probe,
             case,
-        } if tty => {
-            let line = format!(
-                "[{}/{total}] {probe}/{case} running{}",
-                index + 1,
-                left_text(&eta, index)
-            );
-            eprint!("\r\x1b[K{}", fit(&line, term_width().saturating_sub(1)))
+        } => {
+            if let Some(t) = last_done.take() {
+                eta.between(t.elapsed());
+            }
+            if tty {
+                let line = format!(
+                    "[{}/{total}] {probe}/{case} running{}",
+                    index + 1,
+                    left_text(&eta, index)
+                );
+                eprint!("\r\x1b[K{}", fit(&line, term_width().saturating_sub(1)))
+            }
         }
-        Event::CaseStart { .. } => {}
         Event::CaseDone {
             index,
             total,
@@ -252,7 +236,8 @@ fn cmd_run(
             if tty {
                 eprint!("\r\x1b[K");
             }
-            eta.finished(&result.probe, elapsed);
+            eta.finished(index, elapsed);
+            finished.push(result.into());
             eprintln!(
                 "[{}/{total}] {}/{} {} ({}{})",
                 index + 1,
@@ -261,7 +246,8 @@ fn cmd_run(
                 result.verdict.status,
                 units::duration(elapsed),
                 left_text(&eta, index + 1)
-            )
+            );
+            last_done = Some(Instant::now());
         }
         Event::Warning(w) => {
             if tty {
@@ -275,17 +261,27 @@ fn cmd_run(
     for p in isobench::cgroup::take_cleanup_problems() {
         on(Event::Warning(&p.to_string()));
     }
+    if tty {
+        // An interrupt leaves the progress line of the case it stopped.
+        eprint!("\r\x1b[K");
+    }
+    let interrupted = |n: usize, written: bool| {
+        eprintln!(
+            "isobench: interrupted by a signal after {n} finished case(s); {}",
+            if written {
+                "what finished is in the folder above"
+            } else {
+                "nothing was written"
+            }
+        );
+        ExitCode::from(130)
+    };
     match result {
         Ok(outcome) => {
-            print_table(&outcome.run);
-            println!("results: {}", outcome.dir.display());
-            println!("report: {}", outcome.dir.join("report.md").display());
+            let rows: Vec<summary::Row> = outcome.run.cases.iter().map(Into::into).collect();
+            print_summary(&rows, Some(&outcome.dir), verbose);
             if outcome.run.interrupted {
-                eprintln!(
-                    "isobench: interrupted after {} finished cases; what finished is in the folder above",
-                    outcome.run.cases.len()
-                );
-                return ExitCode::from(130);
+                return interrupted(rows.len(), true);
             }
             let mut code = u8::from(outcome.run.failed());
             if let Some(name) = &gating.save_baseline {
@@ -303,9 +299,12 @@ fn cmd_run(
             }
             ExitCode::from(code)
         }
+        // The runner returns the interrupt as an error only before its folder
+        // exists; should a later one come this way, the folder the events
+        // named is shown, as for any interrupted run.
         Err(e) if runner::is_interrupted(&e) => {
-            eprintln!("isobench: {e}");
-            ExitCode::from(130)
+            print_summary(&finished, folder.as_deref(), verbose);
+            interrupted(finished.len(), folder.is_some())
         }
         Err(e) => env_error(&e),
     }
@@ -484,7 +483,9 @@ fn main() -> ExitCode {
                     serde_json::to_string_pretty(&report).unwrap_or_default()
                 );
             } else {
-                print!("{}", report.to_text());
+                // Into a file or pipe: lines of 100, as a wide terminal shows them.
+                let width = term_width_of(libc::STDOUT_FILENO).unwrap_or(100);
+                print!("{}", report.to_text(width));
             }
             ExitCode::SUCCESS
         }
@@ -492,6 +493,7 @@ fn main() -> ExitCode {
             scenarios,
             out,
             quick,
+            verbose,
             cgroup_parent,
             repeat,
             save_baseline,
@@ -501,6 +503,7 @@ fn main() -> ExitCode {
             scenarios,
             out,
             quick,
+            verbose,
             cgroup_parent,
             Gating {
                 repeat,

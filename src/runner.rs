@@ -56,8 +56,8 @@ pub enum Event<'a> {
 pub struct Announced<'a> {
     pub probe: &'a str,
     pub case: &'a str,
-    /// How long the scenario tells the case to run, where it says (a lower
-    /// bound, for a time-left estimate before a case of the probe finished).
+    /// How long the case runs by design, where its settings say (a lower
+    /// bound, for the time-left estimate).
     pub expected: Option<Duration>,
 }
 

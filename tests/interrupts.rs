@@ -1,7 +1,7 @@
 //! Interrupting a run, as a user does: Ctrl-C in a terminal (SIGINT to the
 //! whole foreground process group) and SIGKILL of the harness, at many points
 //! of a run and while a cgroup is frozen. An interrupt is never recorded as a
-//! failed verdict, an interrupted run still prints its table and folder, and
+//! failed verdict, an interrupted run still prints its summary and folder, and
 //! whatever a killed run leaves `isobench clean` removes within a second.
 
 mod common;
@@ -58,8 +58,8 @@ fn workers_of(pid: u32) -> Vec<i32> {
         .collect()
 }
 
-/// Waits for an interrupted run and checks what it left: exit 130, the table and
-/// the folder printed, run.json marked interrupted, no verdict `fail`, none of
+/// Waits for an interrupted run and checks what it left: exit 130, the summary
+/// and the folder printed, run.json marked interrupted, no verdict `fail`, none of
 /// its cgroups or workers left.
 fn check_interrupted(mut run: Child, out: &Path, workers: &[i32], when: &str) {
     let pid = run.id();
@@ -89,9 +89,21 @@ fn check_interrupted(mut run: Child, out: &Path, workers: &[i32], when: &str) {
         "{when}: {status}\n{stdout}\n{stderr}"
     );
     assert!(stderr.contains("interrupted"), "{when}: {stderr}");
+    // The same summary as a finished run: the counts first, the folder last.
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains(" pass, ") && l.ends_with(" skip")),
+        "{when}: the counts do not come first\n{stdout}"
+    );
     assert!(
         stdout.contains(&format!("results: {}", out.display())),
         "{when}: the folder is not printed\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("report: {}", out.join("report.md").display())),
+        "{when}: the report is not printed\n{stdout}"
     );
     let run_json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();

@@ -203,18 +203,27 @@ pub fn incomparable(base: &Run, cur: &Run) -> Option<String> {
         .filter(|(_, x, y)| x != y)
         .map(|(k, x, y)| format!("{k} {x:?} vs {y:?}"))
         .collect();
-    // Busier than `host.busy` (load above half the CPUs), which a run just
-    // before this one on the same machine reaches by itself: more runnable
-    // tasks than CPUs when the run started.
     for (side, h) in [("base", a), ("current", b)] {
-        if h.load_avg_1m > h.cpus_online_count as f64 {
+        if busy(h) {
             why.push(format!(
-                "the {side} run's host was busy (load {:.2} on {} CPUs when it started)",
-                h.load_avg_1m, h.cpus_online_count
+                "the {side} run's host was busy ({} when it started)",
+                h.busy_basis()
             ));
         }
     }
     (!why.is_empty()).then(|| format!("the runs are not comparable: {}", why.join("; ")))
+}
+
+/// Whether a run's host was too busy for its figures to be compared: as the
+/// run judged it from its CPU sample; a run recorded before the sample
+/// existed, by a load average above the CPU count (its own `busy`, above half
+/// of them, a run just before it on the same machine reached by itself: the
+/// one-minute average still counts it).
+fn busy(h: &crate::host::Host) -> bool {
+    match h.cpu_sample {
+        Some(_) => h.busy,
+        None => h.load_avg_1m > h.cpus_online_count as f64,
+    }
 }
 
 /// Whether a record belongs to a latency probe (the figures the gate compares).

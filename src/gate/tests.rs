@@ -142,11 +142,29 @@ fn another_kernel_or_a_busy_host_is_inconclusive() {
         r.incomparable
     );
     assert_eq!(r.exit_code(false), 0);
+    // Judged by the run's own CPU sample: a high load average alone (a run
+    // just before) is no busy host…
     let mut c = run(5, 100_000.0, 1.3, Verdict::pass("ok"));
     c.host.load_avg_1m = 2.0 * c.host.cpus_online_count as f64 + 1.0;
+    assert!(gate(&a, &c).incomparable.is_none());
+    // …the CPUs busy when the run started are.
+    c.host.busy = true;
     let r = gate(&a, &c);
     assert_eq!(latency(&r).outcome, Outcome::Inconclusive);
-    assert!(r.incomparable.as_deref().unwrap().contains("busy"));
+    let why = r.incomparable.as_deref().unwrap();
+    assert!(
+        why.contains("busy (CPUs 4 % busy and a task waiting"),
+        "{why}"
+    );
+    // A run recorded before the sample existed: by its load average.
+    c.host.busy = false;
+    c.host.cpu_sample = None;
+    let r = gate(&a, &c);
+    let why = r.incomparable.as_deref().unwrap();
+    assert!(
+        why.contains("(load 5.00 on 2 CPUs (1-minute load average)"),
+        "{why}"
+    );
 }
 
 #[test]

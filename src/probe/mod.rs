@@ -97,8 +97,9 @@ pub struct Ctx<'a> {
 pub trait Case: Debug {
     /// The case id, unique within its probe.
     fn id(&self) -> &str;
-    /// How long the scenario tells the case to run, where it says (a lower bound
-    /// for the time-left estimate).
+    /// How long the case runs by design, where its settings say (a duration,
+    /// a hold, the pauses of its repetitions): a lower bound for the time-left
+    /// estimate. `None` where only the host decides (operations timed).
     fn expected(&self) -> Option<Duration> {
         None
     }

@@ -41,7 +41,7 @@ fn run_of(cases: Vec<CaseResult>) -> Run {
         finished_utc: None,
         scenarios: vec![],
         quick: false,
-        host: crate::host::Host::probe(None),
+        host: crate::sink::fixture::host(),
         cases,
         stale_removed: vec![],
         interrupted: false,

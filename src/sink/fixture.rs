@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::chart::Chart;
-use crate::host::{ControllerPlace, Host, Pressure};
+use crate::host::{ControllerPlace, CpuSample, Host, Pressure};
 use crate::record::{CaseResult, Run, Series, Status, Verdict};
 
 pub fn host() -> Host {
@@ -44,6 +44,11 @@ pub fn host() -> Host {
             io_some_avg10_pct: None,
         },
         load_avg_1m: 0.38,
+        cpu_sample: Some(CpuSample {
+            window_ms: 1000,
+            busy_pct: 4.0,
+            wait_pct: Some(1.2),
+        }),
         busy: false,
         is_root: true,
     }

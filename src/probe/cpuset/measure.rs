@@ -21,7 +21,7 @@ use crate::units::Unit;
 /// How long the spinners run on the first set before the first change, and
 /// between changes: far longer than a migration takes (µs … ms), so a busy host
 /// delaying a thread's next time slice is not mistaken for a cpuset failure.
-const SETTLE: Duration = Duration::from_millis(200);
+pub(super) const SETTLE: Duration = Duration::from_millis(200);
 
 /// Samples on allowed CPUs, and all samples.
 pub fn on_allowed(reports: &[ThreadReport], allowed: &CpuList) -> (u64, u64) {

@@ -167,7 +167,11 @@ impl Case for CpusetCase {
         &self.id
     }
     fn expected(&self) -> Option<Duration> {
-        self.move_to.is_none().then_some(self.duration)
+        Some(match self.move_to {
+            None => self.duration,
+            // A settling pause before the first migration and after each.
+            Some(_) => measure::SETTLE * (self.migrations + 1),
+        })
     }
     fn run(&self, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         measure::run(ctx.scope, ctx.layout, self, ctx.exe)

@@ -27,6 +27,26 @@ const WATCH: Duration = Duration::from_millis(30);
 /// The CFS period the quota cases use.
 const PERIOD: Duration = Duration::from_millis(100);
 
+/// Time the spinners get to start before the positive control.
+const START: Duration = Duration::from_millis(50);
+
+/// How long a frozen (or thawed) cgroup of `case` is watched: under a quota,
+/// "no progress" and "runs again" need a whole throttled stretch.
+fn watch(case: &FreezerCase) -> Duration {
+    CpuMax {
+        quota: case.quota,
+        period: PERIOD,
+    }
+    .watch_at_least(WATCH)
+}
+
+/// What `case` sleeps by design (the start, the positive control, and per
+/// cycle the settling and two watches): a lower bound of its length, for the
+/// time-left estimate.
+pub fn slept(case: &FreezerCase) -> Duration {
+    START + watch(case) + (SETTLE + 2 * watch(case)) * case.repeat
+}
+
 /// Runs one case.
 pub fn run(
     scope: &mut Scope,
@@ -59,18 +79,13 @@ pub fn run(
                 return Ok(());
             }
         }
-        // Under a quota, "no progress" and "runs again" need a whole throttled stretch.
-        let watch = CpuMax {
-            quota: case.quota,
-            period: PERIOD,
-        }
-        .watch_at_least(WATCH);
+        let watch = watch(case);
         let mut spinners = Spinners::start(exe, &cg, case.threads, 0)?;
         // Dropped before the spinners: an interrupt while frozen must thaw
         // before they are killed and reaped.
         let _thaw = cg.thaw_on_drop();
         spinners.signal();
-        interrupt::sleep(Duration::from_millis(50))?;
+        interrupt::sleep(START)?;
         // The positive control: the threads run before anything is frozen, by
         // the scheduler's count and (checked after the run) their own clocks.
         let a = run_time(&cg);
@@ -195,4 +210,24 @@ pub fn run(
         Verdict::fail(problems.join("; "))
     });
     Ok(result.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expected_length_is_what_a_case_sleeps() {
+        let ms = Duration::from_millis;
+        let case = |quota| FreezerCase {
+            id: "t2".into(),
+            threads: 2,
+            repeat: 5,
+            quota,
+        };
+        // Start, control, and per cycle the settling and a frozen and a thawed watch.
+        assert_eq!(slept(&case(None)), ms(50 + 30 + 5 * (20 + 2 * 30)));
+        // Under a 20 ms quota a watch is a whole period and the quota.
+        assert_eq!(slept(&case(Some(ms(20)))), ms(50 + 120 + 5 * (20 + 2 * 120)));
+    }
 }

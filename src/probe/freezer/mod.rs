@@ -117,6 +117,9 @@ impl Case for FreezerCase {
     fn id(&self) -> &str {
         &self.id
     }
+    fn expected(&self) -> Option<Duration> {
+        Some(measure::slept(self))
+    }
     fn run(&self, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         measure::run(ctx.scope, ctx.layout, self, ctx.exe)
     }

@@ -250,6 +250,11 @@ impl Case for NsCase {
     fn id(&self) -> &str {
         &self.id
     }
+    /// The sustained-rate loop's length, where the case has one (the timed
+    /// operations' cost is the host's: unknown before they ran).
+    fn expected(&self) -> Option<Duration> {
+        self.rate
+    }
     fn run(&self, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         measure::run_case(self, ctx.exe)
     }

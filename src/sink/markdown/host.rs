@@ -68,17 +68,14 @@ pub fn rows(h: &Host) -> Vec<(&'static str, String)> {
             },
         ),
         (
-            "load (1 min)",
+            "busy",
             format!(
-                "{:.2}{}",
-                h.load_avg_1m,
-                if h.busy {
-                    " — busy: over half the CPUs, expect noise"
-                } else {
-                    ""
-                }
+                "{} — {}",
+                if h.busy { "yes, expect noise" } else { "no" },
+                h.busy_basis()
             ),
         ),
+        ("load (1 min)", format!("{:.2}", h.load_avg_1m)),
         ("root", if h.is_root { "yes" } else { "no" }.into()),
     ]
 }

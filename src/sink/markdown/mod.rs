@@ -249,8 +249,8 @@ fn run_line(run: &Run) -> String {
     }
     if run.host.busy {
         s.push_str(&format!(
-            "> **Busy host**: load {:.2} on {} CPUs when the run started; latencies are noisier.\n\n",
-            run.host.load_avg_1m, run.host.cpus_online_count
+            "> **Busy host** when the run started: {}; results are noisier.\n\n",
+            run.host.busy_basis()
         ));
     }
     s
@@ -501,6 +501,23 @@ mod tests {
         assert!(at("## Main results") < at("ran in repetitions: the tables show the first"));
         assert!(at("### Cgroup life cycle") < at("## Repetitions"));
         assert!(at("## Repetitions") < at("## Other fidelity checks"));
+    }
+
+    #[test]
+    fn a_busy_host_is_noted_with_what_it_was_judged_by() {
+        let mut run = crate::sink::fixture::run();
+        assert!(!render(&run, &[]).contains("Busy host"));
+        run.host.busy = true;
+        let text = render(&run, &[]);
+        assert!(
+            text.contains("> **Busy host** when the run started: CPUs 4 % busy and a task waiting for one 1 % of the time, over 1 s (/proc/stat, PSI); results are noisier.\n"),
+            "{text}"
+        );
+        // A folder written before the sample: judged by the load average.
+        run.host.cpu_sample = None;
+        assert!(render(&run, &[]).contains(
+            "> **Busy host** when the run started: load 0.38 on 2 CPUs (1-minute load average);"
+        ));
     }
 
     #[test]
