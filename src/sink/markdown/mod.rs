@@ -221,7 +221,13 @@ fn repetitions(run: &Run) -> String {
 
 /// One line saying which run this is, and notes that change how to read it.
 fn run_line(run: &Run) -> String {
-    let scenarios: Vec<&str> = run.scenarios.iter().map(|(f, _)| f.as_str()).collect();
+    // In code spans: `<default scenario>` is otherwise read as an HTML tag
+    // and dropped by a Markdown renderer.
+    let scenarios: Vec<String> = run
+        .scenarios
+        .iter()
+        .map(|(f, _)| format!("`{}`", f.replace('`', "'")))
+        .collect();
     let mut s = format!(
         "Run `{}`, isobench {}, scenario {}; started {}, {}.\n\n",
         run.run_id,
