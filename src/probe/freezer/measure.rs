@@ -47,6 +47,32 @@ pub fn slept(case: &FreezerCase) -> Duration {
     START + watch(case) + (SETTLE + 2 * watch(case)) * case.repeat
 }
 
+/// How long a watch for the threads running (before the first freeze, and
+/// after each thaw) goes on when they have not: on a busy host (CI: eight busy
+/// loops at ten times the weight) one 30 ms watch can see a healthy thread
+/// wait its turn.
+const RUN_WATCH_MAX: Duration = Duration::from_secs(1);
+
+/// Watches the cgroup's tasks in steps of `watch` until their run time moved
+/// or [`RUN_WATCH_MAX`] passed: whether they ran (`None`: unreadable) and the
+/// CLOCK_MONOTONIC span watched, for the threads' own clocks.
+fn ran_within(
+    cg: &crate::cgroup::Cgroup,
+    watch: Duration,
+) -> Result<(Option<bool>, (u64, u64)), ProbeError> {
+    let (a, t0, started) = (run_time(cg), now_ns(), Instant::now());
+    loop {
+        interrupt::sleep(watch)?;
+        let ran = match (a, run_time(cg)) {
+            (Some(a), Some(b)) => Some(b > a),
+            _ => None,
+        };
+        if ran != Some(false) || started.elapsed() >= RUN_WATCH_MAX {
+            return Ok((ran, (t0, now_ns())));
+        }
+    }
+}
+
 /// Runs one case.
 pub fn run(
     scope: &mut Scope,
@@ -88,14 +114,11 @@ pub fn run(
         interrupt::sleep(START)?;
         // The positive control: the threads run before anything is frozen, by
         // the scheduler's count and (checked after the run) their own clocks.
-        let a = run_time(&cg);
-        let t0 = now_ns();
-        interrupt::sleep(watch)?;
-        let control = (t0, now_ns());
-        match (a, run_time(&cg)) {
-            (Some(a), Some(b)) if b > a => {}
-            (Some(_), Some(_)) => not_running = true,
-            _ => problems.push("cannot read the tasks' schedstat before the freeze".into()),
+        let (ran, control) = ran_within(&cg, watch)?;
+        match ran {
+            Some(true) => {}
+            Some(false) => not_running = true,
+            None => problems.push("cannot read the tasks' schedstat before the freeze".into()),
         }
         for r in 0..case.repeat {
             let t = Instant::now();
@@ -125,13 +148,12 @@ pub fn run(
                 break;
             }
             thaw.push(t.elapsed().as_nanos() as u64);
-            let a = run_time(&cg);
-            let t0 = now_ns();
-            interrupt::sleep(watch)?;
-            thawed.push((t0, now_ns()));
-            if run_time(&cg) <= a {
+            let (ran, span) = ran_within(&cg, watch)?;
+            thawed.push(span);
+            if ran != Some(true) {
                 problems.push(format!(
-                    "cycle {r}: the threads did not run again after the thaw"
+                    "cycle {r}: the threads did not run again in the {} ms after the thaw",
+                    (span.1 - span.0) / 1_000_000
                 ));
             }
         }
