@@ -170,6 +170,34 @@ pub fn cgroup_run_time_ns(cg: &Cgroup) -> Option<u64> {
     cg.procs().ok()?.into_iter().map(run_time_ns).sum()
 }
 
+/// How long [`cgroup_ran_within`] watches for tasks that have not run: on a
+/// busy host (CI: eight busy loops at ten times the weight) one watch of
+/// 20–30 ms can see a healthy task wait its turn.
+pub const RAN_WATCH_MAX: Duration = Duration::from_secs(1);
+
+/// Whether the tasks of `cg` ran (their schedstat run time moved), watched in
+/// steps of `step` (each `sleep(step)`) until they did or [`RAN_WATCH_MAX`]
+/// passed; `None` when the run time cannot be read. With the CLOCK_MONOTONIC
+/// span watched, for checks by the tasks' own clocks. The first step is one
+/// plain watch, so tasks that ran in it decide as a single watch would.
+pub fn cgroup_ran_within<E>(
+    cg: &Cgroup,
+    step: Duration,
+    mut sleep: impl FnMut(Duration) -> Result<(), E>,
+) -> Result<(Option<bool>, (u64, u64)), E> {
+    let (t0, started) = (crate::ns::now_ns(), std::time::Instant::now());
+    let Some(a) = cgroup_run_time_ns(cg) else {
+        return Ok((None, (t0, t0)));
+    };
+    loop {
+        sleep(step)?;
+        let ran = cgroup_run_time_ns(cg).map(|b| b > a);
+        if ran != Some(false) || started.elapsed() >= RAN_WATCH_MAX {
+            return Ok((ran, (t0, crate::ns::now_ns())));
+        }
+    }
+}
+
 /// What a spin worker touches after `go`: memory charged to its cgroup *after*
 /// the move (v1 leaves earlier charges behind), so memory counters must show it.
 pub const TOUCH_BYTES: usize = 1 << 20;

@@ -371,30 +371,24 @@ fn check_freezer(
     let watch = case
         .cpu_max
         .map_or(FROZEN_WATCH, |m| m.watch_at_least(FROZEN_WATCH));
-    // The positive control: the worker runs before it is frozen. On a busy host
-    // (CI: eight busy loops at ten times the weight) a 20 ms watch can see
-    // nothing, so the control keeps watching up to FROZEN_CONTROL_MAX; a worker
-    // that never ran leaves the freezer check undecided, not failed.
-    let Some(c0) = crate::workload::cgroup_run_time_ns(cg) else {
-        failures.push("cannot read the worker's schedstat before the freeze".into());
-        return None;
-    };
-    let t0 = Instant::now();
-    loop {
-        std::thread::sleep(watch);
-        match crate::workload::cgroup_run_time_ns(cg) {
-            Some(c) if c > c0 => break,
-            Some(_) if t0.elapsed() < FROZEN_CONTROL_MAX => {}
-            Some(_) => {
-                return Some(format!(
-                    "the host did not run the worker in the {} ms before the freeze, so 'no progress while frozen' would show nothing",
-                    t0.elapsed().as_millis()
-                ))
-            }
-            None => {
-                failures.push("cannot read the worker's schedstat before the freeze".into());
-                return None;
-            }
+    // The positive control: the worker runs before it is frozen, watched in
+    // steps up to a second (a busy host may keep it waiting); a worker that
+    // never ran leaves the freezer check undecided, not failed.
+    let Ok((ran, (t0, t1))) = crate::workload::cgroup_ran_within(cg, watch, |d| {
+        std::thread::sleep(d);
+        Ok::<_, std::convert::Infallible>(())
+    });
+    match ran {
+        Some(true) => {}
+        Some(false) => {
+            return Some(format!(
+                "the host did not run the worker in the {} ms before the freeze, so 'no progress while frozen' would show nothing",
+                (t1 - t0) / 1_000_000
+            ))
+        }
+        None => {
+            failures.push("cannot read the worker's schedstat before the freeze".into());
+            return None;
         }
     }
     if let Err(e) = s.time("freeze", || cg.set_frozen(true)) {
@@ -446,8 +440,6 @@ const WORKER_START_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long after "frozen" progress starts to count.
 const FROZEN_SETTLE: Duration = Duration::from_millis(20);
-/// How long the freezer's positive control waits for the worker to run.
-const FROZEN_CONTROL_MAX: Duration = Duration::from_secs(1);
 
 /// How long a frozen cgroup is watched for progress.
 const FROZEN_WATCH: Duration = Duration::from_millis(20);

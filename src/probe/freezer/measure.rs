@@ -11,7 +11,7 @@ use crate::interrupt;
 use crate::ns::now_ns;
 use super::{FreezerCase, PROBE};
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
-use crate::workload::cgroup_run_time_ns as run_time;
+use crate::workload::{cgroup_ran_within, cgroup_run_time_ns as run_time};
 
 use crate::probe::ProbeError;
 use crate::workload::cpuspin::Spinners;
@@ -45,32 +45,6 @@ fn watch(case: &FreezerCase) -> Duration {
 /// time-left estimate.
 pub fn slept(case: &FreezerCase) -> Duration {
     START + watch(case) + (SETTLE + 2 * watch(case)) * case.repeat
-}
-
-/// How long a watch for the threads running (before the first freeze, and
-/// after each thaw) goes on when they have not: on a busy host (CI: eight busy
-/// loops at ten times the weight) one 30 ms watch can see a healthy thread
-/// wait its turn.
-const RUN_WATCH_MAX: Duration = Duration::from_secs(1);
-
-/// Watches the cgroup's tasks in steps of `watch` until their run time moved
-/// or [`RUN_WATCH_MAX`] passed: whether they ran (`None`: unreadable) and the
-/// CLOCK_MONOTONIC span watched, for the threads' own clocks.
-fn ran_within(
-    cg: &crate::cgroup::Cgroup,
-    watch: Duration,
-) -> Result<(Option<bool>, (u64, u64)), ProbeError> {
-    let (a, t0, started) = (run_time(cg), now_ns(), Instant::now());
-    loop {
-        interrupt::sleep(watch)?;
-        let ran = match (a, run_time(cg)) {
-            (Some(a), Some(b)) => Some(b > a),
-            _ => None,
-        };
-        if ran != Some(false) || started.elapsed() >= RUN_WATCH_MAX {
-            return Ok((ran, (t0, now_ns())));
-        }
-    }
 }
 
 /// Runs one case.
@@ -114,7 +88,9 @@ pub fn run(
         interrupt::sleep(START)?;
         // The positive control: the threads run before anything is frozen, by
         // the scheduler's count and (checked after the run) their own clocks.
-        let (ran, control) = ran_within(&cg, watch)?;
+        // (Watched in steps up to a second: before the first freeze and after
+        // each thaw a healthy thread may wait its turn on a busy host.)
+        let (ran, control) = cgroup_ran_within(&cg, watch, interrupt::sleep)?;
         match ran {
             Some(true) => {}
             Some(false) => not_running = true,
@@ -148,7 +124,7 @@ pub fn run(
                 break;
             }
             thaw.push(t.elapsed().as_nanos() as u64);
-            let (ran, span) = ran_within(&cg, watch)?;
+            let (ran, span) = cgroup_ran_within(&cg, watch, interrupt::sleep)?;
             thawed.push(span);
             if ran != Some(true) {
                 problems.push(format!(
