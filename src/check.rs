@@ -76,58 +76,10 @@ pub fn report() -> CheckReport {
     }
 }
 
-/// Appends `rows` as a table indented by two: every column but the last as
-/// wide as its longest cell, the last wrapped under itself at `width` (a long
-/// kernel command line, a family's details).
+/// Appends `rows` as a table indented by two, the last column wrapped under
+/// itself at `width` (a long kernel command line, a family's details).
 fn table(out: &mut String, rows: &[Vec<String>], width: usize) {
-    use std::fmt::Write;
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols.saturating_sub(1))
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let indent = 2 + widths.iter().map(|w| w + 2).sum::<usize>();
-    for row in rows {
-        let mut line = "  ".to_string();
-        for (cell, w) in row.iter().zip(&widths) {
-            let _ = write!(line, "{cell:<w$}  ");
-        }
-        let last = if row.len() == cols {
-            row.last().map_or("", String::as_str)
-        } else {
-            ""
-        };
-        let wrapped = wrap(last, width.saturating_sub(indent).max(30));
-        let mut parts = wrapped.iter();
-        line.push_str(parts.next().map_or("", String::as_str));
-        let _ = writeln!(out, "{}", line.trim_end());
-        for p in parts {
-            let _ = writeln!(out, "{:indent$}{p}", "");
-        }
-    }
-}
-
-/// `text` in lines of at most `width` characters, broken at spaces (a longer
-/// word gets a line of its own).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split(' ') {
-        let cur = lines.last_mut().expect("one line at least");
-        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
-            lines.push(word.to_string());
-        } else {
-            if !cur.is_empty() {
-                cur.push(' ');
-            }
-            cur.push_str(word);
-        }
-    }
-    lines
+    crate::textable::table(out, rows, 2, Some(width));
 }
 
 /// A label and value row.
@@ -301,12 +253,6 @@ mod tests {
             );
             assert!(l.chars().count() <= 80, "{out}");
         }
-    }
-
-    #[test]
-    fn a_word_longer_than_the_width_has_its_own_line() {
-        assert_eq!(wrap("ab cdefgh ij", 4), ["ab", "cdefgh", "ij"]);
-        assert_eq!(wrap("", 4), [""]);
     }
 
     #[test]

@@ -31,5 +31,6 @@ pub mod set;
 pub mod sink;
 pub mod spec;
 pub mod stats;
+pub mod textable;
 pub mod units;
 pub mod workload;

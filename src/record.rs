@@ -412,21 +412,27 @@ pub struct Run {
     pub interface_files: Vec<String>,
 }
 
+/// How many of `statuses` are each status, in the order pass, fail,
+/// inconclusive, skip (the order every count line is written in).
+pub fn status_counts(statuses: impl IntoIterator<Item = Status>) -> [(Status, usize); 4] {
+    let mut counts = [
+        (Status::Pass, 0),
+        (Status::Fail, 0),
+        (Status::Inconclusive, 0),
+        (Status::Skip, 0),
+    ];
+    for s in statuses {
+        if let Some(c) = counts.iter_mut().find(|(k, _)| *k == s) {
+            c.1 += 1;
+        }
+    }
+    counts
+}
+
 impl Run {
     /// Counts of each status.
     pub fn counts(&self) -> [(Status, usize); 4] {
-        [
-            Status::Pass,
-            Status::Fail,
-            Status::Inconclusive,
-            Status::Skip,
-        ]
-        .map(|s| {
-            (
-                s,
-                self.cases.iter().filter(|c| c.verdict.status == s).count(),
-            )
-        })
+        status_counts(self.cases.iter().map(|c| c.verdict.status))
     }
 
     pub fn failed(&self) -> bool {

@@ -37,45 +37,26 @@ impl From<&CaseResult> for Row {
 
 /// `96 pass, 1 fail, 3 inconclusive, 6 skip`.
 pub fn counts(rows: &[Row]) -> String {
-    [
-        Status::Pass,
-        Status::Fail,
-        Status::Inconclusive,
-        Status::Skip,
-    ]
-    .map(|s| format!("{} {s}", rows.iter().filter(|r| r.status == s).count()))
-    .join(", ")
+    isobench::record::status_counts(rows.iter().map(|r| r.status))
+        .map(|(s, n)| format!("{n} {s}"))
+        .join(", ")
 }
 
 /// A table of `rows`, its columns as wide as their longest cell.
 fn table(out: &mut String, rows: &[&Row]) {
-    let w = |f: fn(&Row) -> usize, title: &str| {
-        rows.iter()
-            .map(|r| f(r))
-            .chain([title.len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let (wp, wc, wv) = (
-        w(|r| r.probe.len(), "probe"),
-        w(|r| r.case.len(), "case"),
-        w(|r| r.status.to_string().len(), "verdict"),
-    );
-    let _ = writeln!(
-        out,
-        "{:<wp$}  {:<wc$}  {:<wv$}  reason",
-        "probe", "case", "verdict"
-    );
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{:<wp$}  {:<wc$}  {:<wv$}  {}",
-            r.probe,
-            r.case,
+    let header = ["probe", "case", "verdict", "reason"]
+        .map(String::from)
+        .to_vec();
+    let cells = rows.iter().map(|r| {
+        vec![
+            r.probe.clone(),
+            r.case.clone(),
             r.status.to_string(),
-            r.reason
-        );
-    }
+            r.reason.clone(),
+        ]
+    });
+    let all: Vec<Vec<String>> = std::iter::once(header).chain(cells).collect();
+    isobench::textable::table(out, &all, 0, None);
 }
 
 /// The counts, then the cases that did not pass, worst first (every case in
