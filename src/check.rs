@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cgroup::Layout;
+use crate::cgroup::{Layout, Manager, Standing, Version};
 use crate::host::Host;
 use crate::probe::HostFacts;
 
@@ -29,6 +29,8 @@ pub struct CheckReport {
     pub is_root: bool,
     /// The harness may create cgroups under its own cgroup in every hierarchy.
     pub can_create_cgroups: bool,
+    /// Where and how `run` will create them, or why it cannot: the prediction.
+    pub create_cgroups: String,
     pub families: Vec<Family>,
 }
 
@@ -44,12 +46,27 @@ pub fn report() -> CheckReport {
     };
     let host = Host::probe(layout.as_ref());
     let is_root = host.is_root;
-    let can_create = layout.as_ref().is_some_and(|l| {
-        l.hierarchies
-            .iter()
-            .filter(|h| h.own_dir.is_some())
-            .all(|h| h.own_dir.as_deref().is_some_and(writable))
-    });
+    let (can_create, create_cgroups) = match &layout {
+        Some(l) => {
+            let busy = l
+                .unified()
+                .and_then(|h| h.own_dir.as_deref())
+                .and_then(|d| crate::cgroup::read_procs(d).ok())
+                .map_or(0, |p| {
+                    p.iter()
+                        .filter(|&&q| q != std::process::id() as i32)
+                        .count()
+                });
+            predict(
+                l,
+                host.cgroup_manager.as_ref(),
+                busy,
+                writable,
+                nix::unistd::geteuid().as_raw(),
+            )
+        }
+        None => (false, "no: no cgroup file system found".into()),
+    };
     let facts = HostFacts {
         layout: layout.clone(),
         is_root,
@@ -72,7 +89,72 @@ pub fn report() -> CheckReport {
         layout_error,
         is_root,
         can_create_cgroups: can_create,
+        create_cgroups,
         families,
+    }
+}
+
+/// What `run` will do about cgroups here, as `(can create, why)`: the same
+/// decisions the run makes ([`crate::delegate::decide`], the scope's leaf),
+/// so that check predicts the run. `others` counts the processes beside this
+/// one in the own cgroup2 cgroup.
+pub fn predict(
+    layout: &Layout,
+    manager: Option<&Manager>,
+    others: usize,
+    writable: impl Fn(&Path) -> bool,
+    uid: u32,
+) -> (bool, String) {
+    let own: Vec<_> = layout
+        .hierarchies
+        .iter()
+        .filter(|h| h.own_dir.is_some() && !(h.version == Version::V1 && h.controllers.is_empty()))
+        .collect();
+    if !own.is_empty() && own.iter().all(|h| h.read_only) {
+        return (
+            false,
+            "no: the cgroup file system is mounted read-only (an unprivileged container); the cgroup probes skip and say so, the namespace probes run".into(),
+        );
+    }
+    if let Some(m) = manager.filter(|m| m.needs_scope()) {
+        let unit = m.unit.as_deref().unwrap_or("the root cgroup");
+        let whose = if uid == 0 {
+            "a new systemd scope with Delegate=yes".to_string()
+        } else {
+            "a new scope of the user's systemd with Delegate=yes, with what user@.service delegates (cpu memory pids by default)".to_string()
+        };
+        return (
+            true,
+            format!("yes, in {whose}: the own cgroup ({unit}) is systemd's and not delegated (`run --no-systemd-scope` refuses instead)"),
+        );
+    }
+    if let Some(h) = own
+        .iter()
+        .find(|h| !h.own_dir.as_deref().is_some_and(&writable))
+    {
+        let dir = h.own_dir.as_deref().unwrap_or(Path::new("?")).display();
+        return (
+            false,
+            format!("no: the own cgroup {dir} is not writable by uid {uid}; hint: run as root (sudo isobench run), or from a delegated cgroup (systemd-run --user --scope -p Delegate=yes isobench run)"),
+        );
+    }
+    let Some(v2) = layout.unified().filter(|h| h.own_dir.is_some()) else {
+        return (true, "yes (under the own cgroup)".into());
+    };
+    match v2.standing {
+        Standing::KernelRoot => (true, "yes (under the own cgroup, the kernel's root)".into()),
+        _ if others > 0 => (
+            false,
+            format!(
+                "no: the own cgroup {} ({}) holds {others} other process(es), so no controller can be enabled below it (the no-internal-process rule); hint: run isobench as its only process, or pass --cgroup-parent to an empty child",
+                v2.own_path, v2.standing
+            ),
+        ),
+        Standing::NamespaceRoot => (
+            true,
+            "yes, after stepping into a leaf of the container's cgroup-namespace root".into(),
+        ),
+        Standing::Child => (true, "yes (under the own cgroup, after stepping into a leaf)".into()),
     }
 }
 
@@ -154,11 +236,16 @@ impl CheckReport {
         s.push_str("\ncgroups\n");
         match (&self.layout, &self.layout_error) {
             (Some(l), _) => {
-                table(&mut s, &[row("layout", l.kind.to_string())], width);
+                let mut top = vec![row("layout", l.kind.to_string())];
+                if let Some(m) = &h.cgroup_manager {
+                    top.push(row("manager", m.describe()));
+                }
+                table(&mut s, &top, width);
                 let mut hier = vec![vec![
                     "hierarchy".to_string(),
                     "controllers".into(),
                     "own cgroup".into(),
+                    "standing".into(),
                 ]];
                 hier.extend(l.hierarchies.iter().map(|h| {
                     vec![
@@ -167,6 +254,11 @@ impl CheckReport {
                         h.own_dir
                             .as_ref()
                             .map_or("(not visible)".into(), |d| d.display().to_string()),
+                        format!(
+                            "{}{}",
+                            h.standing,
+                            if h.read_only { ", read-only" } else { "" }
+                        ),
                     ]
                 }));
                 table(&mut s, &hier, width);
@@ -193,14 +285,7 @@ impl CheckReport {
             &mut s,
             &[
                 row("root", if self.is_root { "yes" } else { "no" }),
-                row(
-                    "create cgroups",
-                    if self.can_create_cgroups {
-                        "yes (under the own cgroup)"
-                    } else {
-                        "no"
-                    },
-                ),
+                row("create cgroups", self.create_cgroups.clone()),
             ],
             width,
         );
@@ -255,6 +340,53 @@ mod tests {
         }
     }
 
+    fn layout(mountinfo: &str, cgroup: &str) -> Layout {
+        Layout::from_sources(
+            crate::cgroup::layout::RootFs::Cgroup2,
+            mountinfo,
+            cgroup,
+            |_| Some("cpuset cpu io memory pids\n".into()),
+        )
+        .unwrap()
+    }
+    const V2: &str = "26 23 0:25 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+
+    #[test]
+    fn the_prediction_follows_the_runs_decisions() {
+        let all = |_: &Path| true;
+        let session = layout(V2, "0::/user.slice/user-0.slice/session-1.scope\n");
+        let systemd = Manager {
+            systemd: true,
+            cgroup: Some("/user.slice/user-0.slice/session-1.scope".into()),
+            unit: Some("session-1.scope".into()),
+            ..Manager::default()
+        };
+        // A root login shell on a systemd host: a scope of its own.
+        let (ok, why) = predict(&session, Some(&systemd), 4, all, 0);
+        assert!(
+            ok && why.starts_with("yes, in a new systemd scope with Delegate=yes"),
+            "{why}"
+        );
+        assert!(why.contains("session-1.scope"), "{why}");
+        // The same session without systemd: four others in it, refused.
+        let (ok, why) = predict(&session, None, 4, all, 0);
+        assert!(!ok && why.contains("holds 4 other process(es)"), "{why}");
+        assert!(predict(&session, None, 0, all, 0).0);
+        // Not writable, not root.
+        let (ok, why) = predict(&session, None, 0, |_| false, 1000);
+        assert!(!ok && why.contains("not writable by uid 1000"), "{why}");
+        // A container: alone in its namespace root, a leaf; read-only, no.
+        let ns = layout(V2, "0::/\n").with_standing(|p| p.ends_with("cgroup.type"));
+        let (ok, why) = predict(&ns, None, 0, all, 0);
+        assert!(ok && why.contains("cgroup-namespace root"), "{why}");
+        let ro = layout(&V2.replace(" rw,nosuid -", " ro,nosuid -"), "0::/\n");
+        let (ok, why) = predict(&ro, None, 0, all, 0);
+        assert!(!ok && why.contains("read-only"), "{why}");
+        // The kernel's root is exempt from the no-internal-process rule.
+        let root = layout(V2, "0::/\n").with_standing(|_| false);
+        assert!(predict(&root, None, 9, all, 0).0);
+    }
+
     #[test]
     fn the_text_says_what_busy_was_judged_by() {
         let report = CheckReport {
@@ -263,6 +395,7 @@ mod tests {
             layout_error: Some("no cgroup mounted".into()),
             is_root: true,
             can_create_cgroups: false,
+            create_cgroups: "no".into(),
             families: vec![],
         };
         let text = report.to_text(120);

@@ -41,6 +41,9 @@ pub enum Command {
         /// Create cgroups under this existing cgroup in every hierarchy instead of the own cgroup: absolute from each hierarchy's root (/isobench.slice) or relative to the own cgroup.
         #[arg(long, value_name = "PATH")]
         cgroup_parent: Option<String>,
+        /// Where systemd owns the own cgroup and has not delegated it, stop (exit 2) instead of re-executing in a transient scope with Delegate=yes.
+        #[arg(long)]
+        no_systemd_scope: bool,
         /// Run each latency case N times, in fresh workers, interleaved across cases (over the scenarios' `repeat`).
         #[arg(long, value_name = "N")]
         repeat: Option<u32>,

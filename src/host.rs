@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cgroup::{Controller, Layout};
+use crate::cgroup::{Controller, Layout, Manager, Standing};
 use crate::cpulist::CpuList;
 
 /// Where each controller lives, as recorded in a run.
@@ -20,6 +20,21 @@ pub struct ControllerPlace {
     /// The harness's own cgroup directory in that hierarchy.
     pub own_dir: Option<String>,
 }
+
+/// Where the harness's own cgroup stands in one hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HierarchyPlace {
+    /// `v1 /sys/fs/cgroup/memory`, `v2 /sys/fs/cgroup`.
+    pub hierarchy: String,
+    /// The own cgroup as /proc/self/cgroup gives it.
+    pub own_cgroup: String,
+    pub standing: Standing,
+    pub read_only: bool,
+}
+
+/// The environment variable a run re-executed in its own systemd scope
+/// carries: the scope's unit name.
+pub const SYSTEMD_SCOPE_ENV: &str = "ISOBENCH_SYSTEMD_SCOPE";
 
 /// Pressure stall averages (%, over 10 s) where the kernel has PSI.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -64,6 +79,16 @@ pub struct Host {
     /// are noisier.
     pub busy: bool,
     pub is_root: bool,
+    /// Where the own cgroup stands in each hierarchy (absent in folders of
+    /// earlier versions).
+    #[serde(default)]
+    pub cgroup_places: Vec<HierarchyPlace>,
+    /// Who manages the cgroup tree above the harness (systemd or nobody).
+    #[serde(default)]
+    pub cgroup_manager: Option<Manager>,
+    /// The transient systemd scope the run made for itself (`Delegate=yes`).
+    #[serde(default)]
+    pub systemd_scope: Option<String>,
 }
 
 /// How busy the online CPUs were over a short window in which the harness
@@ -446,7 +471,29 @@ impl Host {
                 .collect(),
             None => Vec::new(),
         };
+        let cgroup_places = layout.map_or(Vec::new(), |l| {
+            l.hierarchies
+                .iter()
+                .map(|h| HierarchyPlace {
+                    hierarchy: format!("{} {}", h.version, h.mount_point.display()),
+                    own_cgroup: h.own_path.clone(),
+                    standing: h.standing,
+                    read_only: h.read_only,
+                })
+                .collect()
+        });
+        let cgroup_manager = layout.map(crate::cgroup::manager::detect);
+        // Only our own re-execution sets the variable; it names the unit the
+        // own cgroup must then be in.
+        let systemd_scope = std::env::var(SYSTEMD_SCOPE_ENV).ok().filter(|u| {
+            cgroup_manager
+                .as_ref()
+                .is_some_and(|m| m.unit.as_deref() == Some(u.as_str()))
+        });
         Host {
+            cgroup_places,
+            cgroup_manager,
+            systemd_scope,
             hostname: nix::unistd::gethostname()
                 .map(|h| h.to_string_lossy().into_owned())
                 .unwrap_or_default(),

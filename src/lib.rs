@@ -11,6 +11,7 @@ pub mod chart;
 pub mod check;
 pub mod compare;
 pub mod cpulist;
+pub mod delegate;
 pub mod folder;
 pub mod fs;
 pub mod gate;

@@ -147,7 +147,7 @@ fn cmd_run(
     out: Option<PathBuf>,
     quick: bool,
     verbose: bool,
-    cgroup_parent: Option<String>,
+    (cgroup_parent, no_systemd_scope): (Option<String>, bool),
     gating: Gating,
 ) -> ExitCode {
     let scenarios = match load_scenarios(&scenarios) {
@@ -169,6 +169,15 @@ fn cmd_run(
             eprintln!("isobench: error: --cgroup-parent {p:?}: `..` is not allowed; hint: give a cgroup path such as /isobench.slice");
             return ExitCode::from(2);
         }
+    }
+    // Bad input first: a refused folder must not cost a scope.
+    if let Some(dir) = &out {
+        if let Err(e) = isobench::outdir::check(dir) {
+            return env_error(&e.into());
+        }
+    }
+    if let Err(code) = place_run(cgroup_parent.is_some(), no_systemd_scope) {
+        return code;
     }
     if let Err(e) = isobench::interrupt::install() {
         return env_error(&anyhow::Error::new(e).context("install signal handlers"));
@@ -307,6 +316,45 @@ fn cmd_run(
             interrupted(finished.len(), folder.is_some())
         }
         Err(e) => env_error(&e),
+    }
+}
+
+/// Where systemd owns the own cgroup without delegating it, re-executes the
+/// run in a delegated scope of its own (returns only if that fails), or stops
+/// when that is turned off. A layout that cannot be read is left for the
+/// runner to report.
+fn place_run(cgroup_parent: bool, no_scope: bool) -> Result<(), ExitCode> {
+    use isobench::delegate::{self, Decision};
+    let Ok(layout) = isobench::cgroup::Layout::detect() else {
+        return Ok(());
+    };
+    let manager = isobench::cgroup::manager::detect(&layout);
+    let marker = std::env::var(isobench::host::SYSTEMD_SCOPE_ENV).ok();
+    let is_root = nix::unistd::geteuid().is_root();
+    match delegate::decide(
+        &manager,
+        is_root,
+        no_scope,
+        cgroup_parent,
+        marker.as_deref(),
+        std::process::id(),
+    ) {
+        Decision::Stay => Ok(()),
+        Decision::Refuse(why) => {
+            eprintln!("isobench: error: {why}");
+            Err(ExitCode::from(2))
+        }
+        Decision::Enter { unit, user } => {
+            eprintln!(
+                "isobench: the own cgroup {} is systemd's and not delegated: running in a new scope {unit}{} with Delegate=yes ({} turns this off)",
+                manager.cgroup.as_deref().unwrap_or("/"),
+                if user { " of the user's manager" } else { "" },
+                delegate::NO_SCOPE_FLAG
+            );
+            let Err(e) = delegate::enter(&unit, user, &manager);
+            eprintln!("isobench: error: {e}");
+            Err(ExitCode::from(2))
+        }
     }
 }
 
@@ -495,6 +543,7 @@ fn main() -> ExitCode {
             quick,
             verbose,
             cgroup_parent,
+            no_systemd_scope,
             repeat,
             save_baseline,
             baseline,
@@ -504,7 +553,7 @@ fn main() -> ExitCode {
             out,
             quick,
             verbose,
-            cgroup_parent,
+            (cgroup_parent, no_systemd_scope),
             Gating {
                 repeat,
                 save_baseline,

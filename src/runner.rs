@@ -134,6 +134,10 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         crate::outdir::check(out)?;
     }
     let layout = Layout::detect().context("detect the cgroup layout")?;
+    // Before the host's fingerprint (a second of sampling): a place the
+    // harness cannot write to is said at once.
+    crate::cgroup::check_parents(&layout, opts.cgroup_parent.as_deref())
+        .context("prepare the harness's cgroups")?;
     let host = Host::probe(Some(&layout));
     let stale = clean_stale(&layout, opts.cgroup_parent.as_deref())
         .context("remove leftovers of earlier runs")?;

@@ -15,7 +15,9 @@ fn scripts() -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 dirs.push(p);
-            } else if std::fs::read_to_string(&p).is_ok_and(|t| t.starts_with("#!") && t.contains("pipefail")) {
+            } else if std::fs::read_to_string(&p)
+                .is_ok_and(|t| t.starts_with("#!") && t.contains("pipefail"))
+            {
                 out.push(p);
             }
         }

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Controller, Version};
 
@@ -59,6 +59,9 @@ pub struct Mount {
     pub mount_point: PathBuf,
     pub fs_type: String,
     pub super_options: Vec<String>,
+    /// Mounted read-only (`ro` in the per-mount options): an unprivileged
+    /// container's cgroup file system.
+    pub read_only: bool,
 }
 
 /// One line of /proc/self/cgroup.
@@ -68,6 +71,33 @@ pub struct Membership {
     /// Controllers (and `name=...`) of a v1 hierarchy; empty for the v2 line `0::`.
     pub controllers: Vec<String>,
     pub path: String,
+}
+
+/// Where the process's own cgroup stands in its hierarchy: what decides
+/// whether the no-internal-process rule applies to it (v2) and whether the
+/// harness may enable controllers there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// The kernel's root cgroup, exempt from the no-internal-process rule.
+    KernelRoot,
+    /// The root of what this process sees but not the kernel's root: a cgroup
+    /// namespace (a container) or a bind-mounted subtree. On v2 it has
+    /// `cgroup.type` (the kernel's root has none); on v1 it lacks the root's
+    /// `release_agent`. An ordinary cgroup to the kernel.
+    NamespaceRoot,
+    /// Any other cgroup.
+    Child,
+}
+
+impl fmt::Display for Standing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Standing::KernelRoot => "the kernel's root",
+            Standing::NamespaceRoot => "a cgroup-namespace root (not the kernel's)",
+            Standing::Child => "a child cgroup",
+        })
+    }
 }
 
 /// One mounted hierarchy the process belongs to.
@@ -82,6 +112,13 @@ pub struct Hierarchy {
     /// The directory of that cgroup, translated through the mount's root;
     /// `None` when the cgroup is outside what this mount shows.
     pub own_dir: Option<PathBuf>,
+    pub standing: Standing,
+    /// The mount is read-only: no cgroup can be made in it.
+    pub read_only: bool,
+    /// v2: the controllers at the mount's root (what the kernel, or the
+    /// container, offers), to tell "not on this kernel" from "not delegated
+    /// to the own cgroup". Empty on v1.
+    pub root_controllers: Vec<String>,
 }
 
 impl Hierarchy {
@@ -138,9 +175,32 @@ impl Layout {
         let mountinfo = read("/proc/self/mountinfo")?;
         let own = read("/proc/self/cgroup")?;
         let root = root_fs(Path::new(CGROUP_ROOT));
-        Layout::from_sources(root, &mountinfo, &own, |dir| {
+        let layout = Layout::from_sources(root, &mountinfo, &own, |dir| {
             std::fs::read_to_string(dir.join("cgroup.controllers")).ok()
-        })
+        })?;
+        Ok(layout.with_standing(|p| p.exists()))
+    }
+
+    /// Tells a cgroup-namespace root from the kernel's root, for every
+    /// hierarchy whose own cgroup is its mount's root; `exists` looks for an
+    /// interface file (a fixture tree in tests). The kernel's root is the one
+    /// cgroup without `cgroup.type` (v2), and the only one with `release_agent` (v1).
+    pub fn with_standing(mut self, exists: impl Fn(&Path) -> bool) -> Layout {
+        for h in &mut self.hierarchies {
+            if h.standing == Standing::Child {
+                continue;
+            }
+            let root = match h.version {
+                Version::V2 => !exists(&h.mount_point.join("cgroup.type")),
+                Version::V1 => exists(&h.mount_point.join("release_agent")),
+            };
+            h.standing = if root {
+                Standing::KernelRoot
+            } else {
+                Standing::NamespaceRoot
+            };
+        }
+        self
     }
 
     /// Builds the layout from the texts of the kernel files; `v2_controllers` reads
@@ -168,12 +228,18 @@ impl Layout {
                 .and_then(&v2_controllers)
                 .map(|t| t.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default();
+            let root_controllers = v2_controllers(&m.mount_point)
+                .map(|t| t.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default();
             hierarchies.push(Hierarchy {
                 version: Version::V2,
+                standing: initial_standing(own_dir.as_deref(), &m.mount_point),
                 mount_point: m.mount_point.clone(),
                 controllers,
                 own_path: member.path.clone(),
                 own_dir,
+                read_only: m.read_only,
+                root_controllers,
             });
         }
         for m in mounts.iter().filter(|m| m.fs_type == "cgroup") {
@@ -193,12 +259,16 @@ impl Layout {
             else {
                 continue;
             };
+            let own_dir = translate(&m.root, &m.mount_point, &member.path);
             hierarchies.push(Hierarchy {
                 version: Version::V1,
+                standing: initial_standing(own_dir.as_deref(), &m.mount_point),
                 mount_point: m.mount_point.clone(),
-                own_dir: translate(&m.root, &m.mount_point, &member.path),
+                own_dir,
                 own_path: member.path.clone(),
                 controllers,
+                read_only: m.read_only,
+                root_controllers: Vec::new(),
             });
         }
         let has_v1 = hierarchies.iter().any(|h| h.version == Version::V1);
@@ -225,13 +295,18 @@ impl Layout {
 
     /// Where `controller` lives: a v1 hierarchy carrying it wins (on a hybrid host the
     /// controllers are bound to v1), else the unified hierarchy when it offers it.
+    /// A read-only hierarchy places nothing: no cgroup can be made there.
     pub fn placement(&self, controller: Controller) -> Placement {
         let v1 = self.hierarchies.iter().position(|h| {
-            h.version == Version::V1 && h.own_dir.is_some() && h.has(controller.v1_name())
+            h.version == Version::V1
+                && h.own_dir.is_some()
+                && !h.read_only
+                && h.has(controller.v1_name())
         });
         let v2 = self.hierarchies.iter().position(|h| {
             h.version == Version::V2
                 && h.own_dir.is_some()
+                && !h.read_only
                 && match controller.on_v2() {
                     super::OnV2::Controller(name) => h.has(name),
                     // Core interface files (cgroup.freeze, cpu.stat usage) need no controller.
@@ -251,9 +326,57 @@ impl Layout {
         }
     }
 
+    /// Why `controller` has no placement, as the reason of a skip: a
+    /// read-only cgroup file system, a controller the host has but did not
+    /// delegate to the own cgroup, or one this host lacks.
+    pub fn absence(&self, controller: Controller) -> String {
+        let v2_name = match controller.on_v2() {
+            super::OnV2::Controller(n) => Some(n),
+            _ => None,
+        };
+        let carries = |h: &Hierarchy| match h.version {
+            Version::V1 => h.has(controller.v1_name()),
+            Version::V2 => v2_name.is_some_and(|n| h.has(n)),
+        };
+        if let Some(h) = self.hierarchies.iter().find(|h| h.read_only && carries(h)) {
+            return format!(
+                "the {controller} controller is on a read-only cgroup file system ({}); hint: an unprivileged container cannot make cgroups: run it with --privileged, or pass a writable cgroup mount",
+                h.mount_point.display()
+            );
+        }
+        if let (Some(name), Some(h)) = (v2_name, self.unified()) {
+            if !h.has(name) && h.root_controllers.iter().any(|c| c == name) {
+                let own = h
+                    .own_dir
+                    .as_ref()
+                    .map_or(h.own_path.clone(), |d| d.display().to_string());
+                let why = if matches!(name, "hugetlb" | "rdma" | "misc") {
+                    "systemd never delegates hugetlb, rdma or misc; they need a cgroup outside systemd's tree (--cgroup-parent) or a host without systemd"
+                } else {
+                    "a user manager needs the drop-in Delegate=cpu cpuset io memory pids for user@.service"
+                };
+                return format!(
+                    "the {controller} controller is not delegated to the own cgroup {own} (the host has it); hint: {why}"
+                );
+            }
+        }
+        format!("the {controller} controller is not available on this host")
+    }
+
     /// Placement of every controller isobench uses.
     pub fn placements(&self) -> Vec<Placement> {
         Controller::ALL.iter().map(|&c| self.placement(c)).collect()
+    }
+}
+
+/// The standing before the interface files are looked at: the mount's root
+/// is taken for the kernel's (what a fixture of a plain host shows) until
+/// [`Layout::with_standing`] looks.
+fn initial_standing(own_dir: Option<&Path>, mount_point: &Path) -> Standing {
+    if own_dir == Some(mount_point) {
+        Standing::KernelRoot
+    } else {
+        Standing::Child
     }
 }
 
@@ -364,6 +487,7 @@ pub fn parse_mountinfo(text: &str) -> Result<Vec<Mount>, LayoutError> {
             continue;
         }
         mounts.push(Mount {
+            read_only: fields[5].split(',').any(|o| o == "ro"),
             root: unescape_octal(fields[3]),
             mount_point: PathBuf::from(unescape_octal(fields[4])),
             fs_type: fs_type.to_string(),
@@ -467,6 +591,9 @@ mod tests {
             &fixture("v2/mountinfo"),
             &fixture("v2/cgroup"),
             |dir| {
+                if dir == Path::new("/sys/fs/cgroup") {
+                    return Some("cpuset cpu io memory hugetlb pids rdma misc\n".into());
+                }
                 assert_eq!(
                     dir,
                     Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope")
@@ -486,6 +613,65 @@ mod tests {
             };
             assert_eq!(l.placement(c).version, want, "{c}");
         }
+        // The host has hugetlb; the session did not get it.
+        let why = l.absence(Controller::Hugetlb);
+        assert!(why.contains("not delegated to the own cgroup /sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope"), "{why}");
+        assert!(why.contains("systemd never delegates hugetlb"), "{why}");
+        assert_eq!(
+            l.absence(Controller::NetCls),
+            "the net_cls controller is not available on this host"
+        );
+        assert_eq!(l.hierarchies[0].standing, Standing::Child);
+    }
+
+    /// A container's view: cgroup2 mounted afresh in a cgroup namespace, the
+    /// own cgroup reading `0::/`.
+    const NS_MOUNTINFO: &str = "1210 1199 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n";
+    const NS_MOUNTINFO_RO: &str = "1210 1199 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n";
+
+    fn container(mountinfo: &str) -> Layout {
+        Layout::from_sources(RootFs::Cgroup2, mountinfo, "0::/\n", |_| {
+            Some("cpuset cpu io memory pids\n".into())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_namespace_root_is_told_from_the_kernels_root_by_its_interface_files() {
+        // The kernel's root has no cgroup.type.
+        let host = container(NS_MOUNTINFO).with_standing(|_| false);
+        assert_eq!(host.hierarchies[0].standing, Standing::KernelRoot);
+        let ns =
+            container(NS_MOUNTINFO).with_standing(|p| p == Path::new("/sys/fs/cgroup/cgroup.type"));
+        assert_eq!(ns.hierarchies[0].standing, Standing::NamespaceRoot);
+        // v1: only the kernel's root has release_agent.
+        let v1 = Layout::from_sources(
+            RootFs::Tmpfs,
+            "30 25 0:27 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n",
+            "5:pids:/\n",
+            |_| None,
+        )
+        .unwrap();
+        let root = v1.clone().with_standing(|p| p.ends_with("release_agent"));
+        assert_eq!(root.hierarchies[0].standing, Standing::KernelRoot);
+        assert_eq!(
+            v1.with_standing(|_| false).hierarchies[0].standing,
+            Standing::NamespaceRoot
+        );
+    }
+
+    #[test]
+    fn a_read_only_cgroup_file_system_places_nothing_and_says_why() {
+        let l = container(NS_MOUNTINFO_RO);
+        assert!(l.hierarchies[0].read_only);
+        assert_eq!(l.placement(Controller::Memory).version, None);
+        assert_eq!(l.placement(Controller::Freezer).version, None);
+        let why = l.absence(Controller::Memory);
+        assert!(
+            why.contains("read-only cgroup file system (/sys/fs/cgroup)"),
+            "{why}"
+        );
+        assert!(!container(NS_MOUNTINFO).hierarchies[0].read_only);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod fault;
 mod handle;
 pub mod hugetlb;
 pub mod layout;
+pub mod manager;
 pub mod owner;
 pub mod perf;
 mod scope;
@@ -28,9 +29,11 @@ pub mod v2;
 
 pub use devices::{DevAccess, DevKind, DeviceRule};
 pub use handle::{enter_self, raw_fds, Cgroup, Dir, ThawOnDrop, SETTLE_TIMEOUT, V1_POLL};
-pub use layout::{Layout, LayoutKind, Placement};
+pub use layout::{Layout, LayoutKind, Placement, Standing};
+pub use manager::Manager;
 pub use scope::{
-    clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem, Scope, ScopeOptions,
+    check_parents, clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem,
+    Scope, ScopeOptions,
 };
 pub use stats::{CpuAcct, CpuStat, IoStat, MemoryStat};
 pub use types::{CpuMax, DevId, IoLimit};
@@ -199,8 +202,13 @@ pub enum CgroupError {
         path: PathBuf,
         waited_ms: u64,
     },
-    #[error("cannot enable controllers in {}: it holds other processes ({pids:?}) besides isobench; hint: run isobench as the only process of a delegated cgroup (e.g. systemd-run --scope -p Delegate=yes isobench run), or pass --cgroup-parent", path.display())]
-    BusyParent { path: PathBuf, pids: Vec<i32> },
+    #[error("cannot enable controllers in {}: it holds other processes ({pids:?}) besides isobench{}", path.display(), busy_hint(*namespace_root))]
+    BusyParent {
+        path: PathBuf,
+        pids: Vec<i32>,
+        /// The cgroup is a container's cgroup-namespace root.
+        namespace_root: bool,
+    },
     #[error("{what} for {}: {}{}", path.display(), errno_text(*errno), bpf_log(log))]
     Bpf {
         what: &'static str,
@@ -209,11 +217,15 @@ pub enum CgroupError {
         /// The verifier's log of a refused load, lines joined by ` | `.
         log: String,
     },
-    #[error("ownership record {}: {source}", path.display())]
+    // `error`, not `source`: the message carries it, and a chain printed
+    // whole would say it twice.
+    #[error("ownership record {}: {error}", path.display())]
     Record {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    #[error("cannot create cgroups in {}: it is not writable by uid {uid}; hint: run as root (sudo isobench run), or from a cgroup delegated to you (systemd-run --user --scope -p Delegate=yes isobench run)", path.display())]
+    NotWritable { path: PathBuf, uid: u32 },
 }
 
 impl CgroupError {
@@ -246,6 +258,14 @@ fn bpf_log(log: &str) -> String {
         String::new()
     } else {
         format!("; verifier log: {log}")
+    }
+}
+
+fn busy_hint(namespace_root: bool) -> &'static str {
+    if namespace_root {
+        "; it is this container's cgroup-namespace root, which the kernel treats as an ordinary cgroup (no internal processes); hint: run isobench as the container's only process, or move the others into a child first (as moby's hack/dind does) and pass --cgroup-parent to an empty child"
+    } else {
+        "; hint: run isobench as the only process of a delegated cgroup (e.g. systemd-run --scope -p Delegate=yes isobench run), or pass --cgroup-parent"
     }
 }
 

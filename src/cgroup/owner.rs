@@ -19,11 +19,17 @@ use super::CgroupError;
 /// Where records live: tmpfs, emptied at boot just like the cgroups themselves.
 pub const DEFAULT_STATE_DIR: &str = "/run/isobench";
 
-/// The state directory (`ISOBENCH_STATE_DIR` overrides the default).
+/// The state directory (`ISOBENCH_STATE_DIR` overrides the default). A user
+/// other than root keeps its records in its own runtime directory
+/// (`$XDG_RUNTIME_DIR/isobench`), which is also a tmpfs emptied at boot.
 pub fn state_dir() -> PathBuf {
-    std::env::var_os("ISOBENCH_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
+    if let Some(d) = std::env::var_os("ISOBENCH_STATE_DIR") {
+        return PathBuf::from(d);
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(r) if !nix::unistd::geteuid().is_root() => PathBuf::from(r).join("isobench"),
+        _ => PathBuf::from(DEFAULT_STATE_DIR),
+    }
 }
 
 /// What a run leaves behind to prove who owns its cgroups.
@@ -106,9 +112,9 @@ pub fn write(run_id: &str, parents: &[PathBuf]) -> Result<PathBuf, CgroupError> 
         "{pid}-{}.json",
         SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    let fail = |source| CgroupError::Record {
+    let fail = |error| CgroupError::Record {
         path: path.clone(),
-        source,
+        error,
     };
     std::fs::create_dir_all(&dir).map_err(fail)?;
     let json = serde_json::to_vec_pretty(&rec).map_err(|e| fail(e.into()))?;
@@ -120,9 +126,9 @@ pub fn write(run_id: &str, parents: &[PathBuf]) -> Result<PathBuf, CgroupError> 
 /// rename, so a harness killed mid-write leaves the old record or the new one,
 /// never half of one.
 pub fn update(path: &Path, f: impl FnOnce(&mut OwnerRecord)) -> Result<(), CgroupError> {
-    let fail = |source| CgroupError::Record {
+    let fail = |error| CgroupError::Record {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut rec: OwnerRecord =
         serde_json::from_slice(&std::fs::read(path).map_err(fail)?).map_err(|e| fail(e.into()))?;

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::handle::{Cgroup, Dir};
 use super::hugetlb::{self, PageSize, Pool, HUGEPAGES_DIR};
-use super::layout::Layout;
+use super::layout::{Layout, Standing};
 use super::{
     owner, read_procs, v1, v2, validate_name, write_file, CgroupError, Controller, Version,
     NAME_PREFIX,
@@ -40,6 +40,8 @@ struct Parent {
     version: Version,
     path: PathBuf,
     mount_point: PathBuf,
+    /// Only the kernel's root is exempt from the no-internal-process rule.
+    standing: Standing,
     serves: Vec<Controller>,
 }
 
@@ -111,6 +113,11 @@ fn parents(layout: &Layout, parent: Option<&str>) -> Result<Vec<Parent>, CgroupE
         if serves.is_empty() && h.version == Version::V1 {
             continue;
         }
+        // Nothing can be made there; what it serves is absent from the
+        // layout's placements, so the probes skip and say why.
+        if h.read_only {
+            continue;
+        }
         let path = match parent {
             Some(p) => {
                 // Absolute: from the hierarchy's root; relative: under the own cgroup.
@@ -129,14 +136,41 @@ fn parents(layout: &Layout, parent: Option<&str>) -> Result<Vec<Parent>, CgroupE
                 None => continue,
             },
         };
+        let standing = if path == h.mount_point {
+            h.standing
+        } else {
+            Standing::Child
+        };
         out.push(Parent {
             version: h.version,
             path,
             mount_point: h.mount_point.clone(),
+            standing,
             serves,
         });
     }
     Ok(out)
+}
+
+/// The parents a scope would use, refused at once (before anything is
+/// written) when one of them is not writable by this process.
+fn preflight(layout: &Layout, parent: Option<&str>) -> Result<Vec<Parent>, CgroupError> {
+    let parents = parents(layout, parent)?;
+    for p in &parents {
+        if nix::unistd::access(&p.path, nix::unistd::AccessFlags::W_OK).is_err() {
+            return Err(CgroupError::NotWritable {
+                path: p.path.clone(),
+                uid: nix::unistd::geteuid().as_raw(),
+            });
+        }
+    }
+    Ok(parents)
+}
+
+/// Whether a scope can be made here, checked without writing anything: what
+/// a run asks before it spends time on the host's fingerprint.
+pub fn check_parents(layout: &Layout, parent: Option<&str>) -> Result<(), CgroupError> {
+    preflight(layout, parent).map(drop)
 }
 
 impl Scope {
@@ -144,7 +178,7 @@ impl Scope {
     /// the needed controllers available to children (moving the harness into a
     /// leaf first when its own cgroup is not the root: the no-internal-process rule).
     pub fn new(layout: &Layout, opts: &ScopeOptions) -> Result<Scope, CgroupError> {
-        let parents = parents(layout, opts.parent.as_deref())?;
+        let parents = preflight(layout, opts.parent.as_deref())?;
         let paths: Vec<PathBuf> = parents.iter().map(|p| p.path.clone()).collect();
         let record = owner::write(&opts.run_id, &paths)?;
         let mut scope = Scope {
@@ -183,18 +217,21 @@ impl Scope {
         if missing.is_empty() {
             return Ok(());
         }
-        // The root cgroup is exempt from the no-internal-process rule. Elsewhere the
-        // harness must be the parent's only process, and then steps into a leaf.
+        // The kernel's root cgroup is exempt from the no-internal-process rule;
+        // a cgroup-namespace root (a container's) is not. Elsewhere the harness
+        // must be the parent's only process, and then steps into a leaf.
         let me = std::process::id() as i32;
         let procs = read_procs(&p.path)?;
         let others: Vec<i32> = procs.iter().copied().filter(|&q| q != me).collect();
-        if p.path != p.mount_point && !others.is_empty() {
+        let exempt = p.standing == Standing::KernelRoot;
+        if !exempt && !others.is_empty() {
             return Err(CgroupError::BusyParent {
                 path: p.path.clone(),
                 pids: others,
+                namespace_root: p.standing == Standing::NamespaceRoot,
             });
         }
-        if p.path != p.mount_point && !procs.is_empty() {
+        if !exempt && !procs.is_empty() {
             let leaf = p.path.join(format!("{}-leaf", self.prefix));
             mkdir(&leaf)?;
             self.leaf = Some(Leaf {
@@ -694,6 +731,7 @@ mod tests {
             version: Version::V2,
             path: path.to_path_buf(),
             mount_point: path.to_path_buf(),
+            standing: Standing::KernelRoot,
             serves: Vec::new(),
         }
     }

@@ -377,7 +377,7 @@ pub fn verdict(kind: HugetlbKind, l: u64, page: u64, o: &Observed) -> Verdict {
 fn run(case: &HugetlbCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
     if ctx.layout.placement(Controller::Hugetlb).version.is_none() {
-        result.judge(Verdict::skip("the hugetlb controller is not available on this host"));
+        result.judge(Verdict::skip(ctx.layout.absence(Controller::Hugetlb)));
         return Ok(result.finish());
     }
     let Some(size) = PageSize::parse(&case.size) else {

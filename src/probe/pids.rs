@@ -98,7 +98,7 @@ fn run(case: &PidsCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
     } = ctx;
     let mut result = Measured::new(Pids::ID, &case.id, case);
     if layout.placement(Controller::Pids).version.is_none() {
-        result.judge(Verdict::skip("the pids controller is not available on this host"));
+        result.judge(Verdict::skip(layout.absence(Controller::Pids)));
         return Ok(result.finish());
     }
     let cg = scope.create(&format!("pids-{}", case.id))?;

@@ -51,6 +51,9 @@ pub fn host() -> Host {
         }),
         busy: false,
         is_root: true,
+        cgroup_places: Vec::new(),
+        cgroup_manager: None,
+        systemd_scope: None,
     }
 }
 

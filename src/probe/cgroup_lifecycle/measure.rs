@@ -38,7 +38,8 @@ impl Samples {
 }
 
 /// What the case needs that this host lacks, if anything.
-fn missing(case: &LifecycleCase, cg_has: impl Fn(Controller) -> Option<Version>) -> Option<String> {
+fn missing(case: &LifecycleCase, layout: &crate::cgroup::Layout) -> Option<String> {
+    let cg_has = |c| layout.placement(c).version;
     let needs = [
         (
             case.cpus.is_some() || case.mems.is_some(),
@@ -58,7 +59,7 @@ fn missing(case: &LifecycleCase, cg_has: impl Fn(Controller) -> Option<Version>)
     ];
     for (wanted, c) in needs {
         if wanted && cg_has(c).is_none() {
-            return Some(format!("the {c} controller is not available on this host"));
+            return Some(layout.absence(c));
         }
     }
     if case.memory_high_bytes.is_some() && cg_has(Controller::Memory) == Some(Version::V1) {
@@ -77,7 +78,7 @@ pub fn run(
     exe: &Path,
 ) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
-    if let Some(why) = missing(case, |c| layout.placement(c).version) {
+    if let Some(why) = missing(case, layout) {
         result.judge(Verdict::skip(why));
         return Ok(result.finish());
     }

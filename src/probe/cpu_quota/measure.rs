@@ -130,7 +130,7 @@ pub fn run_quota(
 ) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Cpu).version.is_none() {
-        result.judge(Verdict::skip("the cpu controller is not available on this host"));
+        result.judge(Verdict::skip(layout.absence(Controller::Cpu)));
         return Ok(result.finish());
     }
     let (before, steal_before) =

@@ -301,9 +301,7 @@ pub fn run_weight(
     let mut result = Measured::new(PROBE, &case.id, case);
     for c in [Controller::Cpu, Controller::Cpuset] {
         if layout.placement(c).version.is_none() {
-            result.judge(Verdict::skip(format!(
-                "the {c} controller is not available on this host"
-            )));
+            result.judge(Verdict::skip(layout.absence(c)));
             return Ok(result.finish());
         }
     }

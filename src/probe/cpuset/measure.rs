@@ -119,7 +119,7 @@ pub fn run(
 ) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Cpuset).version.is_none() {
-        result.judge(Verdict::skip("the cpuset controller is not available on this host"));
+        result.judge(Verdict::skip(layout.absence(Controller::Cpuset)));
         return Ok(result.finish());
     }
     let cg = scope.create(&format!("cpuset-{}", case.id))?;

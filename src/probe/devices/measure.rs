@@ -25,7 +25,7 @@ fn unavailable(case: &DevicesCase, layout: &Layout) -> Option<String> {
         .iter()
         .any(|h| h.version == Version::V2 && h.own_dir.is_some());
     match (case.bpf, placement) {
-        (false, None) => Some("the devices controller is not available on this host".into()),
+        (false, None) => Some(layout.absence(Controller::Devices)),
         (true, Some(Version::V2)) => Some(format!(
             "the devices controller is on cgroup v2 here: `{}` already applies these rules as a BPF device program",
             case.id.trim_start_matches(BPF_PREFIX)

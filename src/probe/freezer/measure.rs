@@ -56,11 +56,11 @@ pub fn run(
 ) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Freezer).version.is_none() {
-        result.judge(Verdict::skip("no freezer on this host"));
+        result.judge(Verdict::skip(layout.absence(Controller::Freezer)));
         return Ok(result.finish());
     }
     if case.quota.is_some() && layout.placement(Controller::Cpu).version.is_none() {
-        result.judge(Verdict::skip("the cpu controller is not available on this host"));
+        result.judge(Verdict::skip(layout.absence(Controller::Cpu)));
         return Ok(result.finish());
     }
     let cg = scope.create(&format!("freezer-{}", case.id))?;

@@ -51,9 +51,7 @@ pub fn run(
 ) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
     if layout.placement(Controller::Io).version.is_none() {
-        result.judge(Verdict::skip(
-            "the io (blkio) controller is not available on this host",
-        ));
+        result.judge(Verdict::skip(layout.absence(Controller::Io)));
         return Ok(result.finish());
     }
     let dev = match LoopDevice::create(case.device_bytes) {
