@@ -224,6 +224,13 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         match outcome {
             Ok(mut result) => {
                 result.repetition = planned.repetition;
+                // A verdict on limits the manager took away mid-case is no
+                // verdict on the kernel.
+                if let Some(why) = scope.taken_away() {
+                    if result.verdict.status != crate::record::Status::Skip {
+                        result.verdict = crate::record::Verdict::inconclusive(why);
+                    }
+                }
                 if !result.series.is_empty() {
                     result.samples_file = Some(match planned.repetition {
                         Some(r) => format!("samples/{}-{}.r{r}.csv", result.probe, result.case),

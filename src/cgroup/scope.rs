@@ -382,6 +382,33 @@ impl Scope {
         Ok(())
     }
 
+    /// What the cgroup manager took away since the scope enabled it: the
+    /// controllers no longer in the subtree_control where this scope turned
+    /// them on (systemd re-realising a unit it was not asked to delegate:
+    /// `daemon-reload`, `set-property`), as one sentence; `None` when all is
+    /// still there. A case measured without them judged a kernel it did not
+    /// test.
+    pub fn taken_away(&self) -> Option<String> {
+        let mut gone = Vec::new();
+        let enabled = self
+            .leaf
+            .iter()
+            .map(|l| (&l.parent, &l.enabled))
+            .chain(self.root_enabled.iter().map(|(p, e)| (p, e)));
+        for (dir, names) in enabled {
+            let now = v2::subtree_control(dir).unwrap_or_default();
+            for n in names.iter().filter(|n| !now.contains(n)) {
+                gone.push(format!("{n} in {}", dir.display()));
+            }
+        }
+        (!gone.is_empty()).then(|| {
+            format!(
+                "removed by the cgroup manager during the case: {} no longer enabled (the case ran without it)",
+                gone.join(", ")
+            )
+        })
+    }
+
     /// Cgroups created and not yet removed.
     pub fn live(&self) -> &[Cgroup] {
         &self.live
@@ -683,6 +710,31 @@ mod tests {
             pools: Vec::new(),
             pool_root: PathBuf::from(HUGEPAGES_DIR),
         }
+    }
+
+    #[test]
+    fn a_controller_the_manager_took_back_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().to_path_buf();
+        std::fs::write(parent.join("cgroup.subtree_control"), "cpu memory pids\n").unwrap();
+        let record = tmp.path().join("rec.json");
+        let mut scope = plain_scope(&record, Vec::new(), Vec::new());
+        scope.leaf = Some(Leaf {
+            parent: parent.clone(),
+            leaf: parent.join("isobench-1-leaf"),
+            enabled: vec!["cpu".into(), "memory".into()],
+        });
+        assert_eq!(scope.taken_away(), None);
+        // systemd re-realised the unit: memory is gone.
+        std::fs::write(parent.join("cgroup.subtree_control"), "cpu pids\n").unwrap();
+        let why = scope.taken_away().unwrap();
+        assert!(
+            why.starts_with("removed by the cgroup manager during the case: memory in "),
+            "{why}"
+        );
+        assert!(!why.contains("cpu in"), "{why}");
+        // The test's fixture is no cgroup: nothing to give back at drop.
+        scope.leaf = None;
     }
 
     #[test]
