@@ -39,7 +39,16 @@ type WorkerRun = Result<Vec<IoPoint>, String>;
 struct Runs {
     baseline: Vec<IoPoint>,
     throttled: Vec<IoPoint>,
-    charged: u64,
+    charged: Charged,
+}
+
+/// The bytes the cgroup's IO statistics charged in each run, read before,
+/// between and after them: a kernel that counts only while a limit is set
+/// (blk-throttle's v1 files on 6.1) is told apart from one that counts nothing.
+#[derive(Debug, Clone, Copy)]
+struct Charged {
+    baseline: u64,
+    throttled: u64,
 }
 
 pub fn run(
@@ -110,6 +119,7 @@ fn measure(
         Ok(p) => p,
         Err(e) => return Ok(Err(format!("unthrottled run: {e}"))),
     };
+    let between = charged_bytes(cg, dev.dev(), case.kind)?;
     let mut limit = IoLimit {
         device: dev.dev(),
         read_bps: None,
@@ -134,7 +144,10 @@ fn measure(
     Ok(Ok(Runs {
         baseline,
         throttled,
-        charged: after.saturating_sub(before),
+        charged: Charged {
+            baseline: between.saturating_sub(before),
+            throttled: after.saturating_sub(between),
+        },
     }))
 }
 
@@ -353,10 +366,21 @@ struct Evidence {
     got: Rate,
     /// The throttled run's first window.
     first_per_s: Option<f64>,
-    /// What the cgroup's IO statistics charged for both runs.
-    charged_bytes: u64,
-    /// What the worker did in both runs, by its own count.
-    done_bytes: u64,
+    /// What the cgroup's IO statistics charged in each run.
+    charged: Charged,
+    /// What the worker did in each run, by its own count.
+    done: Charged,
+}
+
+impl Evidence {
+    /// The share of the worker's bytes the cgroup was charged, per run.
+    fn charged_pct(&self) -> (f64, f64) {
+        let pct = |c: u64, d: u64| c as f64 * 100.0 / d.max(1) as f64;
+        (
+            pct(self.charged.baseline, self.done.baseline),
+            pct(self.charged.throttled, self.done.throttled),
+        )
+    }
 }
 
 /// Sets the series and the verdict from the two runs.
@@ -365,7 +389,7 @@ fn judge(
     case: &IoCase,
     baseline: &[IoPoint],
     throttled: &[IoPoint],
-    charged: u64,
+    charged: Charged,
     config_hz: Option<u32>,
 ) {
     let bps = case.kind.is_bps();
@@ -377,9 +401,11 @@ fn judge(
         base,
         got,
         first_per_s: rate(&throttled[..throttled.len().min(1)], bps, false).map(|r| r.overall),
-        charged_bytes: charged,
-        done_bytes: baseline.last().map_or(0, |p| p.bytes)
-            + throttled.last().map_or(0, |p| p.bytes),
+        charged,
+        done: Charged {
+            baseline: baseline.last().map_or(0, |p| p.bytes),
+            throttled: throttled.last().map_or(0, |p| p.bytes),
+        },
     };
     result.series = series(case, &ev);
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
@@ -427,7 +453,11 @@ fn series(case: &IoCase, ev: &Evidence) -> Vec<Series> {
         Series::new("window", Unit::Ns, vec![ev.got.span_ns]),
         Series::new("ios", Unit::Count, vec![ev.got.ios]),
         Series::new("bytes", Unit::Bytes, vec![ev.got.bytes]),
-        Series::new("charged_bytes", Unit::Bytes, vec![ev.charged_bytes]),
+        Series::new(
+            "charged_bytes",
+            Unit::Bytes,
+            vec![ev.charged.baseline + ev.charged.throttled],
+        ),
     ]);
     out.extend(ev.first_per_s.map(|f| one("first_window", f)));
     out
@@ -438,10 +468,19 @@ fn series(case: &IoCase, ev: &Evidence) -> Vec<Series> {
 fn verdict(case: &IoCase, ev: &Evidence, config_hz: Option<u32>) -> Verdict {
     let facts = facts(case, ev, config_hz);
     let limit = case.limit as f64;
-    if (ev.charged_bytes as f64) < CHARGED_FRACTION * ev.done_bytes as f64 {
-        return Verdict::fail(format!(
-            "the cgroup's IO statistics did not see the IO the worker did: {facts}"
-        ));
+    let least_pct = CHARGED_FRACTION * 100.0;
+    match ev.charged_pct() {
+        (b, t) if b < least_pct && t >= least_pct => {
+            return Verdict::fail(format!(
+                "the cgroup's IO statistics missed the IO it did without a limit (they counted only while one was set): {facts}"
+            ));
+        }
+        (b, t) if b < least_pct || t < least_pct => {
+            return Verdict::fail(format!(
+                "the cgroup's IO statistics did not see the IO the worker did: {facts}"
+            ));
+        }
+        _ => {}
     }
     // The first window (the throttle's first slice may let a burst through),
     // judged loosely: at most twice the limit.
@@ -505,9 +544,9 @@ fn facts(case: &IoCase, ev: &Evidence, config_hz: Option<u32>) -> String {
     } else {
         "read"
     };
-    let charged_pct = ev.charged_bytes as f64 * 100.0 / ev.done_bytes.max(1) as f64;
+    let (base_pct, thr_pct) = ev.charged_pct();
     format!(
-        "{} against {} {} ({}, tolerance ±{}%) over {:.2} s of {} KiB O_DIRECT {dir}s ({} IOs); {}; unthrottled {}; the cgroup was charged {charged_pct:.0}% of the bytes; CONFIG_HZ={}",
+        "{} against {} {} ({}, tolerance ±{}%) over {:.2} s of {} KiB O_DIRECT {dir}s ({} IOs); {}; unthrottled {}; the cgroup was charged {base_pct:.0}% of the unthrottled run's bytes and {thr_pct:.0}% of the throttled run's; CONFIG_HZ={}",
         fmt_rate(ev.got.overall),
         case.kind.key(),
         fmt_rate(case.limit as f64),
@@ -650,17 +689,24 @@ mod tests {
 
     /// The verdict of a 200 IO/s case; the cgroup charged every byte the worker did.
     fn judged(base: &[IoPoint], thr: &[IoPoint]) -> Verdict {
-        let all = base.last().map_or(0, |p| p.bytes) + thr.last().map_or(0, |p| p.bytes);
         let mut r = Measured::new(PROBE, "x", ());
         judge(
             &mut r,
             &case(IoKind::ReadIops, 200),
             base,
             thr,
-            all,
+            all_of(base, thr),
             Some(250),
         );
         r.verdict.unwrap()
+    }
+
+    /// Every byte the worker did in both runs, charged.
+    fn all_of(base: &[IoPoint], thr: &[IoPoint]) -> Charged {
+        Charged {
+            baseline: base.last().map_or(0, |p| p.bytes),
+            throttled: thr.last().map_or(0, |p| p.bytes),
+        }
     }
 
     #[test]
@@ -699,19 +745,32 @@ mod tests {
         assert!(v.reason.contains("first 250 ms"), "{}", v.reason);
         // The cgroup charged half of what the worker did: it was not throttling it.
         let thr = run(50, &[50]);
-        let mut r = Measured::new(PROBE, "x", ());
-        let all = base[0].bytes + thr.last().unwrap().bytes;
-        judge(
-            &mut r,
-            &case(IoKind::ReadIops, 200),
-            &base,
-            &thr,
-            all / 2,
-            None,
-        );
-        let v = r.verdict.unwrap();
+        let all = all_of(&base, &thr);
+        let charged = |baseline, throttled| {
+            let mut r = Measured::new(PROBE, "x", ());
+            let c = Charged {
+                baseline,
+                throttled,
+            };
+            judge(&mut r, &case(IoKind::ReadIops, 200), &base, &thr, c, None);
+            r.verdict.unwrap()
+        };
+        let v = charged(all.baseline / 2, all.throttled / 2);
         assert_eq!(v.status, Status::Fail);
         assert!(v.reason.contains("did not see"), "{}", v.reason);
+        assert!(
+            v.reason.contains("charged 50% of the unthrottled run's bytes and 50% of the throttled run's"),
+            "{}",
+            v.reason
+        );
+        // Counted only under the limit (6.1's v1 blkio files): a fail that says so.
+        let v = charged(all.baseline / 25, all.throttled);
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.reason.contains("only while one was set"), "{}", v.reason);
+        // Charged in the unthrottled run only: not throttled through the cgroup.
+        let v = charged(all.baseline, 0);
+        assert!(v.reason.contains("did not see"), "{}", v.reason);
+        assert_eq!(charged(all.baseline, all.throttled).status, Status::Pass);
     }
 
     #[test]
@@ -734,7 +793,7 @@ mod tests {
         let base = [p(1000, 100_000, 4096)];
         let thr = run(50, &[50, 51, 49, 50]);
         let mut r = Measured::new(PROBE, "x", ());
-        let all = base[0].bytes + thr.last().unwrap().bytes;
+        let all = all_of(&base, &thr);
         judge(&mut r, &case(IoKind::ReadIops, 200), &base, &thr, all, None);
         let summary = |m: &str| r.summaries.iter().find(|s| s.metric == m).map(|s| s.max);
         // ±1.437 IO/s of 200: 0.72 %.
