@@ -330,13 +330,19 @@ impl Layout {
     /// read-only cgroup file system, a controller the host has but did not
     /// delegate to the own cgroup, or one this host lacks.
     pub fn absence(&self, controller: Controller) -> String {
-        let v2_name = match controller.on_v2() {
+        let on_v2 = controller.on_v2();
+        let v2_name = match on_v2 {
             super::OnV2::Controller(n) => Some(n),
             _ => None,
         };
+        // A core file (cgroup.freeze, cpu.stat) is on every v2 hierarchy.
         let carries = |h: &Hierarchy| match h.version {
             Version::V1 => h.has(controller.v1_name()),
-            Version::V2 => v2_name.is_some_and(|n| h.has(n)),
+            Version::V2 => match on_v2 {
+                super::OnV2::Controller(n) => h.has(n),
+                super::OnV2::Core => true,
+                _ => false,
+            },
         };
         if let Some(h) = self.hierarchies.iter().find(|h| h.read_only && carries(h)) {
             return format!(
@@ -671,6 +677,8 @@ mod tests {
             why.contains("read-only cgroup file system (/sys/fs/cgroup)"),
             "{why}"
         );
+        let why = l.absence(Controller::Freezer);
+        assert!(why.contains("read-only"), "{why}");
         assert!(!container(NS_MOUNTINFO).hierarchies[0].read_only);
     }
 
