@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Case, Ctx, Group, HostFacts, PlanEnv, Probe, ProbeError, Readiness};
 use super::charge::{self, bracketed, ms, own_bounds};
+use super::{Case, Ctx, Group, HostFacts, PlanEnv, Probe, ProbeError, Readiness};
 use crate::cgroup::{Controller, CpuAcct, Scope, Version};
 use crate::cpulist::CpuList;
 use crate::host::CpuTimes;
@@ -240,7 +240,8 @@ impl Evidence {
 
     /// The share of the CPU they could use that the spinners got, %.
     pub fn given_pct(&self) -> f64 {
-        let capacity = self.wall.as_secs_f64() * f64::from(self.threads.min(self.usable_cpus).max(1));
+        let capacity =
+            self.wall.as_secs_f64() * f64::from(self.threads.min(self.usable_cpus).max(1));
         if capacity > 0.0 {
             self.own_mid().as_secs_f64() / capacity * 100.0
         } else {
@@ -349,9 +350,10 @@ pub fn verdict(case: &AcctCase, ev: &Evidence) -> Verdict {
     let ceiling = hi.as_secs_f64() * (1.0 + k) + CHARGE_SLACK.as_secs_f64();
     if usage.as_secs_f64() > ceiling {
         let excess = usage.saturating_sub(hi).as_secs_f64();
-        if let Some(unseen) = ev.unseen().filter(|u| {
-            excess <= u.as_secs_f64() * (1.0 + k) + CHARGE_SLACK.as_secs_f64()
-        }) {
+        if let Some(unseen) = ev
+            .unseen()
+            .filter(|u| excess <= u.as_secs_f64() * (1.0 + k) + CHARGE_SLACK.as_secs_f64())
+        {
             return Verdict::inconclusive(format!(
                 "stolen time: the spinners were away {:.0} ms that the kernel saw neither idle nor used by others (the CPU was taken from under it without steal accounting, as a QEMU TCG guest on a busy host is), and charged them as the group's: the charge cannot be judged: {numbers}",
                 ms(unseen)
@@ -376,7 +378,9 @@ pub fn verdict(case: &AcctCase, ev: &Evidence) -> Verdict {
         ));
     }
     let per_cpu_note = match (&ev.charged.per_cpu, &ev.cpus) {
-        (None, _) => "cgroup v2 has no per-CPU usage file: the per-CPU split is not checked".to_string(),
+        (None, _) => {
+            "cgroup v2 has no per-CPU usage file: the per-CPU split is not checked".to_string()
+        }
         (Some(_), None) => "no cpuset controller: the per-CPU split is not checked".to_string(),
         (Some(per_cpu), Some(cpus)) => {
             let outside = ev.outside().unwrap_or_default();
@@ -475,7 +479,11 @@ fn run(case: &AcctCase, scope: &mut Scope, exe: &Path) -> Result<CaseResult, Pro
                     case.threads
                 ))))
             }
-            Err(e) => return Ok(Err(Verdict::fail(format!("the spinners did not report: {e}")))),
+            Err(e) => {
+                return Ok(Err(Verdict::fail(format!(
+                    "the spinners did not report: {e}"
+                ))))
+            }
         };
         slept?;
         let mut own_cpus: Vec<u32> = reports
@@ -518,7 +526,11 @@ fn series(ev: &Evidence) -> Vec<Series> {
         Series::new("user_time", Unit::Ns, vec![ns(ev.charged.user)]),
         Series::new("system_time", Unit::Ns, vec![ns(ev.charged.system)]),
         Series::new("own_cpu_time", Unit::Ns, vec![ns(ev.own_mid())]),
-        Series::new("charge_error_pct", Unit::PctX100, vec![x100(ev.error_pct().abs())]),
+        Series::new(
+            "charge_error_pct",
+            Unit::PctX100,
+            vec![x100(ev.error_pct().abs())],
+        ),
         Series::new("given_pct", Unit::PctX100, vec![x100(ev.given_pct())]),
     ];
     if let Some(u) = ev.user_pct() {
@@ -610,7 +622,11 @@ mod tests {
     fn an_honest_charge_passes() {
         let v = verdict(&case(), &ev(990, 1000, 990, 0));
         assert_eq!(v.status, Status::Pass, "{}", v.reason);
-        assert!(v.reason.contains("per-CPU usage only on the cpuset 1"), "{}", v.reason);
+        assert!(
+            v.reason.contains("per-CPU usage only on the cpuset 1"),
+            "{}",
+            v.reason
+        );
         // The known TCG over-charge of 6.12 (2–6 %) lies within ±10 %.
         let v = verdict(&case(), &ev(940, 1000, 990, 0));
         assert_eq!(v.status, Status::Pass, "{}", v.reason);
@@ -621,11 +637,21 @@ mod tests {
         // cpuacct.usage*0.8.
         let v = verdict(&case(), &ev(990, 792, 790, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
-        assert!(v.reason.starts_with("the kernel charged less than the spinners ran (below 881.0 ms"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("the kernel charged less than the spinners ran (below 881.0 ms"),
+            "{}",
+            v.reason
+        );
         // cpuacct.usage*1.25.
         let v = verdict(&case(), &ev(990, 1238, 1230, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
-        assert!(v.reason.starts_with("the kernel charged more than the spinners ran (above 1100.1 ms"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("the kernel charged more than the spinners ran (above 1100.1 ms"),
+            "{}",
+            v.reason
+        );
         // 5.10 under TCG: +16 … 30 %.
         let v = verdict(&case(), &ev(800, 990, 980, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
@@ -646,7 +672,11 @@ mod tests {
     fn a_busy_host_is_inconclusive_but_a_missed_charge_still_fails() {
         let v = verdict(&case(), &ev(80, 85, 85, 0));
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
-        assert!(v.reason.contains("gave the spinners 8% of the CPU"), "{}", v.reason);
+        assert!(
+            v.reason.contains("gave the spinners 8% of the CPU"),
+            "{}",
+            v.reason
+        );
         // Charged nothing (the spinner was never in the group).
         let v = verdict(&case(), &ev(80, 0, 0, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
@@ -668,7 +698,12 @@ mod tests {
         e.wall = d(369_000);
         let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
-        assert!(v.reason.starts_with("contended: the host gave the spinners 10%"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("contended: the host gave the spinners 10%"),
+            "{}",
+            v.reason
+        );
         // The same excess with the CPU given fails.
         let v = verdict(&case(), &ev(800, 1000, 1000, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
@@ -692,7 +727,11 @@ mod tests {
         e.clocksource = Some("hpet".into());
         let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Pass, "{}", v.reason);
-        assert!(v.reason.contains("clocksource hpet has no vDSO"), "{}", v.reason);
+        assert!(
+            v.reason.contains("clocksource hpet has no vDSO"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
@@ -702,19 +741,36 @@ mod tests {
         // kernel, all of it charged to the group; the spinner saw 578 ms.
         let mut e = ev(578, 1000, 990, 0);
         e.wall = d(1004);
-        e.cpu_times = Some(CpuTimes { busy: d(1000), idle: d(0), steal: d(0) });
+        e.cpu_times = Some(CpuTimes {
+            busy: d(1000),
+            idle: d(0),
+            steal: d(0),
+        });
         let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
-        assert!(v.reason.starts_with("stolen time: the spinners were away 426 ms"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("stolen time: the spinners were away 426 ms"),
+            "{}",
+            v.reason
+        );
         // ×1.25 on a quiet host: the charge exceeds what the CPU was busy with.
         let mut e = ev(990, 1238, 1230, 0);
-        e.cpu_times = Some(CpuTimes { busy: d(1000), idle: d(0), steal: d(0) });
+        e.cpu_times = Some(CpuTimes {
+            busy: d(1000),
+            idle: d(0),
+            steal: d(0),
+        });
         assert_eq!(verdict(&case(), &e).status, Status::Fail);
         // ×1.25 on a busy host (25 % given): the kernel saw others run in the
         // gaps, so this is not stolen time; but the spinner was switched out
         // so often that the excess cannot be told from the switching cost.
         let mut e = ev(250, 313, 310, 0);
-        e.cpu_times = Some(CpuTimes { busy: d(1000), idle: d(0), steal: d(0) });
+        e.cpu_times = Some(CpuTimes {
+            busy: d(1000),
+            idle: d(0),
+            steal: d(0),
+        });
         let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
         assert!(v.reason.starts_with("contended:"), "{}", v.reason);
@@ -724,18 +780,33 @@ mod tests {
     fn a_charge_on_another_cpu_fails() {
         let v = verdict(&case(), &ev(990, 1000, 990, 5));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
-        assert!(v.reason.starts_with("the kernel charged 5.0 ms on CPUs outside the group's cpuset 1"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("the kernel charged 5.0 ms on CPUs outside the group's cpuset 1"),
+            "{}",
+            v.reason
+        );
         let mut e = ev(990, 1000, 990, 0);
         e.charged.per_cpu = Some(vec![Duration::ZERO, Duration::from_millis(500)]);
         let v = verdict(&case(), &e);
-        assert!(v.reason.starts_with("the per-CPU usage adds up to 500.0 ms"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("the per-CPU usage adds up to 500.0 ms"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
     fn user_time_is_required_of_a_user_space_spinner() {
         let v = verdict(&case(), &ev(990, 1000, 500, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
-        assert!(v.reason.starts_with("a user-space spinner was charged 50.0% user time"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("a user-space spinner was charged 50.0% user time"),
+            "{}",
+            v.reason
+        );
         let v = verdict(&case(), &ev(990, 1000, 0, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
     }
@@ -746,7 +817,11 @@ mod tests {
         e.charged.per_cpu = None;
         let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Pass, "{}", v.reason);
-        assert!(v.reason.contains("cgroup v2 has no per-CPU usage file"), "{}", v.reason);
+        assert!(
+            v.reason.contains("cgroup v2 has no per-CPU usage file"),
+            "{}",
+            v.reason
+        );
         assert!(!series(&e).iter().any(|s| s.metric == "usage_percpu"));
     }
 

@@ -185,7 +185,10 @@ fn pool_readiness(host: &HostFacts) -> Readiness {
     let root = Path::new(HUGEPAGES_DIR);
     let sizes = hugetlb::sizes(root);
     if sizes.is_empty() {
-        return Readiness::new(false, "this kernel has no huge page sizes (no /sys/kernel/mm/hugepages)");
+        return Readiness::new(
+            false,
+            "this kernel has no huge page sizes (no /sys/kernel/mm/hugepages)",
+        );
     }
     let pools: Vec<String> = sizes
         .iter()
@@ -450,7 +453,11 @@ fn run(case: &HugetlbCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         Series::new("usage_bytes", Unit::Bytes, vec![usage]),
         Series::new("max_events", Unit::Count, vec![o.max_events]),
         // How it ended: the signal (0: it exited) and the first mmap's errno (0: mapped).
-        Series::new("end_signal", Unit::Count, vec![o.signal.unwrap_or(0) as u64]),
+        Series::new(
+            "end_signal",
+            Unit::Count,
+            vec![o.signal.unwrap_or(0) as u64],
+        ),
         Series::new("mmap_errno", Unit::Count, vec![mmap_errno]),
     ];
     if case.kind == HugetlbKind::Rsvd {
@@ -563,7 +570,10 @@ fn in_cgroup(
     })?;
     o.signal = status.signal();
     o.exit_code = status.code();
-    o.max_events = cg.hugetlb_stat(size)?.max_events.saturating_sub(before.max_events);
+    o.max_events = cg
+        .hugetlb_stat(size)?
+        .max_events
+        .saturating_sub(before.max_events);
     Ok(Ok(o))
 }
 

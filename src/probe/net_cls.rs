@@ -181,7 +181,13 @@ pub(crate) fn unavailable_here(layout: &Layout, c: Controller) -> Option<String>
     let release = nix::sys::utsname::uname()
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_default();
-    unavailable(layout.kind, layout.placement(c).version, c, &proc_cgroups(), &release)
+    unavailable(
+        layout.kind,
+        layout.placement(c).version,
+        c,
+        &proc_cgroups(),
+        &release,
+    )
 }
 
 /// `isobench check`'s line for controller `c`.
@@ -240,7 +246,9 @@ pub fn judge(what: &str, c: &Counted) -> Verdict {
             "the control's packets were in {what} too (does the harness's own cgroup set it?): {facts}"
         ));
     }
-    Verdict::pass(format!("every packet of the cgroup and none of the control's in {what}: {facts}"))
+    Verdict::pass(format!(
+        "every packet of the cgroup and none of the control's in {what}: {facts}"
+    ))
 }
 
 /// The probe's metrics of a judged case.
@@ -279,9 +287,17 @@ pub(crate) fn report(cases: &[&CaseResult], mark: &str, intro: &str) -> String {
             },
             value(c, "apply"),
             value(c, "sent_cgroup"),
-            format!("{} / {}", value(c, "marked_cgroup"), value(c, "seen_cgroup")),
+            format!(
+                "{} / {}",
+                value(c, "marked_cgroup"),
+                value(c, "seen_cgroup")
+            ),
             value(c, "sent_control"),
-            format!("{} / {}", value(c, "marked_control"), value(c, "seen_control")),
+            format!(
+                "{} / {}",
+                value(c, "marked_control"),
+                value(c, "seen_control")
+            ),
             verdict_word(c.verdict.status),
         ]);
     }
@@ -339,12 +355,17 @@ fn run(case: &NetClsCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
     // Every priority to band 1 (class 1:2): only the cgroup filter's classid
     // sends a packet elsewhere.
     let priomap: Vec<&str> = vec!["1"; 16];
-    let mut qdisc = vec!["qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio", "bands", "3", "priomap"];
+    let mut qdisc = vec![
+        "qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio", "bands", "3", "priomap",
+    ];
     qdisc.extend(priomap);
     let setup = ns.tc(&tc, &qdisc).and_then(|_| {
         ns.tc(
             &tc,
-            &["filter", "add", "dev", "lo", "parent", "1:", "protocol", "all", "prio", "10", "handle", "1:", "cgroup"],
+            &[
+                "filter", "add", "dev", "lo", "parent", "1:", "protocol", "all", "prio", "10",
+                "handle", "1:", "cgroup",
+            ],
         )
     });
     if let Err(e) = setup {
@@ -364,9 +385,11 @@ fn run(case: &NetClsCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         let target = class_name(case.classid);
         let step = || -> Result<(Counted, u64), String> {
             let c0 = classes(&ns, &tc)?;
-            let g = run_sender(exe, case.packets, Some(ns.path()), Some(&cg)).map_err(|e| e.to_string())?;
+            let g = run_sender(exe, case.packets, Some(ns.path()), Some(&cg))
+                .map_err(|e| e.to_string())?;
             let c1 = classes(&ns, &tc)?;
-            let k = run_sender(exe, case.packets, Some(ns.path()), None).map_err(|e| e.to_string())?;
+            let k =
+                run_sender(exe, case.packets, Some(ns.path()), None).map_err(|e| e.to_string())?;
             let c2 = classes(&ns, &tc)?;
             if g.received != g.sent || k.received != k.sent {
                 return Err(format!(
@@ -395,7 +418,10 @@ fn run(case: &NetClsCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         Err(e) => result.judge(Verdict::fail(e)),
         Ok((counted, apply_ns)) => {
             result.series = series(&counted, "classid", u64::from(case.classid), apply_ns);
-            let mut v = judge(&format!("class {target}", target = class_name(case.classid)), &counted);
+            let mut v = judge(
+                &format!("class {target}", target = class_name(case.classid)),
+                &counted,
+            );
             if !gone {
                 v = Verdict::fail(format!(
                     "the namespace holder {ns_pid} did not end; {}",
@@ -418,24 +444,70 @@ mod tests {
     #[test]
     fn skip_reasons_say_where_the_controller_is() {
         let nc = Controller::NetCls;
-        assert_eq!(unavailable(LayoutKind::Legacy, Some(Version::V1), nc, PROC_CGROUPS, "6.18.0"), None);
+        assert_eq!(
+            unavailable(
+                LayoutKind::Legacy,
+                Some(Version::V1),
+                nc,
+                PROC_CGROUPS,
+                "6.18.0"
+            ),
+            None
+        );
         assert_eq!(
             unavailable(LayoutKind::Hybrid, None, nc, PROC_CGROUPS, "6.18.0").unwrap(),
             "net_cls is bound to no cgroup v1 hierarchy on this host (/proc/cgroups hierarchy 0); isobench does not mount hierarchies on a host"
         );
-        let v2 = unavailable(LayoutKind::Unified, None, Controller::NetPrio, PROC_CGROUPS, "6.18.0").unwrap();
+        let v2 = unavailable(
+            LayoutKind::Unified,
+            None,
+            Controller::NetPrio,
+            PROC_CGROUPS,
+            "6.18.0",
+        )
+        .unwrap();
         assert!(v2.starts_with("cgroup v2 has no net_prio"), "{v2}");
-        assert!(v2.contains("socket cgroupv2") && v2.contains("cgroup_skb"), "{v2}");
-        let none = unavailable(LayoutKind::Legacy, None, nc, "cpuset\t3\t1\t1\n", "6.18.0").unwrap();
+        assert!(
+            v2.contains("socket cgroupv2") && v2.contains("cgroup_skb"),
+            "{v2}"
+        );
+        let none =
+            unavailable(LayoutKind::Legacy, None, nc, "cpuset\t3\t1\t1\n", "6.18.0").unwrap();
         assert!(none.contains("CONFIG_CGROUP_NET_CLASSID"), "{none}");
-        let elsewhere = unavailable(LayoutKind::Legacy, None, nc, "net_cls\t7\t1\t1\n", "6.18.0").unwrap();
+        let elsewhere =
+            unavailable(LayoutKind::Legacy, None, nc, "net_cls\t7\t1\t1\n", "6.18.0").unwrap();
         assert!(elsewhere.contains("hierarchy 7"), "{elsewhere}");
         // Before 5.15 a write would switch off a hybrid host's cgroup2 socket
         // matching; a pure v1 host has none to lose.
-        let old = unavailable(LayoutKind::Hybrid, Some(Version::V1), nc, PROC_CGROUPS, "5.10.0-46-cloud-amd64").unwrap();
+        let old = unavailable(
+            LayoutKind::Hybrid,
+            Some(Version::V1),
+            nc,
+            PROC_CGROUPS,
+            "5.10.0-46-cloud-amd64",
+        )
+        .unwrap();
         assert!(old.contains("cgroup_sk_alloc_disable"), "{old}");
-        assert_eq!(unavailable(LayoutKind::Legacy, Some(Version::V1), nc, PROC_CGROUPS, "5.10.0-46-cloud-amd64"), None);
-        assert_eq!(unavailable(LayoutKind::Hybrid, Some(Version::V1), nc, PROC_CGROUPS, "5.15.0"), None);
+        assert_eq!(
+            unavailable(
+                LayoutKind::Legacy,
+                Some(Version::V1),
+                nc,
+                PROC_CGROUPS,
+                "5.10.0-46-cloud-amd64"
+            ),
+            None
+        );
+        assert_eq!(
+            unavailable(
+                LayoutKind::Hybrid,
+                Some(Version::V1),
+                nc,
+                PROC_CGROUPS,
+                "5.15.0"
+            ),
+            None
+        );
     }
 
     fn counted() -> Counted {
@@ -464,19 +536,58 @@ mod tests {
         };
         let v = judge("class 1:3", &c);
         assert_eq!(v.status, crate::record::Status::Fail, "{}", v.reason);
-        assert!(v.reason.starts_with("100 of the cgroup's 100 packets"), "{}", v.reason);
-        let partial = judge("class 1:3", &Counted { marked_cgroup: 60, ..counted() });
+        assert!(
+            v.reason.starts_with("100 of the cgroup's 100 packets"),
+            "{}",
+            v.reason
+        );
+        let partial = judge(
+            "class 1:3",
+            &Counted {
+                marked_cgroup: 60,
+                ..counted()
+            },
+        );
         assert_eq!(partial.status, crate::record::Status::Fail);
-        let none = judge("class 1:3", &Counted { sent_cgroup: 0, marked_cgroup: 0, ..counted() });
+        let none = judge(
+            "class 1:3",
+            &Counted {
+                sent_cgroup: 0,
+                marked_cgroup: 0,
+                ..counted()
+            },
+        );
         assert_eq!(none.status, crate::record::Status::Fail);
     }
 
     #[test]
     fn a_control_that_cannot_tell_apart_is_inconclusive() {
-        let marked = judge("class 1:3", &Counted { marked_control: 100, ..counted() });
-        assert_eq!(marked.status, crate::record::Status::Inconclusive, "{}", marked.reason);
-        let unseen = judge("class 1:3", &Counted { seen_control: 0, ..counted() });
-        assert_eq!(unseen.status, crate::record::Status::Inconclusive, "{}", unseen.reason);
+        let marked = judge(
+            "class 1:3",
+            &Counted {
+                marked_control: 100,
+                ..counted()
+            },
+        );
+        assert_eq!(
+            marked.status,
+            crate::record::Status::Inconclusive,
+            "{}",
+            marked.reason
+        );
+        let unseen = judge(
+            "class 1:3",
+            &Counted {
+                seen_control: 0,
+                ..counted()
+            },
+        );
+        assert_eq!(
+            unseen.status,
+            crate::record::Status::Inconclusive,
+            "{}",
+            unseen.reason
+        );
     }
 
     #[test]

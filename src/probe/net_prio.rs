@@ -200,8 +200,14 @@ mod tests {
     fn an_ignored_ifpriomap_fails() {
         // The kernel left every packet at priority 0: none of the cgroup's marked.
         let tapped: Vec<Tapped> = (0..10)
-            .map(|_| Tapped { dport: 1000, priority: 0 })
-            .chain((0..10).map(|_| Tapped { dport: 2000, priority: 0 }))
+            .map(|_| Tapped {
+                dport: 1000,
+                priority: 0,
+            })
+            .chain((0..10).map(|_| Tapped {
+                dport: 2000,
+                priority: 0,
+            }))
             .collect();
         let (mc, sc) = count(&tapped, 1000, 6);
         let (mk, sk) = count(&tapped, 2000, 6);

@@ -101,9 +101,17 @@ impl Probe for PerfEvent {
         let r = host.cgroups(host.controller(Controller::PerfEvent));
         let paranoid = match perf::paranoid() {
             Some(p) => format!("perf_event_paranoid {p} (root, CAP_PERFMON, passes it)"),
-            None => return Readiness::new(false, "the kernel has no perf events (no /proc/sys/kernel/perf_event_paranoid)"),
+            None => {
+                return Readiness::new(
+                    false,
+                    "the kernel has no perf events (no /proc/sys/kernel/perf_event_paranoid)",
+                )
+            }
         };
-        r.and(Readiness::new(true, format!("{paranoid}; {}", pmu_text(&perf::hardware_pmu()))))
+        r.and(Readiness::new(
+            true,
+            format!("{paranoid}; {}", pmu_text(&perf::hardware_pmu())),
+        ))
     }
 
     fn report(cases: &[&CaseResult]) -> String {
@@ -526,7 +534,11 @@ mod tests {
     fn counting_the_cgroup_only_passes() {
         let v = verdict(&case(), &ev(752, 751, 748, 745));
         assert_eq!(v.status, Status::Pass, "{}", v.reason);
-        assert!(v.reason.contains("counted/(inside+outside) 50%"), "{}", v.reason);
+        assert!(
+            v.reason.contains("counted/(inside+outside) 50%"),
+            "{}",
+            v.reason
+        );
         assert!(v.reason.contains("no hardware PMU"), "{}", v.reason);
     }
 
@@ -535,15 +547,28 @@ mod tests {
         // cgroup.procs ignored: the cgroup is empty, perf counts nothing.
         let v = verdict(&case(), &ev(0, 0, 1490, 0));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
-        assert!(v.reason.starts_with("perf counted less than the cgroup's spinner ran"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("perf counted less than the cgroup's spinner ran"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
     fn counting_the_outside_spinner_fails() {
         let v = verdict(&case(), &ev(1497, 751, 748, 745));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
-        assert!(v.reason.contains("so not only the cgroup's tasks"), "{}", v.reason);
-        assert!(v.reason.contains("counted/(inside+outside) 100%"), "{}", v.reason);
+        assert!(
+            v.reason.contains("so not only the cgroup's tasks"),
+            "{}",
+            v.reason
+        );
+        assert!(
+            v.reason.contains("counted/(inside+outside) 100%"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
@@ -567,14 +592,23 @@ mod tests {
         });
         let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
-        assert!(v.reason.starts_with("stolen time: the spinners were away"), "{}", v.reason);
+        assert!(
+            v.reason.starts_with("stolen time: the spinners were away"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
     fn perf_and_the_usage_must_agree() {
         let v = verdict(&case(), &ev(752, 600, 748, 745));
         assert_eq!(v.status, Status::Fail, "{}", v.reason);
-        assert!(v.reason.starts_with("perf's count and the cgroup's CPU usage disagree"), "{}", v.reason);
+        assert!(
+            v.reason
+                .starts_with("perf's count and the cgroup's CPU usage disagree"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
@@ -583,7 +617,11 @@ mod tests {
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
         let v = verdict(&case(), &ev(752, 751, 748, 20));
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
-        assert!(v.reason.contains("the outside spinner ran under 10%"), "{}", v.reason);
+        assert!(
+            v.reason.contains("the outside spinner ran under 10%"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
@@ -593,7 +631,18 @@ mod tests {
         e.instructions = Some(123);
         let v = verdict(&case(), &e);
         assert_eq!(v.status, Status::Pass, "{}", v.reason);
-        assert!(v.reason.contains("(123 instructions counted)"), "{}", v.reason);
-        assert_eq!(series(&e).iter().find(|s| s.metric == "hardware_pmu").unwrap().values, [1]);
+        assert!(
+            v.reason.contains("(123 instructions counted)"),
+            "{}",
+            v.reason
+        );
+        assert_eq!(
+            series(&e)
+                .iter()
+                .find(|s| s.metric == "hardware_pmu")
+                .unwrap()
+                .values,
+            [1]
+        );
     }
 }

@@ -13,8 +13,8 @@ use crate::cgroup::Controller;
 use crate::markdown::{value, verdict_word, Align, Table};
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::spec::{Checked, HostLimits, Keys};
-use crate::workload::spawn_in;
 use crate::units::Unit;
+use crate::workload::spawn_in;
 
 /// The probe.
 pub struct Pids;
@@ -108,9 +108,9 @@ fn run(case: &PidsCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
         }
         let events_before = cg.pids_max_events()?;
         let mut cmd = Command::new(exe);
-    // Its own process group: a Ctrl-C at the terminal interrupts the harness,
-    // which stops the case; the worker must not die of it and be judged.
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        // Its own process group: a Ctrl-C at the terminal interrupts the harness,
+        // which stops the case; the worker must not die of it and be judged.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         // Ask for more than the limit allows: the kernel must stop it.
         cmd.args(["worker", "fork", "--max", &(case.max + 10).to_string()])
             .stdin(Stdio::piped())
@@ -143,14 +143,16 @@ fn run(case: &PidsCase, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
             ];
             let name = nix::errno::Errno::from_raw(errno);
             let facts = format!("{forked} forks succeeded besides the worker ({} tasks, pids.max {}), then {name}; pids.events max +{events}", forked + 1, case.max);
-            result.judge(if forked + 1 == case.max && errno == libc::EAGAIN && events > 0 {
-                Verdict::pass(format!("fork failed exactly at pids.max: {facts}"))
-            } else {
-                Verdict::fail(format!(
-                    "expected {} forks then EAGAIN and a max event: {facts}",
-                    case.max - 1
-                ))
-            });
+            result.judge(
+                if forked + 1 == case.max && errno == libc::EAGAIN && events > 0 {
+                    Verdict::pass(format!("fork failed exactly at pids.max: {facts}"))
+                } else {
+                    Verdict::fail(format!(
+                        "expected {} forks then EAGAIN and a max event: {facts}",
+                        case.max - 1
+                    ))
+                },
+            );
         }
     }
     result.summaries = result.series.iter().filter_map(Summary::of).collect();

@@ -7,16 +7,15 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::{LifecycleCase, PROBE};
 use crate::cgroup::{Cgroup, CgroupError, Controller, Scope, Version};
 use crate::interrupt;
-use super::{LifecycleCase, PROBE};
-use crate::workload::allowed_cpus;
-use crate::units::Unit;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
+use crate::units::Unit;
+use crate::workload::allowed_cpus;
 use crate::workload::{run_time_ns, Worker};
 
 use crate::probe::ProbeError;
-
 
 /// Raw samples of a case, one value per repetition for each metric.
 #[derive(Default)]
@@ -163,7 +162,9 @@ fn cycle(
         if case.swap_off {
             // Whether swap could be turned off is a stated fact, not dropped: a
             // kernel without swap accounting has no file for it.
-            set("disable_swap", &mut || cg.disable_swap().map(|o| swap_off = Some(o)));
+            set("disable_swap", &mut || {
+                cg.disable_swap().map(|o| swap_off = Some(o))
+            });
         }
     }
     if let Some(b) = case.memory_high_bytes {
@@ -191,7 +192,9 @@ fn cycle(
         failures.push(format!("worker {pid}: {e}"));
     }
     check_counters(&cg, case, pid, before, s, failures);
-    if let (Some(m), Some(q), (Some(r0), t0)) = (&case.cpu_max, case.cpu_max.and_then(|m| m.quota), ran) {
+    if let (Some(m), Some(q), (Some(r0), t0)) =
+        (&case.cpu_max, case.cpu_max.and_then(|m| m.quota), ran)
+    {
         match (run_time_ns(pid), cg.cpu_stat()) {
             (Some(r1), Ok(after)) => {
                 let ran_ns = r1.saturating_sub(r0);
@@ -444,7 +447,6 @@ const FROZEN_SETTLE: Duration = Duration::from_millis(20);
 
 /// How long a frozen cgroup is watched for progress.
 const FROZEN_WATCH: Duration = Duration::from_millis(20);
-
 
 #[cfg(test)]
 mod tests {

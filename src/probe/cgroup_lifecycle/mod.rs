@@ -108,7 +108,6 @@ pub struct LifecycleCase {
     pub hold: Duration,
 }
 
-
 impl Probe for CgroupLifecycle {
     const ID: &'static str = PROBE;
     const TITLE: &'static str = "Cgroup life cycle";
@@ -124,11 +123,16 @@ impl Probe for CgroupLifecycle {
             let k = Keys::new(format!("{PROBE}.case[{i}]"));
             let name = format!("{:?}", c.name);
             if !is_valid_name(&c.name) {
-                return Err(k.invalid("name", name, "not a valid case id").hint(
-                    "use 1-200 characters of a-z A-Z 0-9 _ . - (no `/`, not `.` or `..`)",
-                ));
+                return Err(k
+                    .invalid("name", name, "not a valid case id")
+                    .hint("use 1-200 characters of a-z A-Z 0-9 _ . - (no `/`, not `.` or `..`)"));
             }
-            k.ensure(!seen.contains(&c.name.as_str()), "name", name, "duplicate case id")?;
+            k.ensure(
+                !seen.contains(&c.name.as_str()),
+                "name",
+                name,
+                "duplicate case id",
+            )?;
             seen.push(&c.name);
             k.sweep("cpus", &c.cpus, |v| {
                 k.cpu_list("cpus", v, &host.online_cpus, "CPU").map(drop)
@@ -153,9 +157,17 @@ impl Probe for CgroupLifecycle {
                 )
             })?;
             k.sweep("cpu_weight", &c.cpu_weight, |&w| {
-                k.range_says("cpu_weight", w, 1..=10_000, "a CPU weight must be 1 … 10000")
+                k.range_says(
+                    "cpu_weight",
+                    w,
+                    1..=10_000,
+                    "a CPU weight must be 1 … 10000",
+                )
             })?;
-            for (key, sweep) in [("memory_max", &c.memory_max), ("memory_high", &c.memory_high)] {
+            for (key, sweep) in [
+                ("memory_max", &c.memory_max),
+                ("memory_high", &c.memory_high),
+            ] {
                 k.sweep(key, sweep, |b| {
                     k.ensure(
                         b.0 >= host.page_size_bytes,
@@ -178,7 +190,8 @@ impl Probe for CgroupLifecycle {
             })?;
             if let Some(io) = &c.io {
                 resolve_device(&io.device).map_err(|(r, h)| {
-                    k.invalid("io.device", format!("{:?}", io.device), r).maybe_hint(h)
+                    k.invalid("io.device", format!("{:?}", io.device), r)
+                        .maybe_hint(h)
                 })?;
                 let limits = [
                     ("read_bps", io.read_bps),
@@ -188,11 +201,20 @@ impl Probe for CgroupLifecycle {
                 ];
                 if limits.iter().all(|(_, v)| v.is_none()) {
                     return Err(k
-                        .invalid("io", format!("{{ device = {:?} }}", io.device), "names no limit")
+                        .invalid(
+                            "io",
+                            format!("{{ device = {:?} }}", io.device),
+                            "names no limit",
+                        )
                         .hint("set read_bps, write_bps, read_iops or write_iops"));
                 }
                 for (key, v) in limits {
-                    k.ensure(v != Some(0), &format!("io.{key}"), 0, "an IO limit must be at least 1")?;
+                    k.ensure(
+                        v != Some(0),
+                        &format!("io.{key}"),
+                        0,
+                        "an IO limit must be at least 1",
+                    )?;
                 }
             }
         }
@@ -399,7 +421,12 @@ mod tests {
             quick,
             online_cpus: "0-1".parse().unwrap(),
         };
-        expand(&s.cases[0], s.repeat, Duration::from_millis(s.hold_ms), &env)
+        expand(
+            &s.cases[0],
+            s.repeat,
+            Duration::from_millis(s.hold_ms),
+            &env,
+        )
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The `cgroup_lifecycle` part of report.md: steps as rows, cases as columns.
 
-use crate::markdown::{ordered, generic, typical, Align, Table};
+use crate::markdown::{generic, ordered, typical, Align, Table};
 use crate::record::CaseResult;
 
 /// Where a life-cycle metric goes: the steps in the order a cycle does them,
@@ -137,7 +137,10 @@ mod tests {
         let quota = case("all", &["create", "attach", "set_cpu_max", "freeze"]);
         let text = lifecycle(&[&plain, &quota]);
         assert!(text.contains("*attach*: the worker's pid"), "{text}");
-        assert!(text.contains("*freeze* under a cpu.max quota (`all`)"), "{text}");
+        assert!(
+            text.contains("*freeze* under a cpu.max quota (`all`)"),
+            "{text}"
+        );
         let text = lifecycle(&[&plain]);
         assert!(!text.contains("*freeze* under"), "{text}");
         let text = lifecycle(&[&case("x", &["create", "remove"])]);

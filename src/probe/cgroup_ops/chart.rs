@@ -7,12 +7,12 @@ use crate::record::{CaseResult, Run};
 use crate::chart::data::{cases, summary};
 use crate::chart::figure::{palette, Axis, Figure, Marker, Style, Swatch, Unit};
 
-
 /// `s<N>` cases with their sibling count, fewest siblings first.
 fn ops_cases(run: &Run) -> Vec<(u64, &CaseResult)> {
     let mut v: Vec<(u64, &CaseResult)> = cases(run, OPS)
         .filter_map(|c| {
-            let n = c.config::<u64>("siblings")
+            let n = c
+                .config::<u64>("siblings")
                 .or_else(|| c.case.strip_prefix('s').and_then(|n| n.parse().ok()))?;
             Some((n, c))
         })
@@ -108,7 +108,6 @@ pub(super) fn ops_chart(run: &Run) -> Option<Figure> {
         fig
     })
 }
-
 
 /// `compare-cgroup-ops-<operation>`: one operation's p50 and p99 against
 /// sibling count, a line per run.

@@ -7,15 +7,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::{OpsCase, PROBE};
 use crate::cgroup::{Controller, Layout, LayoutKind, Scope};
 use crate::interrupt;
-use super::{OpsCase, PROBE};
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::Worker;
 
 use crate::probe::ProbeError;
 use crate::units::Unit;
-
 
 /// Runs one sibling count.
 pub fn run(

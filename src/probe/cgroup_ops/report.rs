@@ -34,10 +34,7 @@ pub(super) fn ops(cases: &[&CaseResult]) -> String {
         "Each operation on a cgroup with N−1 siblings present (case `s<N>`):\n\n{}\n",
         t.render()
     );
-    if cases
-        .iter()
-        .any(|c| c.summary("attach_latency").is_some())
-    {
+    if cases.iter().any(|c| c.summary("attach_latency").is_some()) {
         out.push_str(ATTACH_NOTE);
     }
     out

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use super::PROBE as QUOTA;
 use crate::record::Run;
 
-use crate::chart::data::{
-    cases, value,
-};
+use crate::chart::data::{cases, value};
 use crate::chart::figure::{
     number, palette, Axis, Figure, Layer, Marker, Style, Swatch, Unit, GRAY, GREEN_TINT,
 };
@@ -38,7 +36,12 @@ fn quota_points(run: &Run) -> Vec<QuotaPoint> {
             let pct = |m: &str| value(c, m).map(|v| v as f64 / 100.0);
             let achieved = pct("achieved_pct")?;
             let expected = pct("expected_pct");
-            let configured = match (c.config::<std::time::Duration>("quota").map(|d| d.as_nanos() as u64), c.config::<std::time::Duration>("period").map(|d| d.as_nanos() as u64)) {
+            let configured = match (
+                c.config::<std::time::Duration>("quota")
+                    .map(|d| d.as_nanos() as u64),
+                c.config::<std::time::Duration>("period")
+                    .map(|d| d.as_nanos() as u64),
+            ) {
                 (Some(q), Some(p)) if p > 0 => q as f64 / p as f64 * 100.0,
                 _ => expected?,
             };
@@ -50,7 +53,9 @@ fn quota_points(run: &Run) -> Vec<QuotaPoint> {
                 expected,
                 group: (
                     fibtest,
-                    c.config::<std::time::Duration>("period").map(|d| d.as_nanos() as u64).unwrap_or(0),
+                    c.config::<std::time::Duration>("period")
+                        .map(|d| d.as_nanos() as u64)
+                        .unwrap_or(0),
                     c.config::<u64>("threads").unwrap_or(0),
                 ),
             })
@@ -300,6 +305,3 @@ pub(super) fn compare(runs: &[(String, Run)]) -> Vec<Figure> {
     }
     vec![fig, err]
 }
-
-
-

@@ -210,10 +210,7 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
     let period = case.period;
     let periods_in_window = wall.as_secs_f64() / period.as_secs_f64();
     let ci_text = ci.map_or(String::new(), |c| {
-        format!(
-            " (95% CI ±{:.2} points over {} periods)",
-            c.half_width, c.n
-        )
+        format!(" (95% CI ±{:.2} points over {} periods)", c.half_width, c.n)
     });
     let calibration = if cal > 1.0005 {
         format!(
@@ -290,7 +287,10 @@ pub fn verdict(case: &QuotaCase, ev: &Evidence) -> (Verdict, Figures) {
     // The kernel's accounting must agree with the workers' own (calibrated)
     // clocks over the same window: counting less than they ran, the cgroup
     // missed them; counting more, it charged time nobody ran.
-    let band = (expected * (1.0 - tol / 100.0), expected * (1.0 + tol / 100.0));
+    let band = (
+        expected * (1.0 - tol / 100.0),
+        expected * (1.0 + tol / 100.0),
+    );
     let host_busy = ev.available_pct < band.0;
     let stolen = ev.steal_pct > tol;
     // Beyond the tolerance and beyond the measurement's own uncertainty: over
@@ -487,7 +487,11 @@ mod tests {
         let ev = evidence(20, 0, &[25.0], 99.0);
         let (v, _) = verdict(&case(25, 1), &ev);
         assert_eq!(v.status, Status::Fail);
-        assert!(v.reason.contains("disagrees with the workers"), "{}", v.reason);
+        assert!(
+            v.reason.contains("disagrees with the workers"),
+            "{}",
+            v.reason
+        );
         // It counted twice what they saw: a kernel fault on a quiet host…
         let mut ev = evidence(20, 25, &[13.0], 99.0);
         assert_eq!(verdict(&case(25, 1), &ev).0.status, Status::Fail);
@@ -523,7 +527,10 @@ mod tests {
         );
         assert!((f.expected_pct - 1.0).abs() < 1e-9);
         // A wide spread straddling the band asks for a longer run.
-        let (v, _) = verdict(&case(25, 1), &evidence(4, 25, &[20.0, 30.0, 24.0, 27.0], 99.0));
+        let (v, _) = verdict(
+            &case(25, 1),
+            &evidence(4, 25, &[20.0, 30.0, 24.0, 27.0], 99.0),
+        );
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
         assert!(v.reason.contains("run longer"), "{}", v.reason);
     }

@@ -6,18 +6,17 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cgroup::{Cgroup, Controller, CpuMax, Layout, Scope};
-use crate::interrupt;
 use super::judge::{verdict, window, Evidence, Reading};
 use super::{QuotaCase, PROBE};
+use crate::cgroup::{Cgroup, Controller, CpuMax, Layout, Scope};
+use crate::interrupt;
 use crate::ns::now_ns;
-use crate::units::{pct, pct_x100 as x100};
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
+use crate::units::{pct, pct_x100 as x100};
 use crate::workload::cpuspin::{Spinners, ThreadReport};
 
 use crate::probe::ProbeError;
 use crate::units::Unit;
-
 
 /// How long the unlimited reference spinner runs before and after a case.
 const REFERENCE: Duration = Duration::from_millis(300);
@@ -96,7 +95,8 @@ fn available(
     let r = spin_for(exe, &cg, threads, 0, REFERENCE);
     scope.remove(&cg)?;
     let (readings, reports) = r?;
-    let (Some(first), Some(last), Ok(reports)) = (readings.first(), readings.last(), reports) else {
+    let (Some(first), Some(last), Ok(reports)) = (readings.first(), readings.last(), reports)
+    else {
         return Ok((0.0, 0.0));
     };
     let own = own_ns(&reports, first.at_ns, last.at_ns);
@@ -156,7 +156,9 @@ pub fn run_quota(
     };
     let psi1 = psi_cpu_total_us();
     scope.remove(&cg)?;
-    let Some(run) = run else { return Ok(result.finish()) };
+    let Some(run) = run else {
+        return Ok(result.finish());
+    };
     let (readings, reports) = run?;
     let reports = match reports {
         Ok(r) => r,
@@ -200,7 +202,11 @@ pub fn run_quota(
             Unit::Ns,
             vec![w.stat.throttled.as_nanos() as u64],
         ),
-        Series::new("available_pct", Unit::PctX100, vec![x100(before), x100(after)]),
+        Series::new(
+            "available_pct",
+            Unit::PctX100,
+            vec![x100(before), x100(after)],
+        ),
         Series::new("window", Unit::Ns, vec![w.wall().as_nanos() as u64]),
         Series::new(
             "period_usage",

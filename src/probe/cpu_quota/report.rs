@@ -29,7 +29,6 @@ fn configured_time(d: Duration) -> String {
     }
 }
 
-
 pub(super) fn quota(cases: &[&CaseResult]) -> String {
     let mut t = Table::new([
         ("case", Align::Left),

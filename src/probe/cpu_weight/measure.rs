@@ -352,10 +352,7 @@ pub fn run_weight(
         }
         slept?;
         Ok(Ok(Evidence {
-            own: reports
-                .iter()
-                .map(|g| own_between(g, from, to))
-                .collect(),
+            own: reports.iter().map(|g| own_between(g, from, to)).collect(),
             cgroup: before
                 .iter()
                 .zip(&after)
@@ -456,7 +453,11 @@ mod tests {
         assert!(v.reason.contains("unlike"), "{}", v.reason);
         // And a group charged 50 ms less than it ran was missed.
         let v = accounting(&ev([250.0, 750.0], [200.0, 750.0]), 10.0, "").unwrap();
-        assert!(v.reason.contains("less than its spinners ran"), "{}", v.reason);
+        assert!(
+            v.reason.contains("less than its spinners ran"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
@@ -476,7 +477,9 @@ mod tests {
         ev.charge_own[1] = (ms(134), ms(136));
         let v = accounting(&ev, 10.0, "").unwrap();
         assert!(
-            v.reason.contains("(120 ms) is less than its spinners ran by their own clocks (at least 134 ms)"),
+            v.reason.contains(
+                "(120 ms) is less than its spinners ran by their own clocks (at least 134 ms)"
+            ),
             "{}",
             v.reason
         );

@@ -31,7 +31,11 @@ pub(super) fn placement_chart(c: &CaseResult) -> Option<Figure> {
     let allowed = c.config_str("cpus").and_then(cpus).unwrap_or_default();
     let move_to = c.config_str("move_to").and_then(cpus);
     let last_move = t.values.iter().copied().max().unwrap_or(0);
-    let full_end = match (&move_to, c.config::<std::time::Duration>("duration").map(|d| d.as_nanos() as u64)) {
+    let full_end = match (
+        &move_to,
+        c.config::<std::time::Duration>("duration")
+            .map(|d| d.as_nanos() as u64),
+    ) {
         (None, Some(d)) => d.max(last_move),
         _ => last_move,
     };

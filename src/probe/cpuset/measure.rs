@@ -5,18 +5,17 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::{CpusetCase, PROBE};
 use crate::cgroup::{Controller, Layout, Scope};
 use crate::cpulist::CpuList;
 use crate::interrupt;
 use crate::ns::now_ns;
-use super::{CpusetCase, PROBE};
-use crate::workload::allowed_cpus;
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
+use crate::workload::allowed_cpus;
 use crate::workload::cpuspin::{Spinners, ThreadReport};
 
 use crate::probe::ProbeError;
 use crate::units::Unit;
-
 
 /// How long the spinners run on the first set before the first change, and
 /// between changes: far longer than a migration takes (µs … ms), so a busy host
@@ -202,7 +201,9 @@ fn measure(
             if r.oncpu_between(start, end) == 0 {
                 not_run.push(format!("thread {i} did not run at all"));
             } else {
-                problems.push(format!("thread {i} ran but reported no sched_getcpu() sample"));
+                problems.push(format!(
+                    "thread {i} ran but reported no sched_getcpu() sample"
+                ));
             }
         }
     }
@@ -347,11 +348,16 @@ mod tests {
         // A thread already on the target costs nothing; one that never arrives is named.
         let stuck = [thread(&[], &[(0, 0)]), thread(&[], &[(0, 1)])];
         let l = migration_latencies(&stuck, &[(1_000, one.clone())], 3_000);
-        assert!(matches!(&l[0], Err(Missed::Wrong(e)) if e.contains("thread 0 never ran on CPUs 1")));
+        assert!(
+            matches!(&l[0], Err(Missed::Wrong(e)) if e.contains("thread 0 never ran on CPUs 1"))
+        );
         // Arriving and then leaving the set before the next change is a failure.
         let left = [thread(&[], &[(0, 0), (1_050, 1), (1_500, 0)])];
         let l = migration_latencies(&left, &[(1_000, one.clone())], 3_000);
-        assert!(matches!(&l[0], Err(Missed::Wrong(e)) if e.contains("left CPUs 1")), "{l:?}");
+        assert!(
+            matches!(&l[0], Err(Missed::Wrong(e)) if e.contains("left CPUs 1")),
+            "{l:?}"
+        );
         // A thread that did not run at all (by its own clock) is the host's doing.
         let mut idle = thread(&[], &[(0, 0)]);
         idle.oncpu = vec![(0, 900)];

@@ -156,7 +156,9 @@ impl Probe for Cpuset {
     }
 
     fn figures(run: &Run) -> Vec<Figure> {
-        let mut out: Vec<Figure> = cases(run, PROBE).filter_map(chart::placement_chart).collect();
+        let mut out: Vec<Figure> = cases(run, PROBE)
+            .filter_map(chart::placement_chart)
+            .collect();
         out.extend(chart::migrate_chart(run));
         out
     }

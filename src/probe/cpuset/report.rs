@@ -26,11 +26,14 @@ pub(super) fn cpuset(cases: &[&CaseResult]) -> String {
     ]);
     let mut rest = Vec::new();
     for c in cases {
-        let threads = c.config::<u64>("threads").map_or("—".into(), |t| t.to_string());
+        let threads = c
+            .config::<u64>("threads")
+            .map_or("—".into(), |t| t.to_string());
         if let Some(set) = c.case.strip_prefix("pin-") {
             pin.row(vec![
                 c.case.clone(),
-                c.config_str("cpus").map_or_else(|| set.replace('_', ","), str::to_string),
+                c.config_str("cpus")
+                    .map_or_else(|| set.replace('_', ","), str::to_string),
                 threads,
                 value(c, "on_allowed_pct"),
                 value(c, "samples"),

@@ -155,11 +155,7 @@ mod tests {
         let c = checks();
         let v = judge(&c, &report(&c, |_| 0), &report(&c, |_| 0));
         assert_eq!(v.status, Status::Fail);
-        assert!(
-            v.reason.starts_with("3 of 12 operations"),
-            "{}",
-            v.reason
-        );
+        assert!(v.reason.starts_with("3 of 12 operations"), "{}", v.reason);
         assert!(
             v.reason
                 .contains("open-r /dev/full (denied): ok (0), expected EPERM (1)"),
@@ -195,7 +191,11 @@ mod tests {
         let inside = report(&c, |c| if c.allowed { 0 } else { libc::EACCES });
         let v = judge(&c, &inside, &report(&c, |_| 0));
         assert_eq!(v.status, Status::Fail);
-        assert!(v.reason.contains("EACCES (13), expected EPERM (1)"), "{}", v.reason);
+        assert!(
+            v.reason.contains("EACCES (13), expected EPERM (1)"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]

@@ -44,7 +44,9 @@ fn wrong_nodes() -> Vec<String> {
         .iter()
         .filter_map(|&(path, major, minor)| match std::fs::metadata(path) {
             Err(e) => Some(format!("{path}: {e}")),
-            Ok(m) if !m.file_type().is_char_device() => Some(format!("{path}: not a character device")),
+            Ok(m) if !m.file_type().is_char_device() => {
+                Some(format!("{path}: not a character device"))
+            }
             Ok(m) => {
                 let (ma, mi) = (libc::major(m.rdev()), libc::minor(m.rdev()));
                 (ma != major || mi != minor)
@@ -55,7 +57,11 @@ fn wrong_nodes() -> Vec<String> {
 }
 
 /// Runs the worker (inside `cg` when given) and reads its report.
-fn worker(exe: &Path, case: &DevicesCase, cg: Option<&Cgroup>) -> Result<Result<DevReport, String>, ProbeError> {
+fn worker(
+    exe: &Path,
+    case: &DevicesCase,
+    cg: Option<&Cgroup>,
+) -> Result<Result<DevReport, String>, ProbeError> {
     let mut cmd = Command::new(exe);
     // Its own process group: a Ctrl-C at the terminal interrupts the harness,
     // which stops the case; the worker must not die of it and be judged.
@@ -83,10 +89,12 @@ fn worker(exe: &Path, case: &DevicesCase, cg: Option<&Cgroup>) -> Result<Result<
             source,
         })?,
     };
-    let out = child.wait_with_output().map_err(|source| ProbeError::Spawn {
-        path: exe.to_path_buf(),
-        source,
-    })?;
+    let out = child
+        .wait_with_output()
+        .map_err(|source| ProbeError::Spawn {
+            path: exe.to_path_buf(),
+            source,
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
     let where_ = if cg.is_some() { "inside" } else { "outside" };
     Ok(text
@@ -114,7 +122,11 @@ struct Inside {
 
 /// Applies the rules to `cg` and runs the worker in it; `Err(text)` when the
 /// rules could not be applied or the worker did not report.
-fn inside(case: &DevicesCase, cg: &Cgroup, exe: &Path) -> Result<Result<Inside, String>, ProbeError> {
+fn inside(
+    case: &DevicesCase,
+    cg: &Cgroup,
+    exe: &Path,
+) -> Result<Result<Inside, String>, ProbeError> {
     let start = Instant::now();
     let applied = if case.bpf {
         cg.set_devices_bpf(&case.rules).map(|()| Version::V2)
@@ -201,9 +213,11 @@ pub(super) fn run(case: &DevicesCase, ctx: &mut Ctx) -> Result<CaseResult, Probe
         Series::new("trace_outside_errno", Unit::Count, series_of(&outside)),
     ];
     if let Some(n) = attached {
-        result
-            .series
-            .push(Series::new("programs_attached", Unit::Count, vec![n as u64]));
+        result.series.push(Series::new(
+            "programs_attached",
+            Unit::Count,
+            vec![n as u64],
+        ));
     }
     let mut verdict = judge(&case.checks, &inside, &outside);
     if verdict.status == crate::record::Status::Fail {

@@ -6,17 +6,16 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::{FreezerCase, PROBE};
 use crate::cgroup::{Controller, CpuMax, Layout, Scope};
 use crate::interrupt;
 use crate::ns::now_ns;
-use super::{FreezerCase, PROBE};
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::{cgroup_ran_within, cgroup_run_time_ns as run_time};
 
 use crate::probe::ProbeError;
-use crate::workload::cpuspin::Spinners;
 use crate::units::Unit;
-
+use crate::workload::cpuspin::Spinners;
 
 /// Time after "frozen" before progress is judged (a task may still finish
 /// accounting its last slice; see `run_after_frozen` in cgroup_lifecycle).
@@ -226,6 +225,9 @@ mod tests {
         // Start, control, and per cycle the settling and a frozen and a thawed watch.
         assert_eq!(slept(&case(None)), ms(50 + 30 + 5 * (20 + 2 * 30)));
         // Under a 20 ms quota a watch is a whole period and the quota.
-        assert_eq!(slept(&case(Some(ms(20)))), ms(50 + 120 + 5 * (20 + 2 * 120)));
+        assert_eq!(
+            slept(&case(Some(ms(20)))),
+            ms(50 + 120 + 5 * (20 + 2 * 120))
+        );
     }
 }

@@ -8,8 +8,8 @@
 
 use super::{PROBE as IO, WINDOW_MS};
 use crate::chart::data::{cases, series, value};
-use crate::record::{CaseResult, Run};
 use crate::chart::figure::{palette, Axis, Figure, Layer, Style, Swatch, Unit, GRAY, INK};
+use crate::record::{CaseResult, Run};
 
 /// Every chart of one run.
 pub(super) fn figures(run: &Run) -> Vec<Figure> {

@@ -759,7 +759,9 @@ mod tests {
         assert_eq!(v.status, Status::Fail);
         assert!(v.reason.contains("did not see"), "{}", v.reason);
         assert!(
-            v.reason.contains("charged 50% of the unthrottled run's bytes and 50% of the throttled run's"),
+            v.reason.contains(
+                "charged 50% of the unthrottled run's bytes and 50% of the throttled run's"
+            ),
             "{}",
             v.reason
         );

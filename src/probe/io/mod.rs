@@ -160,7 +160,10 @@ impl Probe for Io {
                 .invalid(
                     "device",
                     "\"loop\"",
-                    format!("{} does not exist on this host", crate::loopdev::LOOP_CONTROL),
+                    format!(
+                        "{} does not exist on this host",
+                        crate::loopdev::LOOP_CONTROL
+                    ),
                 )
                 .hint("loop devices need CONFIG_BLK_DEV_LOOP (modprobe loop)"));
         }
@@ -272,13 +275,21 @@ fn cases(io: &IoProbeSpec, env: &PlanEnv) -> Vec<IoCase> {
         (IoKind::ReadBps, &io.read_bps),
         (IoKind::WriteBps, &io.write_bps),
     ] {
-        out.extend(limits.iter().map(|l| case(kind, l.0, l.to_string(), io.bps_block)));
+        out.extend(
+            limits
+                .iter()
+                .map(|l| case(kind, l.0, l.to_string(), io.bps_block)),
+        );
     }
     for (kind, limits) in [
         (IoKind::ReadIops, &io.read_iops),
         (IoKind::WriteIops, &io.write_iops),
     ] {
-        out.extend(limits.iter().map(|&l| case(kind, l, l.to_string(), io.iops_block)));
+        out.extend(
+            limits
+                .iter()
+                .map(|&l| case(kind, l, l.to_string(), io.iops_block)),
+        );
     }
     out
 }
@@ -310,7 +321,8 @@ mod tests {
 
     #[test]
     fn io_cases_get_kind_and_limit_in_their_ids() {
-        let text = "read_bps = [\"8MiB\"]\nwrite_bps = [\"1GiB\"]\nread_iops = [200]\nwrite_iops = [50]\n";
+        let text =
+            "read_bps = [\"8MiB\"]\nwrite_bps = [\"1GiB\"]\nread_iops = [200]\nwrite_iops = [50]\n";
         let p = expand(text, false);
         let ids: Vec<&str> = p.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(

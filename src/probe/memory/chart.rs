@@ -34,7 +34,8 @@ pub(super) fn figures(run: &Run) -> Vec<Figure> {
 
 /// What the case does: `below`, `above`, `killed`, `high`.
 fn kind(c: &CaseResult) -> &str {
-    c.config_str("kind").unwrap_or_else(|| c.case.split('-').next().unwrap_or(""))
+    c.config_str("kind")
+        .unwrap_or_else(|| c.case.split('-').next().unwrap_or(""))
 }
 
 fn limit_of(c: &CaseResult) -> u64 {

@@ -8,15 +8,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use super::{MemoryCase, MemoryKind, PROBE};
 use crate::cgroup::{Controller, Layout, Scope, Version};
 use crate::ns::now_ns;
-use super::{MemoryCase, MemoryKind, PROBE};
 use crate::record::{CaseResult, Measured, Series, Summary, Verdict};
 use crate::workload::spawn_in;
 
 use crate::probe::ProbeError;
 use crate::units::Unit;
-
 
 /// How far the memory.high case goes over memory.high.
 const HIGH_OVERSHOOT_BYTES: u64 = 1 << 20;
@@ -45,8 +44,6 @@ fn starved(baseline_ns: u64, touched_bytes: u64) -> Option<String> {
     })
 }
 
-
-
 /// What the memory worker reported before it finished or died.
 #[derive(Debug, Default)]
 struct MemReport {
@@ -68,7 +65,9 @@ pub fn run_memory(
     let mut result = Measured::new(PROBE, &case.id, case);
     let version = layout.placement(Controller::Memory).version;
     if version.is_none() {
-        result.judge(Verdict::skip("the memory controller is not available on this host"));
+        result.judge(Verdict::skip(
+            "the memory controller is not available on this host",
+        ));
         return Ok(result.finish());
     }
     if case.kind == MemoryKind::High && version == Some(Version::V1) {
@@ -100,7 +99,15 @@ pub fn run_memory(
         None
     };
     let cg = scope.create(&format!("mem-{}", case.id))?;
-    let run = touch(&cg, exe, max, bytes, high, case.kind == MemoryKind::Killed, swap);
+    let run = touch(
+        &cg,
+        exe,
+        max,
+        bytes,
+        high,
+        case.kind == MemoryKind::Killed,
+        swap,
+    );
     scope.remove(&cg)?;
     let (mut rep, status, elapsed_ns) = match run? {
         Ok(r) => r,
@@ -153,9 +160,14 @@ pub fn run_memory(
     }
     let slowdown = baseline_ns.map(|base| elapsed_ns as f64 / base.max(1) as f64);
     if let Some(slow) = slowdown {
-        result.series.push(Series::new("slowdown", Unit::X100, vec![(slow * 100.0).round() as u64]));
+        result.series.push(Series::new(
+            "slowdown",
+            Unit::X100,
+            vec![(slow * 100.0).round() as u64],
+        ));
     }
-    let mut judge_kind = || match case.kind {
+    let mut judge_kind = || {
+        match case.kind {
         MemoryKind::Below | MemoryKind::High if signal.is_none() && rep.done && oom_kills == 0 && peak_ok => {
             let mut reason = format!("touched {} MiB under memory.max {} MiB and survived; {peak_text}, {} MiB charged at the end", mib(rep.touched), mib(max), mib(current));
             if let (Some(h), Some(base), Some(slow)) = (high, baseline_ns, slowdown) {
@@ -186,6 +198,7 @@ pub fn run_memory(
             signal.map_or("exit".to_string(), |s| format!("signal {s}")),
             if peak_ok { String::new() } else { format!(" (over the limit by more than the {} MiB slack)", mib(case.slack_bytes)) }
         )),
+    }
     };
     // Facts the worker's own count and clock establish, judged before the
     // kernel's own story: the cgroup must have charged what the worker touched
@@ -413,6 +426,9 @@ mod tests {
         assert_eq!(swap_escape(true, 8 << 30), None);
         assert_eq!(swap_escape(false, 0), None);
         let why = swap_escape(false, 8 << 30).unwrap();
-        assert!(why.contains("8192 MiB of swap") && why.contains("swapaccount=1"), "{why}");
+        assert!(
+            why.contains("8192 MiB of swap") && why.contains("swapaccount=1"),
+            "{why}"
+        );
     }
 }

@@ -145,7 +145,13 @@ impl Case for MemoryCase {
         &self.id
     }
     fn run(&self, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
-        measure::run_memory(ctx.scope, ctx.layout, self, ctx.exe, ctx.host.swap_total_bytes)
+        measure::run_memory(
+            ctx.scope,
+            ctx.layout,
+            self,
+            ctx.exe,
+            ctx.host.swap_total_bytes,
+        )
     }
 }
 

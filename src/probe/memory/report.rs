@@ -25,7 +25,10 @@ pub(super) fn memory(cases: &[&CaseResult]) -> String {
         let limit = c
             .summary("limit_bytes")
             .map(typical)
-            .or_else(|| c.config::<u64>("limit_bytes").map(|b| human_u64(b, &Unit::Bytes)))
+            .or_else(|| {
+                c.config::<u64>("limit_bytes")
+                    .map(|b| human_u64(b, &Unit::Bytes))
+            })
             .unwrap_or_else(|| "—".into());
         if c.summaries.is_empty() {
             t.unmeasured(vec![c.case.clone(), limit], c);

@@ -2,8 +2,8 @@
 //! per method, latency against the number of parallel workers, and their
 //! comparison across runs.
 
-use crate::ns::NsKind;
 use super::PROBE;
+use crate::ns::NsKind;
 use crate::record::{CaseResult, Run};
 
 use crate::chart::data::{cases, cdf, series, summary};
@@ -37,7 +37,8 @@ pub(crate) fn ns_cases(run: &Run) -> Vec<NsRow<'_>> {
             let kind = c.config_str("kind").or(id_kind)?.to_string();
             let method = c.config_str("method").or(id_method)?;
             let method = METHODS.into_iter().find(|m| *m == method)?;
-            let workers = c.config::<u64>("workers")
+            let workers = c
+                .config::<u64>("workers")
                 .map(|w| w as u32)
                 .or(id_workers)
                 .unwrap_or(1);

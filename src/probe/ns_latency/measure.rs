@@ -8,20 +8,19 @@
 //! samples and judges.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::{NsCase, PROBE};
 use crate::interrupt;
 use crate::ns::{self, Method, NsKind};
-use super::{NsCase, PROBE};
 use crate::record::{CaseResult, Estimate, Measured, Series, Summary, Verdict};
 use crate::workload::nsverify::Check;
 
 use crate::probe::ProbeError;
 use crate::units::Unit;
-
 
 /// What one worker reported.
 #[derive(Debug, Default)]
@@ -121,8 +120,10 @@ fn collect(children: &mut [Child]) -> Result<Vec<Report>, String> {
                 rep.samples
                     .push(v.parse().map_err(|_| format!("bad sample {v:?}"))?);
             } else if let Some(v) = line.strip_prefix("b ") {
-                rep.baseline
-                    .push(v.parse().map_err(|_| format!("bad baseline sample {v:?}"))?);
+                rep.baseline.push(
+                    v.parse()
+                        .map_err(|_| format!("bad baseline sample {v:?}"))?,
+                );
             } else if let Some(v) = line.strip_prefix("start ") {
                 rep.start_ns = v.parse().map_err(|_| format!("bad start {v:?}"))?;
             } else if let Some(v) = line.strip_prefix("end ") {
@@ -274,7 +275,15 @@ pub fn run_case(case: &NsCase, exe: &Path) -> Result<CaseResult, ProbeError> {
     // difference under the same conditions (not over a baseline case measured
     // first, on a colder or quieter machine).
     let paired = case.method == Some(Method::Clone) && case.kind.is_some_and(|k| k != NsKind::None);
-    let reports = match run_workers(exe, &op, case.workers, case.iterations, case.warmup, None, paired)? {
+    let reports = match run_workers(
+        exe,
+        &op,
+        case.workers,
+        case.iterations,
+        case.warmup,
+        None,
+        paired,
+    )? {
         Ok(r) => r,
         Err(e) => {
             result.judge(Verdict::fail(format!("{op} failed: {e}")));
@@ -293,7 +302,9 @@ pub fn run_case(case: &NsCase, exe: &Path) -> Result<CaseResult, ProbeError> {
     if paired {
         result.estimates.extend(cost_over(&latency, &baseline));
     }
-    result.series.push(Series::new("latency", Unit::Ns, latency));
+    result
+        .series
+        .push(Series::new("latency", Unit::Ns, latency));
     if paired {
         result
             .series
@@ -394,7 +405,9 @@ pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
     );
     if let Some(name) = kind.proc_name() {
         if !Path::new(&format!("/proc/self/ns/{name}")).exists() {
-            result.judge(Verdict::skip(format!("this kernel has no {name} namespaces")));
+            result.judge(Verdict::skip(format!(
+                "this kernel has no {name} namespaces"
+            )));
             return Ok(result.finish());
         }
     }
@@ -421,7 +434,6 @@ pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
     Ok(result.finish())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,15 +444,26 @@ mod tests {
         let without: Vec<u64> = (0..200).map(|i| 200 + i % 50).collect();
         let c = cost_over(&with, &without).unwrap();
         assert_eq!((c.metric.as_str(), c.value, c.n), ("ns_cost", 800.0, 200));
-        assert!(c.resolved() && c.ci_lo <= 800.0 && c.ci_hi >= 800.0, "{c:?}");
-        assert!(cost_words(&c).starts_with("+800 ns (95% CI"), "{}", cost_words(&c));
+        assert!(
+            c.resolved() && c.ci_lo <= 800.0 && c.ci_hi >= 800.0,
+            "{c:?}"
+        );
+        assert!(
+            cost_words(&c).starts_with("+800 ns (95% CI"),
+            "{}",
+            cost_words(&c)
+        );
         // Cheaper with the namespace: kept negative, not floored at 0.
         let neg = cost_over(&without, &with).unwrap();
         assert_eq!(neg.value, -800.0);
         // The same distribution: the interval spans 0.
         let same = cost_over(&with, &with).unwrap();
         assert!(!same.resolved());
-        assert!(cost_words(&same).starts_with("not resolved"), "{}", cost_words(&same));
+        assert!(
+            cost_words(&same).starts_with("not resolved"),
+            "{}",
+            cost_words(&same)
+        );
         assert!(cost_over(&[], &with).is_none());
     }
 

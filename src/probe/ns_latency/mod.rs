@@ -298,7 +298,10 @@ mod tests {
                 "net-setns-c2"
             ]
         );
-        assert!(p[3].rate.is_some(), "net-clone gets the sustained-rate loop");
+        assert!(
+            p[3].rate.is_some(),
+            "net-clone gets the sustained-rate loop"
+        );
         assert!(p[4].rate.is_none() && p[7].rate.is_none());
         assert_eq!(p[7].workers, 2);
         let kinds: Vec<NsKind> = verify.iter().map(|v| v.kind).collect();

@@ -1,10 +1,10 @@
 //! The `ns_latency` part of report.md: namespace creation per kind and method,
 //! one table per concurrency level, and the isolation checks.
 
-use crate::markdown::{ordered, blank_for, generic, typical, verdict_word, Align, Table};
+use crate::markdown::{blank_for, generic, ordered, typical, verdict_word, Align, Table};
 use crate::record::CaseResult;
-use crate::units::human_u64;
 use crate::record::Status;
+use crate::units::human_u64;
 
 /// An `ns_latency` case id: `<kind>-<method>` or `<kind>-<method>-c<N>`.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,7 +31,6 @@ fn ns_id(id: &str) -> Option<NsId<'_>> {
         workers,
     })
 }
-
 
 /// A clone's namespace cost: the median difference with its interval, or
 /// "not resolved"; from folders of older versions, which floored a
@@ -309,7 +308,11 @@ mod tests {
             "ns_latency",
             id,
             serde_json::json!({}),
-            vec![crate::record::Series::new("latency", crate::units::Unit::Ns, values)],
+            vec![crate::record::Series::new(
+                "latency",
+                crate::units::Unit::Ns,
+                values,
+            )],
             crate::record::Verdict::pass("x"),
         )
     }
@@ -330,7 +333,10 @@ mod tests {
             .split("#### 2 parallel workers")
             .nth(1)
             .unwrap_or_else(|| panic!("{text}"));
-        assert!(note.contains("Here the clone p50 of `none` is lower with 2 workers"), "{note}");
+        assert!(
+            note.contains("Here the clone p50 of `none` is lower with 2 workers"),
+            "{note}"
+        );
         assert!(!note.contains("`pid`"), "{note}");
         assert!(note.contains("the other worker does the same"), "{note}");
         // No kind below: no explanation.
