@@ -128,15 +128,33 @@ pub fn predict(
             format!("yes, in {whose}: the own cgroup ({unit}) is systemd's and not delegated (`run --no-systemd-scope` refuses instead)"),
         );
     }
-    if let Some(h) = own
+    // As the run does (Layout::leave_unwritable): without root, what is not
+    // writable is left out, its cgroup cases skip, the namespace probes run.
+    let unwritable: Vec<String> = own
         .iter()
-        .find(|h| !h.own_dir.as_deref().is_some_and(&writable))
-    {
-        let dir = h.own_dir.as_deref().unwrap_or(Path::new("?")).display();
-        return (
-            false,
-            format!("no: the own cgroup {dir} is not writable by uid {uid}; hint: run as root (sudo isobench run), or from a delegated cgroup (systemd-run --user --scope -p Delegate=yes isobench run)"),
-        );
+        .filter(|h| !h.read_only && !h.own_dir.as_deref().is_some_and(&writable))
+        .map(|h| {
+            h.own_dir
+                .as_deref()
+                .unwrap_or(Path::new("?"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    if !unwritable.is_empty() {
+        let dirs = unwritable.join(", ");
+        let hint = crate::cgroup::UNWRITABLE_HINT;
+        return if unwritable.len() == own.iter().filter(|h| !h.read_only).count() {
+            (
+                false,
+                format!("no: uid {uid} cannot write the own cgroup ({dirs}); the cgroup probes skip and say so, the namespace probes run through a user namespace; hint: {hint}"),
+            )
+        } else {
+            (
+                true,
+                format!("partly: uid {uid} cannot write the own cgroup ({dirs}): the controllers there skip; hint: {hint}"),
+            )
+        };
     }
     let Some(v2) = layout.unified().filter(|h| h.own_dir.is_some()) else {
         return (true, "yes (under the own cgroup)".into());
@@ -374,7 +392,14 @@ mod tests {
         assert!(predict(&session, None, 0, all, 0).0);
         // Not writable, not root.
         let (ok, why) = predict(&session, None, 0, |_| false, 1000);
-        assert!(!ok && why.contains("not writable by uid 1000"), "{why}");
+        assert!(
+            !ok && why.contains("uid 1000 cannot write the own cgroup"),
+            "{why}"
+        );
+        assert!(
+            why.contains("the namespace probes run through a user namespace"),
+            "{why}"
+        );
         // A container: alone in its namespace root, a leaf; read-only, no.
         let ns = layout(V2, "0::/\n").with_standing(|p| p.ends_with("cgroup.type"));
         let (ok, why) = predict(&ns, None, 0, all, 0);

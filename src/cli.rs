@@ -125,6 +125,9 @@ pub enum WorkerKind {
         /// Also time a clone without a namespace beside each operation (`b` lines).
         #[arg(long)]
         paired: bool,
+        /// First enter a user namespace of its own (uid 0 mapped to the caller's): how a non-root run makes namespaces.
+        #[arg(long)]
+        userns: bool,
     },
     /// Spin N threads sampling sched_getcpu() (prints `ready`, a byte on stdin starts, another stops).
     CpuSpin {
@@ -176,6 +179,9 @@ pub enum WorkerKind {
         /// Instead: check that this method really moves a process into the namespace.
         #[arg(long)]
         method: Option<String>,
+        /// First enter a user namespace of its own, as `ns-bench --userns`.
+        #[arg(long)]
+        userns: bool,
     },
     /// Open device nodes (read-only, write-only) and mknod device numbers in a private tmpfs; print the errno of each (one JSON line).
     Devices {

@@ -580,8 +580,15 @@ fn main() -> ExitCode {
                     duration_ms,
                     warmup,
                     paired,
+                    userns,
                 },
         } => {
+            if userns {
+                if let Err(e) = isobench::ns::enter_user_namespace() {
+                    println!("error {e}");
+                    return ExitCode::from(1);
+                }
+            }
             let op = match parse_op(&op) {
                 Ok(op) => op,
                 Err(e) => {
@@ -641,9 +648,24 @@ fn main() -> ExitCode {
                 },
         } => ExitCode::from(isobench::workload::cpuspin::main(threads.max(1), idle_threads) as u8),
         Command::Worker {
-            kind: WorkerKind::NsVerify { kind, method },
+            kind:
+                WorkerKind::NsVerify {
+                    kind,
+                    method,
+                    userns,
+                },
         } => {
             use isobench::workload::nsverify;
+            if userns {
+                if let Err(e) = isobench::ns::enter_user_namespace() {
+                    let c = nsverify::Check {
+                        pass: false,
+                        observed: format!("error: {e}"),
+                    };
+                    println!("{}", serde_json::to_string(&c).unwrap_or_default());
+                    return ExitCode::SUCCESS;
+                }
+            }
             let parsed = kind
                 .parse()
                 .and_then(|k| Ok((k, method.map(|m| m.parse()).transpose()?)));

@@ -333,6 +333,168 @@ pub fn exit_child(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// The maps of a user namespace whose only id is this process's own, as an
+/// unprivileged process may write them for itself: `setgroups` `deny` first
+/// (else gid_map is refused), then `0 <euid> 1` and `0 <egid> 1`. Paths and
+/// texts are made before any fork, so a forked child writes them without
+/// allocating.
+struct OwnMaps {
+    files: [(std::ffi::CString, Vec<u8>); 3],
+}
+
+impl OwnMaps {
+    fn new() -> OwnMaps {
+        // SAFETY: plain syscalls.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let file = |n: &str| std::ffi::CString::new(format!("/proc/self/{n}")).unwrap_or_default();
+        OwnMaps {
+            files: [
+                (file("setgroups"), b"deny".to_vec()),
+                (file("uid_map"), format!("0 {uid} 1").into_bytes()),
+                (file("gid_map"), format!("0 {gid} 1").into_bytes()),
+            ],
+        }
+    }
+
+    /// Writes the maps with open/write/close only (async-signal-safe); the
+    /// index of the file that failed, with its errno.
+    fn write(&self) -> Result<(), (usize, i32)> {
+        for (i, (path, text)) in self.files.iter().enumerate() {
+            // SAFETY: a valid NUL-terminated path.
+            let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+            if fd < 0 {
+                return Err((i, last_err().raw_os_error().unwrap_or(libc::EIO)));
+            }
+            let ok = write_all(fd, text);
+            let errno = last_err().raw_os_error().unwrap_or(libc::EIO);
+            // SAFETY: closes the fd opened above.
+            unsafe { libc::close(fd) };
+            if !ok {
+                return Err((i, errno));
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self, (i, errno): (usize, i32)) -> String {
+        let (path, text) = &self.files[i];
+        format!(
+            "write {:?} to {}: {}",
+            String::from_utf8_lossy(text),
+            path.to_string_lossy(),
+            std::io::Error::from_raw_os_error(errno)
+        )
+    }
+}
+
+/// Moves this (single-threaded) process into a new user namespace where it is
+/// uid 0, mapped to its own uid: what lets a process without privileges make
+/// every other namespace type, owned by that one.
+pub fn enter_user_namespace() -> Result<(), String> {
+    let maps = OwnMaps::new();
+    unshare(libc::CLONE_NEWUSER as u64).map_err(|e| format!("unshare(CLONE_NEWUSER): {e}"))?;
+    maps.write().map_err(|e| maps.describe(e))
+}
+
+/// Why this process cannot make namespaces through a user namespace of its
+/// own, or `None` where it can: tried in a forked child (a new user
+/// namespace, its maps, then a mount and a network namespace inside), and a
+/// refusal explained by the switch that blocks it.
+pub fn user_namespaces_blocked() -> Option<String> {
+    let maps = OwnMaps::new();
+    let (r, w) = pipe().ok()?;
+    // SAFETY: the child runs syscalls only (no allocation) and _exits.
+    let pid = unsafe { fork() }.ok()?;
+    if pid == 0 {
+        drop(r);
+        // (stage, file index, errno): stage 0 unshare user, 1 maps, 2 unshare mnt|net.
+        let report = |stage: i32, i: usize, errno: i32| {
+            let mut b = [0u8; 12];
+            b[..4].copy_from_slice(&stage.to_ne_bytes());
+            b[4..8].copy_from_slice(&(i as i32).to_ne_bytes());
+            b[8..].copy_from_slice(&errno.to_ne_bytes());
+            write_all(std::os::fd::AsRawFd::as_raw_fd(&w), &b);
+            exit_child(1);
+        };
+        let errno = || last_err().raw_os_error().unwrap_or(libc::EIO);
+        // SAFETY: plain syscalls.
+        if unsafe { libc::unshare(libc::CLONE_NEWUSER) } != 0 {
+            report(0, 0, errno());
+        }
+        if let Err((i, e)) = maps.write() {
+            report(1, i, e);
+        }
+        // SAFETY: plain syscall.
+        if unsafe { libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET) } != 0 {
+            report(2, 0, errno());
+        }
+        exit_child(0);
+    }
+    drop(w);
+    let mut b = [0u8; 12];
+    let failed = read_exact(std::os::fd::AsRawFd::as_raw_fd(&r), &mut b);
+    let _ = wait(pid);
+    if !failed {
+        return None;
+    }
+    let word = |k: usize| i32::from_ne_bytes(b[k * 4..k * 4 + 4].try_into().unwrap_or_default());
+    let (stage, i, errno) = (word(0), word(1) as usize, word(2));
+    let what = match stage {
+        0 => format!(
+            "unshare(CLONE_NEWUSER): {}",
+            std::io::Error::from_raw_os_error(errno)
+        ),
+        1 => maps.describe((i.min(2), errno)),
+        _ => format!(
+            "unshare(CLONE_NEWNS|CLONE_NEWNET) in its own user namespace: {}",
+            std::io::Error::from_raw_os_error(errno)
+        ),
+    };
+    let sysctl = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse::<i64>().ok())
+    };
+    Some(userns_block_reason(
+        &what,
+        sysctl("/proc/sys/user/max_user_namespaces"),
+        sysctl("/proc/sys/kernel/unprivileged_userns_clone"),
+        sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"),
+    ))
+}
+
+/// The one message for blocked user namespaces: the switch that blocks them
+/// and the command that lifts it (or running as root).
+pub fn userns_block_reason(
+    what: &str,
+    max_user_namespaces: Option<i64>,
+    unprivileged_userns_clone: Option<i64>,
+    apparmor_restrict: Option<i64>,
+) -> String {
+    let (why, fix) = if max_user_namespaces == Some(0) {
+        (
+            "user.max_user_namespaces is 0",
+            "sudo sysctl -w user.max_user_namespaces=15000",
+        )
+    } else if unprivileged_userns_clone == Some(0) {
+        (
+            "kernel.unprivileged_userns_clone is 0",
+            "sudo sysctl -w kernel.unprivileged_userns_clone=1",
+        )
+    } else if apparmor_restrict == Some(1) {
+        (
+            "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1, Ubuntu's default since 23.10)",
+            "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for isobench that allows `userns,`",
+        )
+    } else {
+        (
+            "the kernel refused",
+            "check the kernel's user namespace settings",
+        )
+    };
+    format!("not root, and unprivileged user namespaces are blocked: {why} ({what}); hint: run as root (sudo isobench run), or {fix}")
+}
+
 /// Non-init network namespaces alive (or still being torn down), from the
 /// `net_namespace` slab in /proc/slabinfo; `None` where the cache is merged or hidden.
 pub fn net_namespaces_alive() -> Option<u64> {
@@ -351,6 +513,44 @@ pub fn parse_slab_active(slabinfo: &str, cache: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocked_user_namespaces_name_the_switch_and_its_fix() {
+        let w = "write \"0 1000 1\" to /proc/self/uid_map: Operation not permitted";
+        let m = userns_block_reason(w, Some(15000), None, Some(1));
+        assert!(
+            m.contains("AppArmor") && m.contains("apparmor_restrict_unprivileged_userns=0"),
+            "{m}"
+        );
+        assert!(m.contains(w) && m.contains("hint: run as root"), "{m}");
+        let m = userns_block_reason(w, Some(0), None, Some(1));
+        assert!(m.contains("user.max_user_namespaces is 0"), "{m}");
+        let m = userns_block_reason(w, Some(15000), Some(0), None);
+        assert!(m.contains("unprivileged_userns_clone=1"), "{m}");
+        let m = userns_block_reason(w, Some(15000), Some(1), Some(0));
+        assert!(m.contains("the kernel refused"), "{m}");
+    }
+
+    /// The maps a process may write for itself, made before any fork.
+    #[test]
+    fn own_maps_map_the_callers_ids() {
+        let m = OwnMaps::new();
+        let text: Vec<String> = m
+            .files
+            .iter()
+            .map(|(p, t)| format!("{} {}", p.to_string_lossy(), String::from_utf8_lossy(t)))
+            .collect();
+        // SAFETY: plain syscalls.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        assert_eq!(
+            text,
+            [
+                "/proc/self/setgroups deny".to_string(),
+                format!("/proc/self/uid_map 0 {uid} 1"),
+                format!("/proc/self/gid_map 0 {gid} 1"),
+            ]
+        );
+    }
 
     #[test]
     fn kinds_round_trip_and_flags_are_distinct() {

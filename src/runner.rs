@@ -133,11 +133,37 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
     if let Some(out) = &opts.out {
         crate::outdir::check(out)?;
     }
-    let layout = Layout::detect().context("detect the cgroup layout")?;
+    let mut layout = Layout::detect().context("detect the cgroup layout")?;
+    // Without root and without a delegated cgroup, the cgroup probes skip and
+    // the namespace probes still run; with no such case, today's refusal.
+    let uid = nix::unistd::geteuid();
+    let mut unwritable = None;
+    if !uid.is_root() && opts.cgroup_parent.is_none() {
+        let whole = layout.clone();
+        let writable = |d: &Path| nix::unistd::access(d, nix::unistd::AccessFlags::W_OK).is_ok();
+        let any_left = layout.leave_unwritable(uid.as_raw(), writable);
+        if !any_left && plan.cases.iter().all(|p| p.case.needs_cgroups()) {
+            crate::cgroup::check_parents(&whole, None).context("prepare the harness's cgroups")?;
+        }
+        let dirs: Vec<String> = layout
+            .hierarchies
+            .iter()
+            .filter(|h| h.unwritable_by.is_some())
+            .filter_map(|h| h.own_dir.as_ref().map(|d| d.display().to_string()))
+            .collect();
+        unwritable = (!dirs.is_empty()).then(|| dirs.join(", "));
+    }
     // Before the host's fingerprint (a second of sampling): a place the
     // harness cannot write to is said at once.
     crate::cgroup::check_parents(&layout, opts.cgroup_parent.as_deref())
         .context("prepare the harness's cgroups")?;
+    if let Some(dirs) = &unwritable {
+        on(Event::Warning(&format!(
+            "not root, and uid {} cannot write the own cgroup ({dirs}): the cgroup cases it serves skip, the namespace probes run through a user namespace; hint: {}",
+            uid,
+            crate::cgroup::UNWRITABLE_HINT
+        )));
+    }
     let host = Host::probe(Some(&layout));
     let stale = clean_stale(&layout, opts.cgroup_parent.as_deref())
         .context("remove leftovers of earlier runs")?;

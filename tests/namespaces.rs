@@ -174,3 +174,170 @@ fn worker_rejects_an_unknown_op() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown namespace kind `bogus`"));
 }
+
+/// The uid a run without root is tested as (nobody).
+const USER: u32 = 65534;
+
+/// A copy of the binary that `USER` may run, in a folder it may write.
+fn as_user() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(bin(), tmp.path().join("isobench")).unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    tmp
+}
+
+fn user_command(dir: &std::path::Path) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(dir.join("isobench"));
+    c.uid(USER).gid(USER).current_dir(dir);
+    c
+}
+
+/// Every isolation fact and every method's mechanics hold through a user
+/// namespace of the worker's own: as root (`--userns` maps 0 to 0) and as a
+/// user without privileges, the way a run without root makes namespaces.
+#[test]
+fn through_a_user_namespace_every_kind_isolates_and_every_method_moves() {
+    if !privileged("through_a_user_namespace_every_kind_isolates_and_every_method_moves") {
+        return;
+    }
+    let tmp = as_user();
+    let mut failures = Vec::new();
+    for kind in [
+        "mnt", "pid", "net", "ipc", "uts", "user", "cgroup", "time", "all",
+    ] {
+        let mut checks = vec![vec!["--kind", kind]];
+        if kind != "all" {
+            for m in ["clone", "unshare", "setns"] {
+                checks.push(vec!["--kind", kind, "--method", m]);
+            }
+        }
+        for args in checks {
+            for user in [false, true] {
+                let out = if user {
+                    user_command(tmp.path())
+                        .args(["worker", "ns-verify", "--userns"])
+                        .args(&args)
+                        .output()
+                } else {
+                    Command::new(bin())
+                        .args(["worker", "ns-verify", "--userns"])
+                        .args(&args)
+                        .output()
+                }
+                .unwrap();
+                let c: Check = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                    panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout))
+                });
+                if !c.pass {
+                    failures.push(format!("{args:?} (as uid {USER}: {user}): {}", c.observed));
+                }
+                if kind == "user" && args.len() == 2 {
+                    // The nested map names another id: a map that did not
+                    // take could not read as this one.
+                    assert!(
+                        c.observed.contains("uid inside 1000, seen from outside 0"),
+                        "{}",
+                        c.observed
+                    );
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Without root and with no cgroup it may write, a run does what needs no
+/// privilege: the namespace cases run through a user namespace and pass, the
+/// cgroup cases skip naming the cgroup and the fix, and nothing is created.
+/// With only cgroup cases it refuses at once (exit 2), leaving no folder.
+#[test]
+fn without_root_the_namespace_cases_run_and_the_cgroup_cases_skip() {
+    if !privileged("without_root_the_namespace_cases_run_and_the_cgroup_cases_skip") {
+        return;
+    }
+    let _g = serial();
+    let tmp = as_user();
+    let scenario = common::scenario(
+        tmp.path(),
+        "mixed.toml",
+        "schema = 1\nname = \"mixed\"\n[ns_latency]\nkinds = [\"net\", \"user\"]\nmethods = [\"clone\", \"setns\"]\niterations = 20\n[pids]\n",
+    );
+    let child = user_command(tmp.path())
+        .args(["run", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&scenario)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "not root, and uid {USER} cannot write the own cgroup"
+        )) && stderr.contains("hint: run as root"),
+        "{stderr}"
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("out/summary.csv")).unwrap();
+    for case in [
+        "net-clone",
+        "user-clone",
+        "net-setns",
+        "user-setns",
+        "net-isolation",
+    ] {
+        let row = common::row(&csv, &format!("ns_latency,{case},"));
+        assert!(row.contains(",pass,"), "{row}");
+        if !case.ends_with("isolation") {
+            assert!(
+                row.contains("through a user namespace of its own (not root)"),
+                "{row}"
+            );
+        }
+    }
+    let pids: Vec<&str> = csv.lines().filter(|l| l.starts_with("pids,")).collect();
+    assert!(!pids.is_empty(), "{csv}");
+    for row in pids {
+        assert!(
+            row.contains(",skip,") && row.contains(&format!("which uid {USER} cannot write")),
+            "{row}"
+        );
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/run.json")).unwrap())
+            .unwrap();
+    assert!(run["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["probe"] == "ns_latency")
+        .all(|c| c["config"]["user_namespace"] == true));
+    assert!(common::dirs_of(pid).is_empty());
+    // Only cgroup cases: refused at once, nothing made.
+    let only = common::scenario(
+        tmp.path(),
+        "pids.toml",
+        "schema = 1\nname = \"p\"\n[pids]\n",
+    );
+    let out = user_command(tmp.path())
+        .args(["run", "--out"])
+        .arg(tmp.path().join("out2"))
+        .arg(&only)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("not writable by uid {USER}")) && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("out2").exists());
+    assert!(ns_workers().is_empty(), "{:?}", ns_workers());
+}

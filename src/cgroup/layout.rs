@@ -115,6 +115,10 @@ pub struct Hierarchy {
     pub standing: Standing,
     /// The mount is read-only: no cgroup can be made in it.
     pub read_only: bool,
+    /// The own cgroup is not writable by this (non-root) uid, which has no
+    /// cgroup delegated here: nothing is made in it ([`Layout::leave_unwritable`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unwritable_by: Option<u32>,
     /// v2: the controllers at the mount's root (what the kernel, or the
     /// container, offers), to tell "not on this kernel" from "not delegated
     /// to the own cgroup". Empty on v1.
@@ -124,6 +128,11 @@ pub struct Hierarchy {
 impl Hierarchy {
     pub fn has(&self, name: &str) -> bool {
         self.controllers.iter().any(|c| c == name)
+    }
+
+    /// Cgroups can be made in it: neither read-only nor left as not writable.
+    pub fn usable(&self) -> bool {
+        !self.read_only && self.unwritable_by.is_none()
     }
 }
 
@@ -239,6 +248,7 @@ impl Layout {
                 own_path: member.path.clone(),
                 own_dir,
                 read_only: m.read_only,
+                unwritable_by: None,
                 root_controllers,
             });
         }
@@ -268,6 +278,7 @@ impl Layout {
                 own_path: member.path.clone(),
                 controllers,
                 read_only: m.read_only,
+                unwritable_by: None,
                 root_controllers: Vec::new(),
             });
         }
@@ -300,13 +311,13 @@ impl Layout {
         let v1 = self.hierarchies.iter().position(|h| {
             h.version == Version::V1
                 && h.own_dir.is_some()
-                && !h.read_only
+                && h.usable()
                 && h.has(controller.v1_name())
         });
         let v2 = self.hierarchies.iter().position(|h| {
             h.version == Version::V2
                 && h.own_dir.is_some()
-                && !h.read_only
+                && h.usable()
                 && match controller.on_v2() {
                     super::OnV2::Controller(name) => h.has(name),
                     // Core interface files (cgroup.freeze, cpu.stat usage) need no controller.
@@ -350,6 +361,17 @@ impl Layout {
                 h.mount_point.display()
             );
         }
+        if let Some(h) = self
+            .hierarchies
+            .iter()
+            .find(|h| h.unwritable_by.is_some() && h.own_dir.is_some() && carries(h))
+        {
+            return format!(
+                "the {controller} controller is in the own cgroup {}, which uid {} cannot write (not root, and nothing delegated); hint: {UNWRITABLE_HINT}",
+                h.own_dir.as_deref().unwrap_or(Path::new("?")).display(),
+                h.unwritable_by.unwrap_or_default()
+            );
+        }
         if let (Some(name), Some(h)) = (v2_name, self.unified()) {
             if !h.has(name) && h.root_controllers.iter().any(|c| c == name) {
                 let own = h
@@ -369,11 +391,36 @@ impl Layout {
         format!("the {controller} controller is not available on this host")
     }
 
+    /// Leaves out every hierarchy whose own cgroup `writable` says this uid
+    /// cannot write (a run without root and without `--cgroup-parent`): its
+    /// controllers get no placement, so their probes skip and say why, while
+    /// what needs no cgroup runs. Returns whether any hierarchy is left to use.
+    pub fn leave_unwritable(&mut self, uid: u32, writable: impl Fn(&Path) -> bool) -> bool {
+        for h in &mut self.hierarchies {
+            if h.read_only {
+                continue;
+            }
+            if let Some(d) = &h.own_dir {
+                if !writable(d) {
+                    h.unwritable_by = Some(uid);
+                }
+            }
+        }
+        self.hierarchies.iter().any(|h| {
+            h.usable()
+                && h.own_dir.is_some()
+                && !(h.version == Version::V1 && h.controllers.is_empty())
+        })
+    }
+
     /// Placement of every controller isobench uses.
     pub fn placements(&self) -> Vec<Placement> {
         Controller::ALL.iter().map(|&c| self.placement(c)).collect()
     }
 }
+
+/// How a user without root gets cgroups to work in.
+pub const UNWRITABLE_HINT: &str = "run as root (sudo isobench run), or from a delegated cgroup (systemd-run --user --scope -p Delegate=yes isobench run)";
 
 /// The standing before the interface files are looked at: the mount's root
 /// is taken for the kernel's (what a fixture of a plain host shows) until
@@ -680,6 +727,32 @@ mod tests {
         let why = l.absence(Controller::Freezer);
         assert!(why.contains("read-only"), "{why}");
         assert!(!container(NS_MOUNTINFO).hierarchies[0].read_only);
+    }
+
+    #[test]
+    fn what_a_user_cannot_write_places_nothing_and_says_why() {
+        // Hybrid, the v2 cgroup delegated, the v1 ones root's.
+        let mut l = hybrid();
+        let v2 = l.unified().and_then(|h| h.own_dir.clone()).unwrap();
+        assert!(l.leave_unwritable(1000, |d| d == v2));
+        assert_eq!(l.placement(Controller::Memory).version, None);
+        // The v1 freezer is left out; cgroup.freeze of the delegated v2 cgroup serves.
+        assert_eq!(l.placement(Controller::Freezer).version, Some(Version::V2));
+        let why = l.absence(Controller::Memory);
+        assert!(
+            why.contains("which uid 1000 cannot write") && why.contains("hint: run as root"),
+            "{why}"
+        );
+        // Nothing writable: nothing left to make cgroups in.
+        let mut l = hybrid();
+        assert!(!l.leave_unwritable(1000, |_| false));
+        assert!(Controller::ALL
+            .iter()
+            .all(|&c| l.placement(c).version.is_none()));
+        // Everything writable: nothing changes.
+        let mut l = hybrid();
+        assert!(l.leave_unwritable(1000, |_| true));
+        assert_eq!(l, hybrid());
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub mod v2;
 
 pub use devices::{DevAccess, DevKind, DeviceRule};
 pub use handle::{enter_self, raw_fds, Cgroup, Dir, ThawOnDrop, SETTLE_TIMEOUT, V1_POLL};
-pub use layout::{Layout, LayoutKind, Placement, Standing};
+pub use layout::{Layout, LayoutKind, Placement, Standing, UNWRITABLE_HINT};
 pub use manager::Manager;
 pub use scope::{
     check_parents, clean_stale, owner_of, take_cleanup_problems, CleanReport, CleanupProblem,

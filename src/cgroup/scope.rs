@@ -115,7 +115,7 @@ fn parents(layout: &Layout, parent: Option<&str>) -> Result<Vec<Parent>, CgroupE
         }
         // Nothing can be made there; what it serves is absent from the
         // layout's placements, so the probes skip and say why.
-        if h.read_only {
+        if !h.usable() {
             continue;
         }
         let path = match parent {
@@ -180,12 +180,18 @@ impl Scope {
     pub fn new(layout: &Layout, opts: &ScopeOptions) -> Result<Scope, CgroupError> {
         let parents = preflight(layout, opts.parent.as_deref())?;
         let paths: Vec<PathBuf> = parents.iter().map(|p| p.path.clone()).collect();
-        let record = owner::write(&opts.run_id, &paths)?;
+        // Nothing to own without a parent (a read-only or not writable cgroup
+        // file system): no record, which a user without root could not write.
+        let record = if paths.is_empty() {
+            None
+        } else {
+            Some(owner::write(&opts.run_id, &paths)?)
+        };
         let mut scope = Scope {
             prefix: format!("{NAME_PREFIX}{}", std::process::id()),
             parents,
             live: Vec::new(),
-            record: Some(record),
+            record,
             leaf: None,
             root_enabled: None,
             pools: Vec::new(),

@@ -105,6 +105,11 @@ pub trait Case: Debug {
     }
     /// Measures the case and judges it.
     fn run(&self, ctx: &mut Ctx) -> Result<CaseResult, ProbeError>;
+    /// Whether it needs cgroups of the harness's own: a run that can make
+    /// none (not root, nothing delegated) goes on only for cases that don't.
+    fn needs_cgroups(&self) -> bool {
+        true
+    }
 }
 
 /// Typed cases as a plan holds them.

@@ -23,6 +23,25 @@ pub struct Check {
 /// The outside uid/gid that uid/gid 0 in a new user namespace is mapped to.
 pub const MAPPED_ID: u32 = 65534;
 
+/// The id a user namespace made by a worker already inside one of its own
+/// (`--userns`) maps: that worker has only uid 0, so the child's id must be
+/// another for the map to show.
+pub const NESTED_INSIDE_ID: u32 = 1000;
+
+/// The (inside, outside) uid and gid of a new user namespace's map: `0 65534`
+/// from the initial user namespace; in a worker's own (one id mapped, as a
+/// non-root run makes it), `1000 0`.
+pub fn child_ids() -> (u32, u32) {
+    let full = std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().nth(2) == Some("4294967295"))
+        .unwrap_or(true);
+    if full {
+        (0, MAPPED_ID)
+    } else {
+        (NESTED_INSIDE_ID, 0)
+    }
+}
+
 /// A child in new namespaces that reports one text back, with a parent step
 /// (e.g. writing uid maps) before the child's `body` runs and after it reported.
 fn in_new_ns(
@@ -70,10 +89,11 @@ fn in_new_ns(
 /// Writes the uid/gid maps of a new user namespace in the order the kernel
 /// requires: setgroups `deny` first (else gid_map is refused), then the maps.
 pub fn write_id_maps(pid: i32) -> Result<(), String> {
+    let (inside, outside) = child_ids();
     for (file, text) in [
         ("setgroups", "deny".to_string()),
-        ("uid_map", format!("0 {MAPPED_ID} 1")),
-        ("gid_map", format!("0 {MAPPED_ID} 1")),
+        ("uid_map", format!("{inside} {outside} 1")),
+        ("gid_map", format!("{inside} {outside} 1")),
     ] {
         let path = format!("/proc/{pid}/{file}");
         std::fs::OpenOptions::new()
@@ -85,14 +105,13 @@ pub fn write_id_maps(pid: i32) -> Result<(), String> {
     Ok(())
 }
 
-/// Takes uid/gid 0 of the new user namespace (mapped to [`MAPPED_ID`] outside):
-/// the creator's credentials are still those of the outside root until it does.
-fn become_root() -> Result<(), String> {
+/// Takes the mapped uid/gid of the new user namespace (`inside`, see
+/// [`child_ids`]): the creator's credentials are the outside ones until it does.
+fn become_mapped(inside: u32) -> Result<(), String> {
     use nix::unistd::{setresgid, setresuid, Gid, Uid};
-    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
-        .map_err(|e| format!("setresgid(0): {e}; "))?;
-    setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
-        .map_err(|e| format!("setresuid(0): {e}; "))
+    let (g, u) = (Gid::from_raw(inside), Uid::from_raw(inside));
+    setresgid(g, g, g).map_err(|e| format!("setresgid({inside}): {e}; "))?;
+    setresuid(u, u, u).map_err(|e| format!("setresuid({inside}): {e}; "))
 }
 
 /// The inode of this process's namespace of `kind` (`/proc/self/ns/<kind>`).
@@ -318,19 +337,20 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
             })
         }
         NsKind::User => {
+            let (id_in, id_out) = child_ids();
             let (inside, outside) = in_new_ns(
                 flags,
                 write_id_maps,
-                || match become_root() {
+                move || match become_mapped(id_in) {
                     Ok(()) => format!("{}", nix::unistd::getuid()),
                     Err(e) => e,
                 },
                 |pid| outside_uid(pid).map_or("?".into(), |u| u.to_string()),
             )?;
             Ok(Check {
-                pass: inside == "0" && outside == MAPPED_ID.to_string(),
+                pass: inside == id_in.to_string() && outside == id_out.to_string(),
                 observed: format!(
-                    "uid inside {inside}, seen from outside {outside} (uid_map 0 {MAPPED_ID} 1)"
+                    "uid inside {inside}, seen from outside {outside} (uid_map {id_in} {id_out} 1)"
                 ),
             })
         }
@@ -360,6 +380,7 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
             // Every kind at once, each checked as its own case checks it, in one child.
             let outside_host = hostname();
             let time_outside = ns_inode("time");
+            let (id_in, _) = child_ids();
             let key = 0x1b0d_0000 | (me as i32 & 0xffff);
             // SAFETY: plain SysV IPC syscall.
             let queue = unsafe { libc::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
@@ -378,7 +399,7 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
                 flags,
                 write_id_maps,
                 move || {
-                    let root = become_root().err().unwrap_or_default();
+                    let root = become_mapped(id_in).err().unwrap_or_default();
                     let host = nix::unistd::sethostname(format!("isobench-{me}"))
                         .map_err(|e| format!("sethostname: {e}"))
                         .err()
@@ -422,7 +443,7 @@ pub fn check(kind: NsKind) -> Result<Check, String> {
                 field("cgroup").split(',').all(|p| p == "/") && !field("cgroup").is_empty();
             let facts = [
                 ("pid 1", field("pid") == "1"),
-                ("uid 0", field("uid") == "0"),
+                ("mapped uid", field("uid") == id_in.to_string()),
                 (
                     "only lo, down",
                     field("ifs") == "lo" && field("lo") == "down",

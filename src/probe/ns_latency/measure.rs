@@ -51,8 +51,10 @@ fn spawn(exe: &Path, args: &[String]) -> Result<Child, ProbeError> {
 
 /// Starts `workers` timing workers, releases them together once all are
 /// ready, and collects their reports. `Ok(Err(msg))`: a worker failed (a verdict).
+#[allow(clippy::too_many_arguments)]
 fn run_workers(
     exe: &Path,
+    userns: bool,
     op: &str,
     workers: u32,
     iterations: u64,
@@ -70,6 +72,9 @@ fn run_workers(
     ];
     if paired {
         args.push("--paired".into());
+    }
+    if userns {
+        args.push("--userns".into());
     }
     match duration {
         Some(d) => args.extend(["--duration-ms".to_string(), d.as_millis().to_string()]),
@@ -151,7 +156,7 @@ const SETTLED: Duration = Duration::from_millis(300);
 /// worker after `warmup` discarded runs; returns the samples in ns. For
 /// benchmarks that drive the same workers as the probe.
 pub fn sample(exe: &Path, op: &str, iterations: u64, warmup: u64) -> Result<Vec<u64>, String> {
-    match run_workers(exe, op, 1, iterations, warmup, None, false) {
+    match run_workers(exe, false, op, 1, iterations, warmup, None, false) {
         Ok(Ok(mut r)) => Ok(r.pop().map(|r| r.samples).unwrap_or_default()),
         Ok(Err(e)) => Err(e),
         Err(e) => Err(e.to_string()),
@@ -244,9 +249,34 @@ pub fn cost_words(e: &Estimate) -> String {
     }
 }
 
-/// Runs one latency case.
-pub fn run_case(case: &NsCase, exe: &Path) -> Result<CaseResult, ProbeError> {
+/// Why namespaces cannot be made through a user namespace of the harness's
+/// own, asked once a run (a forked try; the answer does not change mid-run).
+fn userns_blocked() -> Option<String> {
+    static BLOCKED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BLOCKED.get_or_init(ns::user_namespaces_blocked).clone()
+}
+
+/// A case run without root goes through a user namespace of its workers' own:
+/// said in its config (a figure measured so is not one measured as root), and
+/// skipped with the one precise reason where user namespaces are blocked.
+fn through_userns(result: &mut Measured, userns: bool) -> Result<(), String> {
+    if !userns {
+        return Ok(());
+    }
+    if let Some(obj) = result.config.as_object_mut() {
+        obj.insert("user_namespace".into(), serde_json::Value::Bool(true));
+    }
+    userns_blocked().map_or(Ok(()), Err)
+}
+
+/// Runs one latency case; `userns`: its workers first enter a user namespace
+/// of their own (a run without root).
+pub fn run_case(case: &NsCase, exe: &Path, userns: bool) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(PROBE, &case.id, case);
+    if let Err(why) = through_userns(&mut result, userns) {
+        result.judge(Verdict::skip(why));
+        return Ok(result.finish());
+    }
     let op = match (case.kind, case.method) {
         (Some(k), Some(m)) => {
             if let Some(why) = ns::unsupported(k, m) {
@@ -277,6 +307,7 @@ pub fn run_case(case: &NsCase, exe: &Path) -> Result<CaseResult, ProbeError> {
     let paired = case.method == Some(Method::Clone) && case.kind.is_some_and(|k| k != NsKind::None);
     let reports = match run_workers(
         exe,
+        userns,
         &op,
         case.workers,
         case.iterations,
@@ -347,7 +378,7 @@ pub fn run_case(case: &NsCase, exe: &Path) -> Result<CaseResult, ProbeError> {
             Err(e) => notes.push(format!("teardown backlog: {e}")),
         }
         if let Some(len) = case.rate {
-            match run_workers(exe, &op, 1, 0, 0, Some(len), false)? {
+            match run_workers(exe, userns, &op, 1, 0, 0, Some(len), false)? {
                 Ok(r) => {
                     let r = &r[0];
                     let after = ns::net_namespaces_alive().unwrap_or(base);
@@ -377,7 +408,12 @@ pub fn run_case(case: &NsCase, exe: &Path) -> Result<CaseResult, ProbeError> {
     result.summaries = result.series.iter().filter_map(Summary::of).collect();
     let p50 = result.summaries.first().map_or(0, |s| s.p50);
     let mut reason = format!(
-        "{n} samples after {} warm-up; p50 {}",
+        "{}{n} samples after {} warm-up; p50 {}",
+        if userns {
+            "through a user namespace of its own (not root): "
+        } else {
+            ""
+        },
         case.warmup * case.workers as u64,
         crate::units::human_u64(p50, &Unit::Ns)
     );
@@ -396,13 +432,17 @@ pub fn run_case(case: &NsCase, exe: &Path) -> Result<CaseResult, ProbeError> {
     Ok(result.finish())
 }
 
-/// Runs the isolation check of `kind` in a fresh worker.
-pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
+/// Runs the isolation check of `kind` in a fresh worker (`userns`: as [`run_case`]).
+pub fn run_verify(kind: NsKind, exe: &Path, userns: bool) -> Result<CaseResult, ProbeError> {
     let mut result = Measured::new(
         PROBE,
         &format!("{kind}-isolation"),
         serde_json::json!({ "kind": kind }),
     );
+    if let Err(why) = through_userns(&mut result, userns) {
+        result.judge(Verdict::skip(why));
+        return Ok(result.finish());
+    }
     if let Some(name) = kind.proc_name() {
         if !Path::new(&format!("/proc/self/ns/{name}")).exists() {
             result.judge(Verdict::skip(format!(
@@ -414,6 +454,7 @@ pub fn run_verify(kind: NsKind, exe: &Path) -> Result<CaseResult, ProbeError> {
     let out = Command::new(exe)
         .process_group(0)
         .args(["worker", "ns-verify", "--kind", &kind.to_string()])
+        .args(userns.then_some("--userns"))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()

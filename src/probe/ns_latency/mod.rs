@@ -154,17 +154,19 @@ impl Probe for NsLatency {
             .into_iter()
             .filter(|k| !std::path::Path::new(&format!("/proc/self/ns/{k}")).exists())
             .collect();
-        if !host.is_root {
-            Readiness::new(
-                false,
-                "needs root (CAP_SYS_ADMIN) to create every namespace type",
-            )
-        } else if missing.is_empty() {
-            Readiness::new(true, "all of mnt pid net ipc uts user cgroup time")
-        } else {
+        if !missing.is_empty() {
             Readiness::new(
                 false,
                 format!("this kernel lacks namespace types: {}", missing.join(" ")),
+            )
+        } else if host.is_root {
+            Readiness::new(true, "all of mnt pid net ipc uts user cgroup time")
+        } else if let Some(why) = crate::ns::user_namespaces_blocked() {
+            Readiness::new(false, why)
+        } else {
+            Readiness::new(
+                true,
+                "all of mnt pid net ipc uts user cgroup time, through a user namespace of its own (not root)",
             )
         }
     }
@@ -256,7 +258,10 @@ impl Case for NsCase {
         self.rate
     }
     fn run(&self, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
-        measure::run_case(self, ctx.exe)
+        measure::run_case(self, ctx.exe, !ctx.host.is_root)
+    }
+    fn needs_cgroups(&self) -> bool {
+        false
     }
 }
 
@@ -265,7 +270,10 @@ impl Case for VerifyCase {
         &self.id
     }
     fn run(&self, ctx: &mut Ctx) -> Result<CaseResult, ProbeError> {
-        measure::run_verify(self.kind, ctx.exe)
+        measure::run_verify(self.kind, ctx.exe, !ctx.host.is_root)
+    }
+    fn needs_cgroups(&self) -> bool {
+        false
     }
 }
 
