@@ -48,15 +48,7 @@ pub fn report() -> CheckReport {
     let is_root = host.is_root;
     let (can_create, create_cgroups) = match &layout {
         Some(l) => {
-            let busy = l
-                .unified()
-                .and_then(|h| h.own_dir.as_deref())
-                .and_then(|d| crate::cgroup::read_procs(d).ok())
-                .map_or(0, |p| {
-                    p.iter()
-                        .filter(|&&q| q != std::process::id() as i32)
-                        .count()
-                });
+            let busy = crate::cgroup::others_in_own(l);
             predict(
                 l,
                 host.cgroup_manager.as_ref(),
@@ -114,6 +106,13 @@ pub fn predict(
         return (
             false,
             "no: the cgroup file system is mounted read-only (an unprivileged container); the cgroup probes skip and say so, the namespace probes run".into(),
+        );
+    }
+    if let Some(m) = manager.filter(|m| m.systemd && !m.needs_scope() && others > 0) {
+        let own = m.cgroup.as_deref().unwrap_or("/");
+        return (
+            true,
+            format!("yes, in a new systemd scope with Delegate=yes: the own cgroup {own} is delegated but holds {others} other process(es) (`run --no-systemd-scope` refuses instead)"),
         );
     }
     if let Some(m) = manager.filter(|m| m.needs_scope()) {
@@ -386,6 +385,17 @@ mod tests {
             "{why}"
         );
         assert!(why.contains("session-1.scope"), "{why}");
+        // Delegated but holding others (a shell in a delegated scope): a scope too.
+        let delegated = Manager {
+            delegated_at: Some("/sys/fs/cgroup/x".into()),
+            ..systemd.clone()
+        };
+        let (ok, why) = predict(&session, Some(&delegated), 1, all, 0);
+        assert!(
+            ok && why.contains("delegated but holds 1 other process(es)"),
+            "{why}"
+        );
+        assert!(predict(&session, Some(&delegated), 0, all, 0).0);
         // The same session without systemd: four others in it, refused.
         let (ok, why) = predict(&session, None, 4, all, 0);
         assert!(!ok && why.contains("holds 4 other process(es)"), "{why}");

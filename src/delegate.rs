@@ -26,14 +26,24 @@ pub const NO_SCOPE_FLAG: &str = "--no-systemd-scope";
 pub enum Decision {
     /// Use the own cgroup (or `--cgroup-parent`) as it is.
     Stay,
-    /// Re-execute in a new scope of this name; `user`: of the user's manager.
-    Enter { unit: String, user: bool },
+    /// Re-execute in a new scope of this name; `user`: of the user's manager;
+    /// `why`: what is wrong with the own cgroup, for the run's one line.
+    Enter {
+        unit: String,
+        user: bool,
+        why: String,
+    },
     /// Stop with this one-line reason (exit 2).
     Refuse(String),
 }
 
 /// Decides from the manager's view. `marker` is [`SYSTEMD_SCOPE_ENV`] as the
 /// process found it: set, the run was re-executed by us into that scope.
+/// `others`: the processes beside this one in the own cgroup2 cgroup. A
+/// delegated cgroup that holds others (a shell started with `systemd-run
+/// --scope -p Delegate=yes bash`, a test binary that starts runs) cannot
+/// enable controllers for children either (the no-internal-process rule):
+/// where systemd can give a scope of its own, the run asks for one there too.
 pub fn decide(
     manager: &Manager,
     is_root: bool,
@@ -41,8 +51,9 @@ pub fn decide(
     cgroup_parent: bool,
     marker: Option<&str>,
     pid: u32,
+    others: usize,
 ) -> Decision {
-    if cgroup_parent || !manager.needs_scope() {
+    if cgroup_parent || !manager.systemd {
         return Decision::Stay;
     }
     // systemd before v251 marks no delegation with an xattr: the scope we
@@ -51,14 +62,27 @@ pub fn decide(
         return Decision::Stay;
     }
     let own = manager.cgroup.as_deref().unwrap_or("/");
+    let why = if manager.needs_scope() {
+        format!("the own cgroup {own} is systemd's and not delegated")
+    } else if others > 0 {
+        format!("the own cgroup {own} is delegated but holds {others} other process(es)")
+    } else {
+        return Decision::Stay;
+    };
     if disabled {
+        let rule = if manager.needs_scope() {
+            "isobench creates no cgroup in a unit systemd owns (systemd's delegation rules)"
+        } else {
+            "no controller can be enabled below a cgroup that holds processes (the no-internal-process rule)"
+        };
         return Decision::Refuse(format!(
-            "the own cgroup {own} belongs to systemd and is not delegated, and {NO_SCOPE_FLAG} keeps isobench from asking for a scope of its own; isobench creates no cgroup in a unit systemd owns (systemd's delegation rules); hint: drop {NO_SCOPE_FLAG}, run it as `systemd-run --scope -p Delegate=yes isobench run`, or pass --cgroup-parent to a delegated cgroup"
+            "{why}, and {NO_SCOPE_FLAG} keeps isobench from asking for a scope of its own; {rule}; hint: drop {NO_SCOPE_FLAG}, run it as `systemd-run --scope -p Delegate=yes isobench run`, or pass --cgroup-parent to a delegated cgroup"
         ));
     }
     Decision::Enter {
         unit: format!("isobench-{pid}.scope"),
         user: !is_root,
+        why,
     }
 }
 
@@ -163,31 +187,54 @@ mod tests {
     fn a_session_scope_is_left_for_a_scope_of_our_own() {
         let m = systemd("session-1.scope", false);
         assert_eq!(
-            decide(&m, true, false, false, None, 42),
+            decide(&m, true, false, false, None, 42, 3),
             Decision::Enter {
                 unit: "isobench-42.scope".into(),
-                user: false
+                user: false,
+                why: "the own cgroup /user.slice/user-0.slice/session-1.scope is systemd's and not delegated".into()
             }
         );
         // Not root: the user's own manager.
         assert!(matches!(
-            decide(&m, false, false, false, None, 42),
+            decide(&m, false, false, false, None, 42, 0),
             Decision::Enter { user: true, .. }
         ));
     }
 
     #[test]
+    fn a_delegated_cgroup_holding_others_is_left_for_a_scope_too() {
+        let m = systemd("run-u7.scope", true);
+        let Decision::Enter { why, .. } = decide(&m, true, false, false, None, 42, 1) else {
+            panic!("expected a scope")
+        };
+        assert!(
+            why.contains("delegated but holds 1 other process(es)"),
+            "{why}"
+        );
+        let Decision::Refuse(why) = decide(&m, true, true, false, None, 42, 1) else {
+            panic!("expected a refusal")
+        };
+        assert!(why.contains("no-internal-process rule"), "{why}");
+        // Our own scope, re-executed into: stays, whatever it holds.
+        let ours = systemd("isobench-42.scope", true);
+        assert_eq!(
+            decide(&ours, true, false, false, Some("isobench-42.scope"), 42, 2),
+            Decision::Stay
+        );
+    }
+
+    #[test]
     fn delegated_no_systemd_or_an_explicit_parent_stay() {
         assert_eq!(
-            decide(&systemd("x.scope", true), true, false, false, None, 1),
+            decide(&systemd("x.scope", true), true, false, false, None, 1, 0),
             Decision::Stay
         );
         assert_eq!(
-            decide(&Manager::default(), true, false, false, None, 1),
+            decide(&Manager::default(), true, false, false, None, 1, 5),
             Decision::Stay
         );
         assert_eq!(
-            decide(&systemd("x.scope", false), true, false, true, None, 1),
+            decide(&systemd("x.scope", false), true, false, true, None, 1, 5),
             Decision::Stay
         );
     }
@@ -196,21 +243,27 @@ mod tests {
     fn our_own_scope_is_trusted_without_the_xattr_and_never_re_entered() {
         let m = systemd("isobench-7.scope", false);
         assert_eq!(
-            decide(&m, true, false, false, Some("isobench-7.scope"), 7),
+            decide(&m, true, false, false, Some("isobench-7.scope"), 7, 0),
             Decision::Stay
         );
         // A marker naming another unit is not ours: a scope is still needed.
         assert!(matches!(
-            decide(&m, true, false, false, Some("other.scope"), 7),
+            decide(&m, true, false, false, Some("other.scope"), 7, 0),
             Decision::Enter { .. }
         ));
     }
 
     #[test]
     fn turned_off_it_refuses_with_the_fix() {
-        let Decision::Refuse(why) =
-            decide(&systemd("agent.service", false), true, true, false, None, 1)
-        else {
+        let Decision::Refuse(why) = decide(
+            &systemd("agent.service", false),
+            true,
+            true,
+            false,
+            None,
+            1,
+            1,
+        ) else {
             panic!("expected a refusal")
         };
         assert!(

@@ -338,20 +338,32 @@ fn place_run(cgroup_parent: bool, no_scope: bool) -> Result<(), ExitCode> {
         cgroup_parent,
         marker.as_deref(),
         std::process::id(),
+        // Others in a cgroup this uid cannot write change nothing: the run
+        // leaves it out (Layout::leave_unwritable), a scope or not.
+        layout
+            .unified()
+            .and_then(|h| h.own_dir.as_deref())
+            .filter(|d| nix::unistd::access(*d, nix::unistd::AccessFlags::W_OK).is_ok())
+            .map_or(0, |_| isobench::cgroup::others_in_own(&layout)),
     ) {
         Decision::Stay => Ok(()),
         Decision::Refuse(why) => {
             eprintln!("isobench: error: {why}");
             Err(ExitCode::from(2))
         }
-        Decision::Enter { unit, user } => {
+        Decision::Enter { unit, user, why } => {
             eprintln!(
-                "isobench: the own cgroup {} is systemd's and not delegated: running in a new scope {unit}{} with Delegate=yes ({} turns this off)",
-                manager.cgroup.as_deref().unwrap_or("/"),
+                "isobench: {why}: running in a new scope {unit}{} with Delegate=yes ({} turns this off)",
                 if user { " of the user's manager" } else { "" },
                 delegate::NO_SCOPE_FLAG
             );
             let Err(e) = delegate::enter(&unit, user, &manager);
+            if user {
+                // Without root and without the user's manager, what needs no
+                // cgroup still runs (the runner says what skips, or refuses).
+                eprintln!("isobench: warning: {e}; going on without a scope");
+                return Ok(());
+            }
             eprintln!("isobench: error: {e}");
             Err(ExitCode::from(2))
         }

@@ -416,6 +416,18 @@ pub fn validate_name(name: &str) -> Result<(), CgroupError> {
     }
 }
 
+/// The processes beside this one in the own cgroup2 cgroup (0 where it
+/// cannot be read): what decides whether the harness may enable controllers
+/// below it, or must step aside first.
+pub fn others_in_own(layout: &Layout) -> usize {
+    let me = std::process::id() as i32;
+    layout
+        .unified()
+        .and_then(|h| h.own_dir.as_deref())
+        .and_then(|d| read_procs(d).ok())
+        .map_or(0, |p| p.iter().filter(|&&q| q != me).count())
+}
+
 /// The pids listed in a cgroup.procs file.
 pub fn read_procs(dir: &Path) -> Result<Vec<i32>, CgroupError> {
     let path = dir.join(CGROUP_PROCS);

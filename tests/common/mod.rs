@@ -66,13 +66,76 @@ pub fn serial() -> MutexGuard<'static, ()> {
 /// fails under ISOBENCH_STRICT=1.
 pub fn privileged(test: &str) -> bool {
     let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
+        Some("not root".to_string())
     } else if isobench::cgroup::Layout::detect().is_err() {
-        Some("no cgroup file system")
+        Some("no cgroup file system".to_string())
     } else {
-        None
+        own_scope().err()
     };
-    met(test, why)
+    met(test, why.as_deref())
+}
+
+/// On a systemd host whose own cgroup systemd did not delegate (`sudo cargo
+/// test` from a login shell, a CI runner's service), the test binary first asks
+/// systemd for a transient scope with `Delegate=yes` holding itself, once: the
+/// tests make cgroups in-process, and systemd's rules allow that only in a
+/// delegated unit (`isobench run` re-executes itself into one; a test binary
+/// cannot, so it is adopted over D-Bus, as `busctl` asks). The runs it starts
+/// then find their cgroup delegated but not empty, and take a scope of their own.
+fn own_scope() -> Result<(), String> {
+    static DONE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let layout = isobench::cgroup::Layout::detect().map_err(|e| e.to_string())?;
+        let manager = isobench::cgroup::manager::detect(&layout);
+        if !manager.needs_scope() {
+            return Ok(());
+        }
+        let own = manager.cgroup.clone().unwrap_or_default();
+        let pid = std::process::id().to_string();
+        let unit = format!("isobench-tests-{pid}.scope");
+        let out = std::process::Command::new("busctl")
+            .args([
+                "call",
+                "org.freedesktop.systemd1",
+                "/org/freedesktop/systemd1",
+                "org.freedesktop.systemd1.Manager",
+                "StartTransientUnit",
+                "ssa(sv)a(sa(sv))",
+                &unit,
+                "fail",
+                "3",
+                "PIDs",
+                "au",
+                "1",
+                &pid,
+                "Delegate",
+                "b",
+                "true",
+                "CollectMode",
+                "s",
+                "inactive-or-failed",
+                "0",
+            ])
+            .output()
+            .map_err(|e| format!("the own cgroup {own} is systemd's and not delegated, and busctl could not ask for a scope: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "systemd did not adopt the test binary into {unit}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        // The job is queued: wait until the move has happened.
+        let moved = eventually(10, || {
+            std::fs::read_to_string("/proc/self/cgroup").is_ok_and(|c| c.contains(&unit))
+        });
+        if moved {
+            eprintln!("tests: the own cgroup {own} is systemd's and not delegated: running in {unit}");
+            Ok(())
+        } else {
+            Err(format!("systemd started {unit} but did not move the test binary into it"))
+        }
+    })
+    .clone()
 }
 
 /// True when `why` is `None` (the test's requirements are met); otherwise
