@@ -63,7 +63,7 @@ pub fn decide(
     }
     let own = manager.cgroup.as_deref().unwrap_or("/");
     let why = if manager.needs_scope() {
-        format!("the own cgroup {own} is systemd's and not delegated")
+        format!("the own cgroup {own} belongs to systemd and is not delegated")
     } else if others > 0 {
         format!("the own cgroup {own} is delegated but holds {others} other process(es)")
     } else {
@@ -191,7 +191,7 @@ mod tests {
             Decision::Enter {
                 unit: "isobench-42.scope".into(),
                 user: false,
-                why: "the own cgroup /user.slice/user-0.slice/session-1.scope is systemd's and not delegated".into()
+                why: "the own cgroup /user.slice/user-0.slice/session-1.scope belongs to systemd and is not delegated".into()
             }
         );
         // Not root: the user's own manager.

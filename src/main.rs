@@ -176,14 +176,6 @@ fn cmd_run(
             return env_error(&e.into());
         }
     }
-    if let Err(code) = place_run(cgroup_parent.is_some(), no_systemd_scope) {
-        return code;
-    }
-    if let Err(e) = isobench::interrupt::install() {
-        return env_error(&anyhow::Error::new(e).context("install signal handlers"));
-    }
-    // A serial console (the test VM) is a terminal but shows escapes raw.
-    let tty = std::io::stderr().is_terminal() && std::env::var("TERM").is_ok_and(|t| t != "dumb");
     let opts = RunOptions {
         scenarios,
         out,
@@ -191,6 +183,17 @@ fn cmd_run(
         cgroup_parent,
         repeat: gating.repeat,
     };
+    if let Err(e) = runner::check_plan(&opts) {
+        return env_error(&e);
+    }
+    if let Err(code) = place_run(opts.cgroup_parent.is_some(), no_systemd_scope) {
+        return code;
+    }
+    if let Err(e) = isobench::interrupt::install() {
+        return env_error(&anyhow::Error::new(e).context("install signal handlers"));
+    }
+    // A serial console (the test VM) is a terminal but shows escapes raw.
+    let tty = std::io::stderr().is_terminal() && std::env::var("TERM").is_ok_and(|t| t != "dumb");
     // Redrawn on the runner's events only: a timer would need a thread, and the
     // harness stays single-threaded for its namespace work.
     let mut eta = Eta::default();

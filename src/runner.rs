@@ -105,19 +105,16 @@ fn create_default_dir(results: &Path, stamp: &str, release: &str) -> anyhow::Res
     )
 }
 
-/// Runs every case of `opts`. Returns the run even when verdicts failed, and
-/// when it was interrupted (`run.interrupted`: the finished cases, written);
-/// `Err` means the run could not be done (environment), or was interrupted
-/// before its folder existed.
-pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outcome> {
+/// The plan of `opts`, checked on the plan itself before anything is created
+/// (ids come from the expansion, across every scenario of the run): what a run
+/// says about its input before it asks for a scope or touches the host.
+pub fn check_plan(opts: &RunOptions) -> anyhow::Result<Plan> {
     let env = PlanEnv {
         quick: opts.quick,
         online_cpus: crate::host::online_cpus(),
     };
     let scenarios: Vec<Scenario> = opts.scenarios.iter().map(|(_, s)| s.clone()).collect();
     let plan = Plan::build(&scenarios, &env, opts.repeat);
-    // Checked on the plan itself, before anything is created: ids come from the
-    // expansion, across every scenario of the run.
     if let Some((probe, id)) = plan.duplicate() {
         let files: Vec<&str> = opts.scenarios.iter().map(|(f, _)| f.as_str()).collect();
         let mut e = ScenarioError::new(
@@ -129,6 +126,15 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         e.file = files.join(", ");
         return Err(anyhow::Error::new(e));
     }
+    Ok(plan)
+}
+
+/// Runs every case of `opts`. Returns the run even when verdicts failed, and
+/// when it was interrupted (`run.interrupted`: the finished cases, written);
+/// `Err` means the run could not be done (environment), or was interrupted
+/// before its folder existed.
+pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outcome> {
+    let plan = check_plan(opts)?;
     // After the scenarios (their errors come first), before the host is touched.
     if let Some(out) = &opts.out {
         crate::outdir::check(out)?;

@@ -378,7 +378,8 @@ fn clean_json() -> std::process::Output {
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     out
@@ -564,9 +565,21 @@ fn cgroup_parent_puts_every_cgroup_under_it() {
     // The parent is a cgroup this test made (the harness never writes to others').
     let (_, mut scope) = scope("parent");
     let parent = scope.create("t-parent").unwrap();
+    // On v2 this process may have stepped into a leaf (a delegated systemd
+    // scope), which the run would take for its own cgroup: the parent is
+    // named from the root there. Elsewhere, relative (v1 own cgroups differ
+    // between hierarchies).
+    let layout = isobench::cgroup::Layout::detect().unwrap();
+    let name = match (&layout.kind, parent.dirs.as_slice()) {
+        (isobench::cgroup::LayoutKind::Unified, [d]) => {
+            let root = &layout.hierarchies[0].mount_point;
+            format!("/{}", d.path.strip_prefix(root).unwrap().display())
+        }
+        _ => parent.name.clone(),
+    };
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(bin())
-        .args(["run", "--quick", "--cgroup-parent", &parent.name, "--out"])
+        .args(["run", "--quick", "--cgroup-parent", &name, "--out"])
         .arg(tmp.path().join("out"))
         .arg(common::scenario(tmp.path(), "p.toml", "schema = 1\nname = \"p\"\n[cgroup_lifecycle]\nhold_ms = 10\n[[cgroup_lifecycle.case]]\nname = \"under\"\npids_max = 8\ncpu_weight = 50\n"))
         .output()

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -129,7 +130,11 @@ fn own_scope() -> Result<(), String> {
             std::fs::read_to_string("/proc/self/cgroup").is_ok_and(|c| c.contains(&unit))
         });
         if moved {
-            eprintln!("tests: the own cgroup {own} is systemd's and not delegated: running in {unit}");
+            // Straight to stderr: the test harness captures eprintln!.
+            let _ = writeln!(
+                std::io::stderr(),
+                "tests: the own cgroup {own} belongs to systemd and is not delegated: running in {unit}"
+            );
             Ok(())
         } else {
             Err(format!("systemd started {unit} but did not move the test binary into it"))
