@@ -189,32 +189,55 @@ fn cases(run: &serde_json::Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// One run in a fresh docker-shaped view `tag`: of the built-in scenario
+/// `builtin`, else of [`SCENARIO`]; beside a sibling process if `busy`.
+struct Ran {
+    o: std::process::Output,
+    stderr: String,
+    out: PathBuf,
+    ctr: Container,
+    _tmp: tempfile::TempDir,
+}
+
+fn run_in(tag: &str, builtin: Option<&str>, read_only: bool, busy: bool) -> Ran {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = match builtin {
+        Some(name) => name.to_string(),
+        None => common::scenario(tmp.path(), "c.toml", SCENARIO)
+            .display()
+            .to_string(),
+    };
+    let out = tmp.path().join("out");
+    let ctr = Container::new(tag).unwrap();
+    let sibling = busy.then(|| ctr.sibling());
+    let o = ctr.isobench(
+        &["run", &scenario, "--out", out.to_str().unwrap()],
+        read_only,
+    );
+    drop(sibling);
+    Ran {
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        o,
+        out,
+        ctr,
+        _tmp: tmp,
+    }
+}
+
 #[test]
 fn alone_in_a_namespace_root_it_steps_into_a_leaf_and_passes() {
     if !ready("container alone") {
         return;
     }
     let _g = common::serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let scenario = common::scenario(tmp.path(), "c.toml", SCENARIO);
-    let out = tmp.path().join("out");
-    let ctr = Container::new("alone").unwrap();
-    let o = ctr.isobench(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        false,
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let r = run_in("alone", None, false, false);
     assert!(
-        common::succeeded(o.status.code(), &out),
-        "exit {:?}: {stderr}",
-        o.status.code()
+        common::succeeded(r.o.status.code(), &r.out),
+        "exit {:?}: {}",
+        r.o.status.code(),
+        r.stderr
     );
-    let run = json(&out.join("run.json"));
+    let run = json(&r.out.join("run.json"));
     assert_eq!(
         run["host"]["cgroup_places"][0]["standing"], "namespace_root",
         "{}",
@@ -231,14 +254,14 @@ fn alone_in_a_namespace_root_it_steps_into_a_leaf_and_passes() {
         "{got:?}"
     );
     // Given back: no leaf, no controller left enabled in the namespace root.
-    let left: Vec<_> = std::fs::read_dir(&ctr.dir)
+    let left: Vec<_> = std::fs::read_dir(&r.ctr.dir)
         .unwrap()
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
         .collect();
     assert!(left.is_empty(), "left in the container's cgroup: {left:?}");
-    let sc = std::fs::read_to_string(ctr.dir.join("cgroup.subtree_control")).unwrap();
+    let sc = std::fs::read_to_string(r.ctr.dir.join("cgroup.subtree_control")).unwrap();
     assert_eq!(sc.trim(), "", "subtree_control not given back");
 }
 
@@ -248,18 +271,13 @@ fn beside_another_process_it_refuses_with_the_container_hint() {
         return;
     }
     let _g = common::serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let ctr = Container::new("busy").unwrap();
-    let sibling = ctr.sibling();
-    let o = ctr.isobench(&["run", "quick", "--out", out.to_str().unwrap()], false);
-    drop(sibling);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let r = run_in("busy", Some("quick"), false, true);
+    let stderr = &r.stderr;
+    assert_eq!(r.o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cgroup-namespace root"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(!out.exists(), "a refused run created its folder");
+    assert!(!r.out.exists(), "a refused run created its folder");
 }
 
 #[test]
@@ -268,22 +286,9 @@ fn read_only_the_cgroup_cases_skip_and_the_namespace_cases_run() {
         return;
     }
     let _g = common::serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let scenario = common::scenario(tmp.path(), "c.toml", SCENARIO);
-    let out = tmp.path().join("out");
-    let ctr = Container::new("ro").unwrap();
-    let o = ctr.isobench(
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        true,
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
-    let got = cases(&json(&out.join("run.json")));
+    let r = run_in("ro", None, true, false);
+    assert_eq!(r.o.status.code(), Some(0), "{}", r.stderr);
+    let got = cases(&json(&r.out.join("run.json")));
     let lifecycle: Vec<_> = got
         .iter()
         .filter(|(p, _, _)| p == "cgroup_lifecycle")
