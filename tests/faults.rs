@@ -37,13 +37,7 @@ fn run(fault: &str, body: &str) -> (i32, Vec<Verdict>, String) {
     if !fault.is_empty() {
         cmd.env("FAILPOINTS", format!("cgroup-ignore=return({fault})"));
     }
-    let child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
+    let (out, pid) = common::output_and_pid(&mut cmd);
     assert!(dirs_of(pid).is_empty(), "left behind: {:?}", dirs_of(pid));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let code = out.status.code().unwrap_or(-1);

@@ -264,16 +264,12 @@ fn without_root_the_namespace_cases_run_and_the_cgroup_cases_skip() {
         "mixed.toml",
         "schema = 1\nname = \"mixed\"\n[ns_latency]\nkinds = [\"net\", \"user\"]\nmethods = [\"clone\", \"setns\"]\niterations = 20\n[pids]\n",
     );
-    let child = user_command(tmp.path())
-        .args(["run", "--out"])
-        .arg(tmp.path().join("out"))
-        .arg(&scenario)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
+    let (out, pid) = common::output_and_pid(
+        user_command(tmp.path())
+            .args(["run", "--out"])
+            .arg(tmp.path().join("out"))
+            .arg(&scenario),
+    );
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

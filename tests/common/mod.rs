@@ -15,11 +15,19 @@ pub fn bin() -> PathBuf {
 /// Runs `isobench run --out OUT SCENARIO`, capturing its output; returns it with
 /// the harness's pid, so a caller can look for what that process left behind.
 pub fn run_out(scenario: &Path, out: &Path) -> (std::process::Output, u32) {
-    let child = std::process::Command::new(bin())
-        .arg("run")
-        .arg(scenario)
-        .arg("--out")
-        .arg(out)
+    output_and_pid(
+        std::process::Command::new(bin())
+            .arg("run")
+            .arg(scenario)
+            .arg("--out")
+            .arg(out),
+    )
+}
+
+/// Runs `cmd` to its end, capturing its output; returns it with the pid it
+/// had, to look for what that process left behind.
+pub fn output_and_pid(cmd: &mut std::process::Command) -> (std::process::Output, u32) {
+    let child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
