@@ -629,9 +629,17 @@ pub fn clean_stale(layout: &Layout, parent: Option<&str>) -> Result<CleanReport,
         let cg = Cgroup { name, dirs };
         match remove_cgroup(&cg) {
             Ok(()) => report.removed.extend(cg.dirs.into_iter().map(|d| d.path)),
-            Err(e) => report
-                .failed
-                .extend(cg.dirs.into_iter().map(|d| (d.path, e.to_string()))),
+            // A directory gone meanwhile was removed all the same: systemd trims
+            // a dead run's scope once its last worker is killed.
+            Err(e) => {
+                for d in cg.dirs {
+                    if d.path.exists() {
+                        report.failed.push((d.path, e.to_string()));
+                    } else {
+                        report.removed.push(d.path);
+                    }
+                }
+            }
         }
     }
     // What a dead run changed outside its cgroups, after they are gone (their
