@@ -127,23 +127,15 @@ pub fn predict(
             format!("yes, in {whose}: the own cgroup ({unit}) is systemd's and not delegated (`run --no-systemd-scope` refuses instead)"),
         );
     }
-    // As the run does (Layout::leave_unwritable): without root, what is not
-    // writable is left out, its cgroup cases skip, the namespace probes run.
-    let unwritable: Vec<String> = own
-        .iter()
-        .filter(|h| !h.read_only && !h.own_dir.as_deref().is_some_and(&writable))
-        .map(|h| {
-            h.own_dir
-                .as_deref()
-                .unwrap_or(Path::new("?"))
-                .display()
-                .to_string()
-        })
-        .collect();
+    // As the run does: without root, what is not writable is left out, its
+    // cgroup cases skip, the namespace probes run.
+    let mut left = layout.clone();
+    let any_left = left.leave_unwritable(uid, &writable);
+    let unwritable = left.unwritable_dirs();
     if !unwritable.is_empty() {
         let dirs = unwritable.join(", ");
         let hint = crate::cgroup::UNWRITABLE_HINT;
-        return if unwritable.len() == own.iter().filter(|h| !h.read_only).count() {
+        return if !any_left {
             (
                 false,
                 format!("no: uid {uid} cannot write the own cgroup ({dirs}); the cgroup probes skip and say so, the namespace probes run through a user namespace; hint: {hint}"),

@@ -151,12 +151,7 @@ pub fn run(opts: &RunOptions, on: &mut dyn FnMut(Event)) -> anyhow::Result<Outco
         if !any_left && plan.cases.iter().all(|p| p.case.needs_cgroups()) {
             crate::cgroup::check_parents(&whole, None).context("prepare the harness's cgroups")?;
         }
-        let dirs: Vec<String> = layout
-            .hierarchies
-            .iter()
-            .filter(|h| h.unwritable_by.is_some())
-            .filter_map(|h| h.own_dir.as_ref().map(|d| d.display().to_string()))
-            .collect();
+        let dirs = layout.unwritable_dirs();
         unwritable = (!dirs.is_empty()).then(|| dirs.join(", "));
     }
     // Before the host's fingerprint (a second of sampling): a place the

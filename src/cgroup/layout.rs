@@ -413,6 +413,16 @@ impl Layout {
         })
     }
 
+    /// The own cgroups [`Layout::leave_unwritable`] left out, for the words
+    /// of a run and of `check`.
+    pub fn unwritable_dirs(&self) -> Vec<String> {
+        self.hierarchies
+            .iter()
+            .filter(|h| h.unwritable_by.is_some())
+            .filter_map(|h| h.own_dir.as_ref().map(|d| d.display().to_string()))
+            .collect()
+    }
+
     /// Placement of every controller isobench uses.
     pub fn placements(&self) -> Vec<Placement> {
         Controller::ALL.iter().map(|&c| self.placement(c)).collect()
